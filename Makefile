@@ -1,0 +1,15 @@
+# make demo   -> create .venv, install, run the demo analysis (report in demo_report/)
+# make test   -> create .venv with the [dev] extra, run the test suite
+# make bench  -> run the benchmarks (see benchmarks/README.md)
+# Without make: bash scripts/dev.sh demo | test
+.PHONY: install demo test bench clean
+install:
+	bash scripts/dev.sh install
+demo:
+	bash scripts/dev.sh demo demo_report
+test:
+	bash scripts/dev.sh test
+bench:
+	bash scripts/dev.sh install && .venv/bin/python benchmarks/run_all.py
+clean:
+	rm -rf .venv demo_report .pytest_cache

@@ -1,0 +1,7 @@
+"""radiogenomics: classical statistical radiogenomics for small multi-centre cohorts."""
+
+__version__ = "0.1.0"
+
+from .cohort import Cohort, CohortValidationError, PairedData  # noqa: E402
+
+__all__ = ["Cohort", "CohortValidationError", "PairedData", "__version__"]

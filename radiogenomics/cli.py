@@ -1,0 +1,158 @@
+"""Command line: ``radiogenomics demo | simulate | summary`` (also ``python -m radiogenomics``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+DESCRIPTION = """\
+radiogenomics: classical statistical radiogenomics for small multi-centre imaging-omics cohorts.
+
+commands:
+  demo       simulate the default synthetic cohort, validate it, run the analyses available so far
+             (cohort summary, per-centre distributions, imaging x expression association screen
+             with FDR) and write an HTML report with PNG plots and CSV tables
+  simulate   write a synthetic cohort (views, covariates, centre, outcomes) and its ground truth
+             to a folder as CSV files (or one .h5mu file)
+  summary    validate a cohort given as files and print its summary (per-view n, per-centre n,
+             overlap, missingness, what validation removed)
+
+Run `radiogenomics COMMAND --help` for the options of each command.
+"""
+
+
+def _add_sim_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--n-samples", type=int, default=None, help="samples (default: data_sim's default)")
+    p.add_argument("--n-centres", type=int, default=None, help="centres")
+    p.add_argument("--n-radiomic", type=int, default=None, help="radiomic features")
+    p.add_argument("--n-genes", type=int, default=None, help="genes")
+    p.add_argument("--null", action="store_true", help="no shared imaging-expression signal")
+
+
+def _sim_kwargs(args) -> dict:
+    kw = {}
+    for name in ("n_samples", "n_centres", "n_radiomic", "n_genes"):
+        val = getattr(args, name)
+        if val is not None:
+            kw[name] = val
+    if args.null:
+        kw["null"] = True
+    return kw
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="radiogenomics", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"radiogenomics {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="run the demo analysis and write an HTML report",
+                       description="Simulate the default cohort and write the demo report "
+                                   "(report.html, PNG plots, CSV tables) to --out.")
+    p.add_argument("--out", required=True, type=Path, help="output folder (created if needed)")
+    _add_sim_args(p)
+    p.add_argument("--alpha", type=float, default=0.05, help="FDR level (default 0.05)")
+
+    p = sub.add_parser("simulate", help="write a synthetic cohort with ground truth",
+                       description="Write a synthetic cohort from data_sim.make_cohort to --out.")
+    p.add_argument("--out", required=True, type=Path, help="output folder")
+    p.add_argument("--format", choices=("csv", "tsv", "parquet", "h5mu"), default="csv",
+                   help="file format (default csv; h5mu writes one MuData file)")
+    _add_sim_args(p)
+
+    p = sub.add_parser("summary", help="validate cohort files and print the summary",
+                       description="Build a Cohort from files (first column: sample ID) and print "
+                                   "its summary. Example: radiogenomics summary --view "
+                                   "radiomics=rad.csv --view expression=expr.tsv --covariates "
+                                   "cov.csv --centre centre")
+    p.add_argument("--view", action="append", default=[], metavar="NAME=PATH",
+                   help="a view file (repeat for each view); .csv, .tsv or .parquet")
+    p.add_argument("--h5mu", type=Path, help="read the whole cohort from a .h5mu file instead")
+    p.add_argument("--covariates", type=Path, help="covariates file")
+    p.add_argument("--centre", help="centre file, or the name of a covariates column")
+    p.add_argument("--outcomes", type=Path, help="outcomes file")
+    p.add_argument("--nan-policy", default="raise",
+                   choices=("raise", "drop_samples", "drop_features", "impute_median"))
+    p.add_argument("--constant-policy", default="raise", choices=("raise", "drop"))
+    return parser
+
+
+def _cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    result = run_demo(args.out, rng=args.seed, alpha=args.alpha, **_sim_kwargs(args))
+    print(result.summary())
+    print(f"\nReport written to {result.report_path.resolve()}")
+    return 0
+
+
+def _cmd_simulate(args) -> int:
+    import data_sim
+
+    cohort, truth = data_sim.make_cohort(rng=args.seed, **_sim_kwargs(args))
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.format == "h5mu":
+        path = cohort.write_h5mu(args.out / "cohort.h5mu")
+        print(f"wrote {path}")
+    else:
+        paths = cohort.to_files(args.out, fmt=args.format)
+        for p in paths.values():
+            print(f"wrote {p}")
+    truth_path = args.out / "ground_truth.txt"
+    truth_path.write_text(str(truth.summary()) + "\n", encoding="utf-8")
+    print(f"wrote {truth_path}")
+    print(cohort)
+    return 0
+
+
+def _cmd_summary(args) -> int:
+    from .cohort import Cohort
+
+    policies = {"nan_policy": args.nan_policy, "constant_policy": args.constant_policy}
+    if args.h5mu:
+        cohort = Cohort.from_mudata(args.h5mu, **policies)
+    else:
+        if not args.view:
+            print("summary: give at least one --view NAME=PATH (or --h5mu FILE)", file=sys.stderr)
+            return 2
+        views = {}
+        for spec in args.view:
+            if "=" not in spec:
+                print(f"summary: --view takes NAME=PATH, got {spec!r}", file=sys.stderr)
+                return 2
+            name, path = spec.split("=", 1)
+            views[name] = path
+        cohort = Cohort.from_files(views, covariates=args.covariates, centre=args.centre,
+                                   outcomes=args.outcomes, **policies)
+    print(cohort)
+    print(cohort.summary())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .cohort import CohortValidationError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    handler = {"demo": _cmd_demo, "simulate": _cmd_simulate, "summary": _cmd_summary}[args.command]
+    try:
+        return handler(args)
+    except (CohortValidationError, FileNotFoundError) as exc:
+        print(f"radiogenomics {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; no partial output was left behind", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""The main job: a small but real radiogenomic analysis of the default synthetic cohort.
+
+``radiogenomics demo --out DIR`` (or :func:`run_demo`) simulates the default cohort of
+:func:`data_sim.make_cohort`, validates it into a :class:`~radiogenomics.Cohort`, and writes
+``DIR/report.html`` with PNG plots and CSV tables:
+
+1. cohort summary: per-view n, per-centre n, view overlap, validation records;
+2. centre effects: one-way ANOVA of every feature on centre (variance explained), with the
+   per-centre distributions of the most centre-affected radiomic features;
+3. imaging x expression association screen: every radiomic feature against every gene
+   (log expression), adjusted for age, sex and centre, Benjamini-Hochberg FDR;
+4. imaging traits x module scores, the same screen on the small interpretable blocks;
+5. a check against the simulation's ground truth (how many FDR hits involve features that
+   truly load on the shared factors).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .association import AssociationResult, associate
+from .cohort import Cohort
+from .qc import centre_anova
+from .report import HTMLReport
+
+__all__ = ["run_demo", "DemoResult"]
+
+
+@dataclass
+class DemoResult:
+    """What the demo computed and where it wrote it."""
+
+    cohort: Cohort
+    truth: object
+    association: AssociationResult
+    trait_association: AssociationResult | None
+    centre_anova: dict[str, pd.DataFrame]
+    truth_check: pd.DataFrame
+    report_path: Path
+    seconds: float
+    files: list[Path] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return "\n".join(
+            [
+                repr(self.cohort),
+                self.association.summary(),
+                f"Demo finished in {self.seconds:.1f} s; {len(self.files)} files written.",
+            ]
+        )
+
+    def __repr__(self) -> str:
+        return f"DemoResult(report={str(self.report_path)!r}, {self.seconds:.1f} s)"
+
+
+def _truth_check(result: AssociationResult, truth) -> pd.DataFrame:
+    """Share of FDR-significant pairs whose two features both load on a shared factor."""
+    sig = result.qvalues.to_numpy() <= result.alpha
+    x_true = truth.signal_features("radiomics").reindex(result.r.index, fill_value=False).to_numpy()
+    y_true = truth.signal_features("expression").reindex(result.r.columns, fill_value=False).to_numpy()
+    both = np.outer(x_true, y_true)
+    n_sig = int(sig.sum())
+    rows = [
+        {"quantity": "pairs tested", "value": result.n_tests},
+        {"quantity": "pairs with both features driven by a shared factor (truth)", "value": int(both.sum())},
+        {"quantity": "FDR-significant pairs", "value": n_sig},
+        {"quantity": "... of which truly driven (both features load on a shared factor)",
+         "value": int((sig & both).sum())},
+        {"quantity": "empirical false discovery proportion",
+         "value": float((sig & ~both).sum() / n_sig) if n_sig else 0.0},
+        {"quantity": "power over truly driven pairs",
+         "value": float((sig & both).sum() / both.sum()) if both.sum() else float("nan")},
+    ]
+    return pd.DataFrame(rows)
+
+
+def run_demo(out_dir: str | Path, rng=0, alpha: float = 0.05, **cohort_kwargs) -> DemoResult:
+    """Simulate the default cohort, analyse it and write the HTML report to ``out_dir``.
+
+    Parameters
+    ----------
+    out_dir : path
+        Output folder, created if needed.
+    rng : int or numpy.random.Generator
+        Seed of the simulation (the analyses themselves are deterministic).
+    alpha : float
+        FDR level of the association screens.
+    **cohort_kwargs
+        Passed to :func:`data_sim.make_cohort` (e.g. ``n_samples``, ``n_genes``).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import data_sim
+
+    from . import plotting
+
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    cohort, truth = data_sim.make_cohort(rng=rng, **cohort_kwargs)
+    rep = HTMLReport(out_dir, "radiogenomics demo: synthetic multi-centre cohort")
+    rep.text(
+        "A synthetic cohort from data_sim.make_cohort with known ground truth: shared latent "
+        "factors drive both radiomic features and gene expression; centres add ComBat-style "
+        "location/scale effects; covariates (age, sex) act on both views; views are partially "
+        "paired. Every number below is recomputed by `radiogenomics demo`."
+    )
+
+    # 1. cohort
+    rep.heading("1. Cohort")
+    summ = cohort.summary()
+    rep.preformatted(repr(cohort))
+    rep.table(summ.views, "cohort_views.csv")
+    rep.table(summ.centres, "cohort_centres.csv")
+    rep.text("Samples shared by each pair of views:")
+    rep.table(summ.overlap, "cohort_overlap.csv")
+    rep.figure(plotting.plot_cohort_overview(summ), "cohort_overview.png")
+    val = cohort.report.to_frame()
+    rep.text(f"Validation records (samples/features removed or imputed): {len(val)}.")
+    if len(val):
+        rep.table(val, "validation_report.csv")
+
+    # 2. centre effects
+    rep.heading("2. Per-centre distributions")
+    anova = {v: centre_anova(cohort, v) for v in ("radiomics", "expression") if v in cohort}
+    for v, tab in anova.items():
+        sig = (tab["pvalue"] <= 0.05).mean()
+        rep.text(
+            f"{v}: median variance explained by centre {tab['eta2'].median():.3f}; "
+            f"{100 * sig:.0f}% of {len(tab)} features differ between centres at p <= 0.05."
+        )
+    rep.figure(plotting.plot_centre_effects(anova), "centre_effects.png")
+    top_rad = anova["radiomics"].sort_values("eta2", ascending=False)
+    rep.table(top_rad.head(200), "centre_anova_radiomics.csv", max_rows=10)
+    rep.figure(
+        plotting.plot_centre_distributions(cohort, "radiomics", list(top_rad.index[:6])),
+        "centre_distributions_radiomics.png",
+        caption="The six radiomic features most affected by centre (before harmonisation).",
+    )
+
+    # 3. association screen
+    rep.heading("3. Radiomics x expression association screen")
+    res = associate(cohort, x="radiomics", y="expression", alpha=alpha)
+    rep.preformatted(res.summary())
+    top = res.to_frame(top=1000)
+    rep.table(top, "association_radiomics_expression_top1000.csv", max_rows=25, index=False)
+    sig_tab = res.to_frame(significant_only=True)
+    sig_tab.to_csv(out_dir / "association_radiomics_expression_fdr.csv", index=False)
+    rep.files.append(out_dir / "association_radiomics_expression_fdr.csv")
+    rep.text(f"All {len(sig_tab)} pairs with q <= {alpha}: association_radiomics_expression_fdr.csv",
+             note=True)
+    rep.figure(plotting.plot_volcano(res), "association_volcano.png")
+    rep.figure(plotting.plot_top_pairs_heatmap(res, top=20), "association_top_pairs.png")
+    rep.figure(plotting.plot_pvalue_histogram(res), "association_pvalues.png")
+
+    # 4. traits x modules
+    trait_res = None
+    if "traits" in cohort and "modules" in cohort:
+        rep.heading("4. Imaging traits x expression module scores")
+        trait_res = associate(cohort, x="traits", y="modules", alpha=alpha)
+        rep.preformatted(trait_res.summary())
+        rep.table(trait_res.to_frame(), "association_traits_modules.csv", max_rows=20, index=False)
+
+    # 5. ground truth
+    rep.heading("5. Check against the ground truth")
+    check = _truth_check(res, truth)
+    rep.table(check, "truth_check.csv", index=False)
+    rep.text(
+        "Declared population canonical correlations of the latent-driven blocks: "
+        + ", ".join(f"{c:.2f}" for c in np.atleast_1d(truth.canonical_correlations))
+    )
+    rep.text(
+        "Note: pairs of features that share no factor can still be correlated through the "
+        "covariates or block structure; the FDR is controlled for the null hypothesis of zero "
+        "partial correlation, not for 'no shared factor'.", note=True,
+    )
+    path = rep.write()
+    seconds = time.perf_counter() - t0
+    return DemoResult(
+        cohort=cohort, truth=truth, association=res, trait_association=trait_res,
+        centre_anova=anova, truth_check=check, report_path=path, seconds=seconds, files=rep.files,
+    )

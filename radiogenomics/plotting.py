@@ -1,0 +1,154 @@
+"""Every plot of the toolkit; each takes result objects (or a Cohort) and returns a Figure.
+
+Functions accept an optional ``ax`` to draw into an existing Axes; they never call
+``plt.show()``, so they work in notebooks and in the headless report alike.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "plot_cohort_overview",
+    "plot_centre_distributions",
+    "plot_centre_effects",
+    "plot_volcano",
+    "plot_top_pairs_heatmap",
+    "plot_pvalue_histogram",
+]
+
+
+def _axes(ax, figsize):
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+        return fig, ax
+    return ax.figure, ax
+
+
+def plot_cohort_overview(summary, ax=None):
+    """Stacked bars: samples per view, split by centre (from :meth:`Cohort.summary`)."""
+    fig, ax = _axes(ax, (6, 3.5))
+    centres = summary.centres.drop(columns="total")
+    bottom = np.zeros(centres.shape[1])
+    cmap = _palette(len(centres))
+    for (name, row), colour in zip(centres.iterrows(), cmap):
+        ax.bar(centres.columns, row.to_numpy(), bottom=bottom, label=str(name), color=colour)
+        bottom += row.to_numpy()
+    ax.set_ylabel("samples")
+    ax.set_title("Samples per view and centre")
+    ax.legend(title="centre", fontsize=8, frameon=False)
+    ax.tick_params(axis="x", rotation=30)
+    fig.tight_layout()
+    return fig
+
+
+def _palette(k):
+    import matplotlib.pyplot as plt
+
+    cmap = plt.get_cmap("tab10" if k <= 10 else "tab20")
+    return [cmap(i % cmap.N) for i in range(k)]
+
+
+def plot_centre_distributions(cohort, view: str, features=None, n_features: int = 6):
+    """Box plots per centre for a few features of one view (default: the first ones)."""
+    import matplotlib.pyplot as plt
+
+    df = cohort[view]
+    if features is None:
+        features = list(df.columns[:n_features])
+    centre = cohort.centre.reindex(df.index).astype(str)
+    levels = sorted(centre.unique())
+    ncol = min(3, len(features))
+    nrow = int(np.ceil(len(features) / ncol))
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 2.6 * nrow), squeeze=False)
+    for ax, feat in zip(axes.ravel(), features):
+        data = [df.loc[centre == c, feat].to_numpy() for c in levels]
+        ax.boxplot(data, **{("tick_labels" if _has_tick_labels() else "labels"): levels})
+        ax.set_title(feat if len(feat) <= 38 else feat[:35] + "...", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes.ravel()[len(features):]:
+        ax.axis("off")
+    fig.suptitle(f"{view}: distribution per centre", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _has_tick_labels() -> bool:
+    import matplotlib
+
+    major, minor = (int(v) for v in matplotlib.__version__.split(".")[:2])
+    return (major, minor) >= (3, 9)
+
+
+def plot_centre_effects(anova: dict[str, pd.DataFrame], ax=None):
+    """Histogram of per-feature variance explained by centre (eta squared), one line per view.
+
+    ``anova`` maps a view name to the output of :func:`radiogenomics.qc.centre_anova`.
+    """
+    fig, ax = _axes(ax, (5.5, 3.5))
+    bins = np.linspace(0, 1, 41)
+    for (name, tab), colour in zip(anova.items(), _palette(len(anova))):
+        ax.hist(tab["eta2"].dropna(), bins=bins, histtype="step", lw=1.8, label=name, color=colour,
+                density=True)
+    ax.set_xlabel("variance explained by centre (eta$^2$)")
+    ax.set_ylabel("density of features")
+    ax.set_title("Centre effects per feature")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_volcano(result, ax=None, max_points: int = 200_000, rng=0):
+    """Partial correlation vs -log10 p for every pair; pairs passing the correction in red.
+
+    Very large screens are thinned to ``max_points`` (all significant pairs are kept).
+    """
+    fig, ax = _axes(ax, (5.5, 4))
+    r = result.r.to_numpy().ravel()
+    p = result.pvalues.to_numpy().ravel()
+    sig = result.qvalues.to_numpy().ravel() <= result.alpha
+    idx = np.arange(r.size)
+    if r.size > max_points:
+        gen = np.random.default_rng(rng)
+        keep = gen.choice(np.flatnonzero(~sig), size=max(0, max_points - sig.sum()), replace=False)
+        idx = np.concatenate([np.flatnonzero(sig), keep])
+    lp = -np.log10(np.maximum(p[idx], 1e-300))
+    ax.scatter(r[idx][~sig[idx]], lp[~sig[idx]], s=3, c="0.6", alpha=0.4, lw=0, rasterized=True)
+    ax.scatter(r[idx][sig[idx]], lp[sig[idx]], s=5, c="tab:red", alpha=0.8, lw=0, rasterized=True,
+               label=f"{result.correction} <= {result.alpha} ({int(sig.sum())})")
+    ax.set_xlabel("partial correlation r")
+    ax.set_ylabel("-log10 p (parametric)")
+    ax.set_title(f"{result.x_name} x {result.y_name} ({result.n_tests} pairs)")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_top_pairs_heatmap(result, top: int = 15, ax=None):
+    """Partial correlations of the x and y features involved in the ``top`` pairs."""
+    tab = result.to_frame(top=top)
+    xs = list(dict.fromkeys(tab["feature_x"]))
+    ys = list(dict.fromkeys(tab["feature_y"]))
+    sub = result.r.loc[xs, ys]
+    fig, ax = _axes(ax, (1.2 + 0.35 * len(ys), 1.5 + 0.3 * len(xs)))
+    im = ax.imshow(sub.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(ys)), [str(s) for s in ys], rotation=90, fontsize=7)
+    ax.set_yticks(range(len(xs)), [s if len(s) <= 40 else s[:37] + "..." for s in map(str, xs)], fontsize=7)
+    fig.colorbar(im, ax=ax, label="partial r", shrink=0.8)
+    ax.set_title(f"Top {top} pairs", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pvalue_histogram(result, ax=None):
+    """Histogram of all parametric p-values (uniform under the global null)."""
+    fig, ax = _axes(ax, (5, 3.2))
+    ax.hist(result.pvalues.to_numpy().ravel(), bins=50, color="tab:blue", alpha=0.8)
+    ax.set_xlabel("p (parametric)")
+    ax.set_ylabel("pairs")
+    ax.set_title("p-value distribution")
+    fig.tight_layout()
+    return fig
