@@ -65,6 +65,12 @@ def design_matrix(covariates: pd.DataFrame | None, index: pd.Index,
         if cat.shape[1]:
             parts.append(pd.get_dummies(cat.astype(str), drop_first=True, dtype=float))
     Z = pd.concat(parts, axis=1)
+    n, k = Z.shape[0], Z.shape[1] - 1
+    if n - 2 - k < 1:
+        raise CohortValidationError(
+            f"n = {n} samples is too small for {k} covariate column(s): the residual degrees of "
+            f"freedom n - 2 - k = {n - 2 - k} must be at least 1; use fewer covariates or more samples"
+        )
     rank = np.linalg.matrix_rank(Z.to_numpy())
     if rank < Z.shape[1]:
         raise CohortValidationError(
@@ -81,10 +87,23 @@ def residualise(A: np.ndarray, Z: np.ndarray) -> np.ndarray:
     return A - Q @ (Q.T @ A)
 
 
-def _standardise(R: np.ndarray) -> np.ndarray:
+def _residual_unit_columns(A: np.ndarray, Z: np.ndarray, name: str, columns) -> np.ndarray:
+    """Residualise ``A`` on ``Z`` and scale each column to unit norm.
+
+    A column whose residual norm is below 1e-10 of its centred norm has no variance left
+    once the covariates are accounted for (e.g. it duplicates a covariate): refused.
+    """
+    R = residualise(A, Z)
     norm = np.sqrt(np.einsum("ij,ij->j", R, R))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return R / norm
+    centred = A - A.mean(axis=0)
+    scale = np.sqrt(np.einsum("ij,ij->j", centred, centred))
+    bad = ~(norm > 1e-10 * np.maximum(scale, np.finfo(float).tiny))
+    if bad.any():
+        raise CohortValidationError(
+            f"{name} feature(s) {list(np.asarray(columns)[bad][:5])} have no variance left after "
+            "adjusting for the covariates (constant, or a copy of a covariate); remove them"
+        )
+    return R / norm
 
 
 @dataclass
@@ -271,27 +290,15 @@ def associate(
     Z = design_matrix(covariates, Xdf.index, centre)
     n = len(Xdf)
     k = Z.shape[1] - 1
-    dof = n - 2 - k
-    if dof < 1:
-        raise CohortValidationError(
-            f"n = {n} samples is too small for {k} covariate column(s): the residual degrees of "
-            f"freedom n - 2 - k = {dof} must be at least 1; use fewer covariates or more samples"
-        )
+    dof = n - 2 - k  # >= 1, checked by design_matrix
     A = _prepare_block(Xdf, "X")
     B = _prepare_block(Ydf, "Y")
     if method == "spearman":
         A = stats.rankdata(A, axis=0)
         B = stats.rankdata(B, axis=0)
     Zv = Z.to_numpy()
-    Ra = _standardise(residualise(A, Zv))
-    Rb = _standardise(residualise(B, Zv))
-    for name, R, df in (("X", Ra, Xdf), ("Y", Rb, Ydf)):
-        bad = ~np.isfinite(R).all(axis=0)
-        if bad.any():
-            raise CohortValidationError(
-                f"{name} feature(s) {list(df.columns[bad][:5])} have no variance left after "
-                "adjusting for the covariates; remove them"
-            )
+    Ra = _residual_unit_columns(A, Zv, "X", Xdf.columns)
+    Rb = _residual_unit_columns(B, Zv, "Y", Ydf.columns)
     r = np.clip(Ra.T @ Rb, -1.0, 1.0)
     with np.errstate(divide="ignore"):
         t = r * np.sqrt(dof / np.maximum(1.0 - r * r, np.finfo(float).tiny))

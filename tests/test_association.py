@@ -1,0 +1,143 @@
+"""Parametric association screen: parity with statsmodels OLS, error paths, type-I error."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from radiogenomics import Cohort, CohortValidationError
+from radiogenomics.association import associate, design_matrix
+from radiogenomics.qc import centre_anova
+
+
+def _data(n=40, p=6, q=5, seed=0, signal=0.6):
+    rng = np.random.default_rng(seed)
+    ids = [f"P{i:03d}" for i in range(n)]
+    cov = pd.DataFrame({"age": rng.normal(55, 10, n), "sex": rng.choice(["F", "M"], n)}, index=ids)
+    centre = pd.Series(rng.choice(["A", "B", "C"], n), index=ids)
+    X = pd.DataFrame(rng.normal(size=(n, p)) + 0.03 * cov[["age"]].to_numpy(), index=ids,
+                     columns=[f"x{j}" for j in range(p)])
+    Y = pd.DataFrame(rng.normal(size=(n, q)), index=ids, columns=[f"y{k}" for k in range(q)])
+    Y["y0"] += signal * X["x0"] + (centre == "B") * 0.8
+    return X, Y, cov, centre
+
+
+def test_pvalues_equal_statsmodels_ols_with_covariates():
+    X, Y, cov, centre = _data()
+    res = associate(X, Y, covariates=cov.assign(centre=centre))
+    Z = design_matrix(cov.assign(centre=centre), X.index)
+    assert list(Z.columns) == ["Intercept", "age", "sex_M", "centre_B", "centre_C"]
+    for xj in X.columns:
+        for yk in Y.columns:
+            design = pd.concat([X[[xj]], Z], axis=1)
+            fit = sm.OLS(Y[yk], design).fit()
+            assert res.pvalues.loc[xj, yk] == pytest.approx(fit.pvalues[xj], rel=1e-8)
+            assert res.t.loc[xj, yk] == pytest.approx(fit.tvalues[xj], rel=1e-8)
+    assert res.df == 40 - 2 - 4
+    # partial correlation is the correlation of residuals
+    rx = sm.OLS(X["x0"], Z).fit().resid
+    ry = sm.OLS(Y["y0"], Z).fit().resid
+    assert res.r.loc["x0", "y0"] == pytest.approx(np.corrcoef(rx, ry)[0, 1], rel=1e-10)
+
+
+def test_no_covariates_matches_pearsonr_and_spearman_matches_ranks():
+    X, Y, *_ = _data()
+    res = associate(X, Y)
+    r, p = stats.pearsonr(X["x0"], Y["y0"])
+    assert res.r.loc["x0", "y0"] == pytest.approx(r, rel=1e-10)
+    assert res.pvalues.loc["x0", "y0"] == pytest.approx(p, rel=1e-8)
+    sres = associate(X, Y, method="spearman")
+    rho, ps = stats.spearmanr(X["x1"], Y["y2"])
+    assert sres.r.loc["x1", "y2"] == pytest.approx(rho, rel=1e-10)
+    assert sres.pvalues.loc["x1", "y2"] == pytest.approx(ps, rel=1e-8)
+
+
+def test_corrections_equal_statsmodels_and_table_is_sorted():
+    X, Y, cov, _ = _data(p=8, q=7)
+    res = associate(X, Y, covariates=cov)
+    q = multipletests(res.pvalues.to_numpy().ravel(), method="fdr_bh")[1]
+    np.testing.assert_allclose(res.qvalues.to_numpy().ravel(), q, rtol=1e-12)
+    bon = associate(X, Y, covariates=cov, correction="bonferroni")
+    np.testing.assert_allclose(bon.qvalues.to_numpy(), np.minimum(1, res.pvalues.to_numpy() * 56))
+    tab = res.to_frame()
+    assert len(tab) == 56 and tab["p_parametric"].is_monotonic_increasing
+    assert list(tab.columns) == ["feature_x", "feature_y", "r", "t", "df", "p_parametric", "q"]
+    assert tab.iloc[0][["feature_x", "feature_y"]].tolist() == ["x0", "y0"]
+    top = res.to_frame(top=5)
+    pd.testing.assert_frame_equal(top, tab.head(5))
+    assert "56 tests" in res.summary()
+
+
+def test_cohort_input_pairs_views_adjusts_centre_and_reports_drops():
+    X, Y, cov, centre = _data()
+    cohort = Cohort({"radiomics": X, "expression": Y.iloc[5:]}, covariates=cov, centre=centre)
+    res = associate(cohort, x="radiomics", y="expression")
+    assert res.n_samples == 35 and len(res.dropped) == 5
+    assert set(res.dropped["sample_id"]) == set(X.index[:5])
+    assert "centre_B" in res.covariates and "age" in res.covariates
+    direct = associate(X.iloc[5:], Y.iloc[5:], covariates=cov.iloc[5:].assign(centre=centre.iloc[5:]))
+    np.testing.assert_allclose(res.pvalues.to_numpy(), direct.pvalues.to_numpy(), rtol=1e-10)
+
+
+def test_bad_inputs_give_clear_errors():
+    X, Y, cov, centre = _data()
+    with pytest.raises(CohortValidationError, match="sample IDs differ.*only in X"):
+        associate(X, Y.iloc[2:])
+    Xn = X.copy()
+    Xn.iloc[0, 0] = np.nan
+    with pytest.raises(CohortValidationError, match="NaN or inf"):
+        associate(Xn, Y)
+    with pytest.raises(CohortValidationError, match="rank deficient"):
+        associate(X, Y, covariates=cov.assign(age2=cov["age"] * 2))
+    with pytest.raises(CohortValidationError, match="too small"):
+        associate(X.iloc[:4], Y.iloc[:4], covariates=cov.iloc[:4].assign(centre=centre.iloc[:4]))
+    Xc = X.assign(agecopy=cov["age"])
+    with pytest.raises(CohortValidationError, match="no variance left"):
+        associate(Xc, Y, covariates=cov)
+    with pytest.raises(ValueError, match="method"):
+        associate(X, Y, method="kendall")
+    with pytest.raises(ValueError, match="name the two views"):
+        associate(Cohort({"a": X}), x="a")
+
+
+def test_type_one_error_under_the_null():
+    """Simulated under H0 (no x-y association, covariates acting on both blocks).
+
+    Per-test rejection rate at 0.05 over 400 datasets x 9 pairs must lie in the 99.9%
+    binomial interval around 0.05; BH at 0.05 under the global null controls the FWER,
+    so the share of datasets with any rejection must not exceed 0.05 beyond sampling error.
+    """
+    rng = np.random.default_rng(2024)
+    n, reps = 30, 400
+    rej, any_rej = 0, 0
+    for _ in range(reps):
+        age = rng.normal(size=n)
+        cov = pd.DataFrame({"age": age})
+        X = pd.DataFrame(rng.normal(size=(n, 3)) + age[:, None])
+        Y = pd.DataFrame(rng.standard_t(5, size=(n, 3)) - 0.7 * age[:, None])
+        res = associate(X, Y, covariates=cov)
+        rej += int((res.pvalues.to_numpy() <= 0.05).sum())
+        any_rej += int((res.qvalues.to_numpy() <= 0.05).any())
+    total = reps * 9
+    lo, hi = stats.binom.ppf([0.0005, 0.9995], total, 0.05) / total
+    rate = rej / total
+    assert lo <= rate <= hi, rate
+    assert any_rej / reps <= stats.binom.ppf(0.999, reps, 0.05) / reps
+
+
+def test_centre_anova_matches_scipy_f_oneway():
+    X, _, _, centre = _data()
+    X = X.copy()
+    X["x1"] += (centre == "C") * 2.0
+    tab = centre_anova(X, centre=centre)
+    for col in X.columns:
+        F, p = stats.f_oneway(*[X.loc[centre == g, col] for g in ["A", "B", "C"]])
+        assert tab.loc[col, "F"] == pytest.approx(F, rel=1e-10)
+        assert tab.loc[col, "pvalue"] == pytest.approx(p, rel=1e-8)
+    assert tab["eta2"].idxmax() == "x1"
+    with pytest.raises(ValueError, match="give centre"):
+        centre_anova(X)
