@@ -18,6 +18,8 @@ records which samples were dropped from which view and why.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -303,14 +305,21 @@ def _numeric_view(name: str, df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+@contextlib.contextmanager
 def _quiet_mudata(md):
-    """Adopt mudata's future default (no pulling of modality obs on update) where supported."""
-    import contextlib
+    """Adopt mudata's future default (no pulling of modality obs on update) where supported.
 
+    Views that share feature IDs (e.g. ``expression`` and ``expression_counts``) make the
+    global ``var_names`` of a MuData non-unique; MuData allows this and every modality keeps
+    its own names, so its warning about it is silenced here.
+    """
     try:
-        return md.set_options(pull_on_update=False)
+        opts = md.set_options(pull_on_update=False)
     except (AttributeError, KeyError, ValueError, TypeError):  # option unknown in this version
-        return contextlib.nullcontext()
+        opts = contextlib.nullcontext()
+    with opts, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="var_names are not unique", category=UserWarning)
+        yield
 
 
 # --------------------------------------------------------------------------- Cohort
