@@ -63,12 +63,14 @@ install() {
   local pip=("$VENV/bin/python" -m pip --disable-pip-version-check)
   "${pip[@]}" install -q --upgrade pip
   "${pip[@]}" install -q "numpy>=1.24" versioneer setuptools wheel
-  if ! "$VENV/bin/python" -c "import radiomics, radiomics.cMatrices" >/dev/null 2>&1; then
+  if ! "$VENV/bin/python" -c "from radiomics import cMatrices, featureextractor" >/dev/null 2>&1; then
     echo "[setup] building pyradiomics 3.0.1 without build isolation"
     "${pip[@]}" install -q --no-build-isolation "pyradiomics==3.0.1"
   fi
-  echo "[setup] installing radiogenomics[${extras}] (editable)"
-  "${pip[@]}" install -q -e ".[${extras}]"
+  local target="."
+  [ -n "$extras" ] && target=".[${extras}]"
+  echo "[setup] installing radiogenomics${extras:+[$extras]} (editable)"
+  "${pip[@]}" install -q -e "$target"
   touch "$stamp"
 }
 
