@@ -18,7 +18,7 @@ relative).  ``method="spearman"`` rank-transforms both blocks first (a rank-base
 correlation; its t-based p-value is the usual large-sample approximation).
 
 Multiple testing: Benjamini-Hochberg q-values (``fdr_bh``) or Bonferroni over all p x q
-pairs, via :func:`statsmodels.stats.multitest.multipletests`.  Permutation inference
+pairs (:func:`adjust_pvalues`, equal to statsmodels' ``multipletests``).  Permutation inference
 (Freedman-Lane, max-T, exchangeability blocks) lives on the resampling engine and is added
 by a later release; this module is the exact parametric layer it builds on.
 """
@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 from .cohort import Cohort, CohortValidationError
 
-__all__ = ["associate", "AssociationResult", "design_matrix", "residualise"]
+__all__ = ["associate", "AssociationResult", "adjust_pvalues", "design_matrix", "residualise"]
 
 CORRECTIONS = ("fdr_bh", "bonferroni")
 METHODS = ("pearson", "spearman")
@@ -79,6 +79,28 @@ def design_matrix(covariates: pd.DataFrame | None, index: pd.Index,
             "with another (e.g. centre with a covariate); drop one of them"
         )
     return Z
+
+
+def adjust_pvalues(p: np.ndarray, method: str = "fdr_bh") -> np.ndarray:
+    """Multiple-testing adjusted p-values over all entries of ``p`` (any shape).
+
+    ``fdr_bh``: Benjamini-Hochberg step-up q-values, q_(i) = min_{j >= i} m p_(j) / j, capped
+    at 1; ``bonferroni``: min(1, m p).  Identical to
+    :func:`statsmodels.stats.multitest.multipletests` (tested), about twice as fast on the
+    tens of millions of pairs of a genome-wide screen.
+    """
+    flat = np.asarray(p, dtype=np.float64).ravel()
+    m = flat.size
+    if method == "bonferroni":
+        return np.minimum(1.0, flat * m).reshape(np.shape(p))
+    if method != "fdr_bh":
+        raise ValueError(f"correction must be one of {CORRECTIONS}, got {method!r}")
+    order = np.argsort(flat)
+    ranked = flat[order] * (m / np.arange(1, m + 1))
+    q_sorted = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
+    q = np.empty_like(flat)
+    q[order] = q_sorted
+    return q.reshape(np.shape(p))
 
 
 def residualise(A: np.ndarray, Z: np.ndarray) -> np.ndarray:
@@ -250,8 +272,6 @@ def associate(
     :meth:`Cohort.paired` and listed in ``result.dropped``; DataFrames must already share
     their sample IDs (a mismatch raises an error naming the IDs).
     """
-    from statsmodels.stats.multitest import multipletests
-
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if correction not in CORRECTIONS:
@@ -302,8 +322,8 @@ def associate(
     r = np.clip(Ra.T @ Rb, -1.0, 1.0)
     with np.errstate(divide="ignore"):
         t = r * np.sqrt(dof / np.maximum(1.0 - r * r, np.finfo(float).tiny))
-    p = 2.0 * stats.t.sf(np.abs(t), dof)
-    q = multipletests(p.ravel(), alpha=alpha, method=correction)[1].reshape(p.shape)
+    p = 2.0 * special.stdtr(dof, -np.abs(t))  # = 2 * stats.t.sf(|t|, dof), without the overhead
+    q = adjust_pvalues(p, correction)
     frame = lambda M: pd.DataFrame(M, index=Xdf.columns, columns=Ydf.columns)  # noqa: E731
     return AssociationResult(
         r=frame(r), t=frame(t), pvalues=frame(p), qvalues=frame(q), df=int(dof),

@@ -70,6 +70,12 @@ def test_corrections_equal_statsmodels_and_table_is_sorted():
     top = res.to_frame(top=5)
     pd.testing.assert_frame_equal(top, tab.head(5))
     assert "56 tests" in res.summary()
+    # ties and the cap at 1 as statsmodels handles them
+    from radiogenomics.association import adjust_pvalues
+    pv = np.array([[0.01, 0.01, 0.04], [0.04, 0.5, 1.0]])
+    np.testing.assert_allclose(adjust_pvalues(pv).ravel(), multipletests(pv.ravel(), method="fdr_bh")[1])
+    np.testing.assert_allclose(adjust_pvalues(pv, "bonferroni").ravel(),
+                               multipletests(pv.ravel(), method="bonferroni")[1])
 
 
 def test_cohort_input_pairs_views_adjusts_centre_and_reports_drops():
