@@ -272,6 +272,14 @@ def _check_unique(index: pd.Index, what: str, axis: str) -> None:
         )
 
 
+def _by_sample_id(obj, what: str):
+    """A copy of a frame/series with string sample IDs as index, refused if IDs repeat."""
+    obj = obj.copy()
+    obj.index = pd.Index(obj.index.astype(str), name="sample_id")
+    _check_unique(obj.index, what, "sample")
+    return obj
+
+
 def _policy(policy: str | Mapping[str, str], view: str, allowed: tuple[str, ...], name: str):
     value = policy.get(view, "raise") if isinstance(policy, Mapping) else policy
     if value not in allowed:
@@ -285,10 +293,8 @@ def _numeric_view(name: str, df: pd.DataFrame) -> pd.DataFrame:
             f"view {name!r} is empty ({df.shape[0]} samples x {df.shape[1]} features); "
             "remove it or supply data"
         )
-    df = df.copy()
-    df.index = pd.Index(df.index.astype(str), name="sample_id")
+    df = _by_sample_id(df, f"view {name!r}")
     df.columns = pd.Index(df.columns.astype(str), name="feature")
-    _check_unique(df.index, f"view {name!r}", "sample")
     _check_unique(df.columns, f"view {name!r}", "feature")
     bad = [c for c, dt in df.dtypes.items() if not (pd.api.types.is_numeric_dtype(dt))]
     if bad:
@@ -513,9 +519,7 @@ class Cohort:
     def _validate_covariates(self, covariates) -> pd.DataFrame | None:
         if covariates is None:
             return None
-        cov = _as_frame(covariates, "covariates").copy()
-        cov.index = pd.Index(cov.index.astype(str), name="sample_id")
-        _check_unique(cov.index, "covariates", "sample")
+        cov = _by_sample_id(_as_frame(covariates, "covariates"), "covariates")
         _check_unique(pd.Index(cov.columns.astype(str)), "covariates", "column")
         cov.columns = cov.columns.astype(str)
         for c in cov.columns:
@@ -548,27 +552,15 @@ class Cohort:
                 "centre must be a pandas Series indexed by sample ID, a covariates column name "
                 f"or a file path; got {type(centre).__name__}"
             )
-        centre = centre.copy()
-        centre.index = pd.Index(centre.index.astype(str), name="sample_id")
-        _check_unique(centre.index, "centre", "sample")
-        centre.name = "centre"
-        missing = centre.index[centre.isna().to_numpy()]
-        centre = centre.astype(object).where(centre.notna(), None)
-        centre = centre.map(lambda v: None if v is None else str(v))
-        centre = centre.astype("category")
-        if len(missing):
-            centre = centre.loc[~centre.index.isin(missing)]
-            self._centre_missing = list(missing)
-        else:
-            self._centre_missing = []
-        return centre
+        centre = _by_sample_id(centre, "centre").rename("centre")
+        # samples without a centre are left out here and reported by _check_meta_coverage
+        centre = centre.loc[centre.notna().to_numpy()]
+        return centre.map(str).astype("category")
 
     def _validate_outcomes(self, outcomes) -> pd.DataFrame | None:
         if outcomes is None:
             return None
-        out = _as_frame(outcomes, "outcomes").copy()
-        out.index = pd.Index(out.index.astype(str), name="sample_id")
-        _check_unique(out.index, "outcomes", "sample")
+        out = _by_sample_id(_as_frame(outcomes, "outcomes"), "outcomes")
         return self._restrict_to_samples(out, "outcomes")
 
     def _restrict_to_samples(self, meta, what: str):
