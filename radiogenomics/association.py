@@ -49,10 +49,17 @@ def design_matrix(covariates: pd.DataFrame | None, index: pd.Index,
     parts = [pd.DataFrame({"Intercept": 1.0}, index=index)]
     frames = []
     if covariates is not None and covariates.shape[1]:
-        frames.append(covariates.reindex(index))
+        frames.append(covariates)
     if centre is not None:
-        frames.append(centre.reindex(index).astype(str).rename("centre").to_frame())
+        frames.append(centre.astype(str).rename("centre").to_frame())
     for f in frames:
+        if len(index) and not index.isin(f.index).any():
+            raise CohortValidationError(
+                f"no sample ID of the data (e.g. {index[0]!r}, {type(index[0]).__name__}) is in the "
+                f"covariates (e.g. {f.index[0]!r}, {type(f.index[0]).__name__}); make the ID "
+                "formats match (str vs int, zero padding, case)"
+            )
+        f = f.reindex(index)
         if f.isna().any().any():
             bad = f.index[f.isna().any(axis=1).to_numpy()]
             raise CohortValidationError(
@@ -62,8 +69,14 @@ def design_matrix(covariates: pd.DataFrame | None, index: pd.Index,
         num = f.select_dtypes(include=[np.number, "bool"]).astype(float)
         cat = f.drop(columns=num.columns)
         parts.append(num)
-        if cat.shape[1]:
-            parts.append(pd.get_dummies(cat.astype(str), drop_first=True, dtype=float))
+        for c in cat.columns:
+            col = cat[c]
+            # keep a categorical's own level order (first level = reference), else sorted
+            levels = (list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype)
+                      else sorted(col.astype(str).unique()))
+            col = pd.Categorical(col.astype(str), categories=[str(v) for v in levels])
+            parts.append(pd.get_dummies(pd.Series(col, index=index, name=c), prefix=c,
+                                        drop_first=True, dtype=float))
     Z = pd.concat(parts, axis=1)
     n, k = Z.shape[0], Z.shape[1] - 1
     if n - 2 - k < 1:
@@ -73,10 +86,14 @@ def design_matrix(covariates: pd.DataFrame | None, index: pd.Index,
         )
     rank = np.linalg.matrix_rank(Z.to_numpy())
     if rank < Z.shape[1]:
+        # the columns involved in the (last) exact linear dependence
+        _, sv, vt = np.linalg.svd(Z.to_numpy() / np.linalg.norm(Z.to_numpy(), axis=0), full_matrices=False)
+        involved = Z.columns[np.abs(vt[-1]) > 1e-6].tolist()
         raise CohortValidationError(
             f"the covariate design ({', '.join(Z.columns[1:])}) is rank deficient "
-            f"(rank {rank} < {Z.shape[1]} columns): a covariate is constant or confounded "
-            "with another (e.g. centre with a covariate); drop one of them"
+            f"(rank {rank} < {Z.shape[1]} columns): {', '.join(involved)} are linearly dependent "
+            "(a constant covariate, or one confounded with another such as centre with a "
+            "covariate); drop one of them"
         )
     return Z
 
@@ -109,23 +126,29 @@ def residualise(A: np.ndarray, Z: np.ndarray) -> np.ndarray:
     return A - Q @ (Q.T @ A)
 
 
-def _residual_unit_columns(A: np.ndarray, Z: np.ndarray, name: str, columns) -> np.ndarray:
+def _residual_unit_columns(A: np.ndarray, Z: np.ndarray, name: str, columns,
+                           policy: str) -> tuple[np.ndarray, np.ndarray]:
     """Residualise ``A`` on ``Z`` and scale each column to unit norm.
 
     A column whose residual norm is below 1e-10 of its centred norm has no variance left
-    once the covariates are accounted for (e.g. it duplicates a covariate): refused.
+    once the covariates are accounted for (constant on these samples, or a copy of a
+    covariate): refused, or with ``policy="drop"`` removed.  Returns the unit columns and
+    the boolean mask of columns kept.
     """
     R = residualise(A, Z)
     norm = np.sqrt(np.einsum("ij,ij->j", R, R))
     centred = A - A.mean(axis=0)
     scale = np.sqrt(np.einsum("ij,ij->j", centred, centred))
     bad = ~(norm > 1e-10 * np.maximum(scale, np.finfo(float).tiny))
-    if bad.any():
+    if bad.any() and policy == "raise":
         raise CohortValidationError(
-            f"{name} feature(s) {list(np.asarray(columns)[bad][:5])} have no variance left after "
-            "adjusting for the covariates (constant, or a copy of a covariate); remove them"
+            f"{name} feature(s) {list(np.asarray(columns)[bad][:5])} have no variance left on "
+            f"these {A.shape[0]} samples after adjusting for the covariates (constant here, or a "
+            "copy of a covariate); remove them or pass degenerate='drop' (listed in "
+            "result.dropped_features)"
         )
-    return R / norm
+    keep = ~bad
+    return R[:, keep] / norm[keep], keep
 
 
 @dataclass
@@ -146,6 +169,8 @@ class AssociationResult:
         Columns of the covariate design (excluding the intercept).
     dropped : DataFrame
         Samples removed by pairing (from :meth:`Cohort.paired`), empty for DataFrame input.
+    dropped_features : DataFrame
+        Features removed with ``degenerate="drop"`` (block, feature, reason).
     """
 
     r: pd.DataFrame
@@ -161,6 +186,8 @@ class AssociationResult:
     x_name: str = "x"
     y_name: str = "y"
     dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["sample_id", "view", "reason"]))
+    dropped_features: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["block", "feature", "reason"]))
 
     @property
     def n_tests(self) -> int:
@@ -211,7 +238,8 @@ class AssociationResult:
             f"{int((q <= self.alpha).any(axis=1).sum())} {self.x_name} features, "
             f"{int((q <= self.alpha).any(axis=0).sum())} {self.y_name} features",
             f"  max |r| = {np.nanmax(np.abs(self.r.to_numpy())):.3f}; "
-            f"samples dropped by pairing: {len(self.dropped)}",
+            f"samples dropped by pairing: {len(self.dropped)}; "
+            f"features dropped: {len(self.dropped_features)}",
         ]
         return "\n".join(lines)
 
@@ -239,6 +267,7 @@ def associate(
     method: str = "pearson",
     correction: str = "fdr_bh",
     alpha: float = 0.05,
+    degenerate: str = "raise",
 ) -> AssociationResult:
     """Test every imaging feature against every molecular feature, adjusting for covariates.
 
@@ -260,6 +289,10 @@ def associate(
         Multiple-testing correction over all pairs.
     alpha : float
         Level used by :attr:`AssociationResult.n_significant` and ``summary()``.
+    degenerate : {"raise", "drop"}
+        A feature with no variance left on the analysed samples after covariate adjustment
+        (common with partially paired views: constant on the paired subset) is refused, or
+        with ``"drop"`` removed and listed in ``result.dropped_features``.
 
     Returns
     -------
@@ -276,6 +309,8 @@ def associate(
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if correction not in CORRECTIONS:
         raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
+    if degenerate not in ("raise", "drop"):
+        raise ValueError(f"degenerate must be 'raise' or 'drop', got {degenerate!r}")
     centre = None
     dropped = pd.DataFrame(columns=["sample_id", "view", "reason"])
     x_name, y_name = "x", "y"
@@ -317,8 +352,16 @@ def associate(
         A = stats.rankdata(A, axis=0)
         B = stats.rankdata(B, axis=0)
     Zv = Z.to_numpy()
-    Ra = _residual_unit_columns(A, Zv, "X", Xdf.columns)
-    Rb = _residual_unit_columns(B, Zv, "Y", Ydf.columns)
+    Ra, keep_a = _residual_unit_columns(A, Zv, "X", Xdf.columns, degenerate)
+    Rb, keep_b = _residual_unit_columns(B, Zv, "Y", Ydf.columns, degenerate)
+    dropped_features = pd.DataFrame(
+        [{"block": x_name, "feature": f, "reason": "no variance after covariate adjustment"}
+         for f in Xdf.columns[~keep_a]]
+        + [{"block": y_name, "feature": f, "reason": "no variance after covariate adjustment"}
+           for f in Ydf.columns[~keep_b]],
+        columns=["block", "feature", "reason"],
+    )
+    Xdf, Ydf = Xdf.loc[:, keep_a], Ydf.loc[:, keep_b]
     r = np.clip(Ra.T @ Rb, -1.0, 1.0)
     with np.errstate(divide="ignore"):
         t = r * np.sqrt(dof / np.maximum(1.0 - r * r, np.finfo(float).tiny))
@@ -329,4 +372,5 @@ def associate(
         r=frame(r), t=frame(t), pvalues=frame(p), qvalues=frame(q), df=int(dof),
         n_samples=n, method=method, correction=correction, covariates=list(Z.columns[1:]),
         alpha=alpha, x_name=x_name, y_name=y_name, dropped=dropped,
+        dropped_features=dropped_features,
     )

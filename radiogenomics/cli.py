@@ -15,8 +15,9 @@ commands:
   demo       simulate the default synthetic cohort, validate it, run the analyses available so far
              (cohort summary, per-centre distributions, imaging x expression association screen
              with FDR) and write an HTML report with PNG plots and CSV tables
-  simulate   write a synthetic cohort (views, covariates, centre, outcomes) and its ground truth
-             to a folder as CSV files (or one .h5mu file)
+  simulate   write a synthetic cohort (views, covariates, centre, outcomes) to a folder as CSV
+             files (or one .h5mu file), with a summary of its ground truth and the table of
+             features that load on the shared factors
   summary    validate a cohort given as files and print its summary (per-view n, per-centre n,
              overlap, missingness, what validation removed)
 
@@ -26,7 +27,8 @@ Run `radiogenomics COMMAND --help` for the options of each command.
 
 def _add_sim_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--n-samples", type=int, default=None, help="samples (default: data_sim's default)")
+    p.add_argument("--n-samples", type=int, default=None,
+                   help="samples (default: 150 for demo, data_sim's 120 for simulate)")
     p.add_argument("--n-centres", type=int, default=None, help="centres")
     p.add_argument("--n-radiomic", type=int, default=None, help="radiomic features")
     p.add_argument("--n-genes", type=int, default=None, help="genes")
@@ -80,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nan-policy", default="raise",
                    choices=("raise", "drop_samples", "drop_features", "impute_median"))
     p.add_argument("--constant-policy", default="raise", choices=("raise", "drop"))
+    p.add_argument("--missing-meta", default="raise", choices=("raise", "drop_samples"),
+                   help="samples without covariates or centre: refuse (default) or drop them")
     return parser
 
 
@@ -107,6 +111,14 @@ def _cmd_simulate(args) -> int:
     truth_path = args.out / "ground_truth.txt"
     truth_path.write_text(str(truth.summary()) + "\n", encoding="utf-8")
     print(f"wrote {truth_path}")
+    import pandas as pd
+
+    signal = pd.concat(
+        {v: truth.signal_features(v) for v in ("radiomics", "expression")}, names=["view", "feature"]
+    ).rename("loads_on_shared_factor")
+    signal_path = args.out / "ground_truth_signal_features.csv"
+    signal.to_csv(signal_path)
+    print(f"wrote {signal_path}")
     print(cohort)
     return 0
 
@@ -114,7 +126,8 @@ def _cmd_simulate(args) -> int:
 def _cmd_summary(args) -> int:
     from .cohort import Cohort
 
-    policies = {"nan_policy": args.nan_policy, "constant_policy": args.constant_policy}
+    policies = {"nan_policy": args.nan_policy, "constant_policy": args.constant_policy,
+                "missing_meta": args.missing_meta}
     if args.h5mu:
         cohort = Cohort.from_mudata(args.h5mu, **policies)
     else:
@@ -152,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted; no partial output was left behind", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `radiogenomics summary ... | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

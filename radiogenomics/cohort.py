@@ -226,16 +226,21 @@ def read_table(path: str | Path, index_col: int | str = 0) -> pd.DataFrame:
             pass  # parquet written from an indexed frame keeps its index
         elif isinstance(index_col, int):
             df = df.set_index(df.columns[index_col])
-    elif kind in (".csv",):
-        df = pd.read_csv(path, index_col=index_col, float_precision="round_trip",
-                         dtype={0: str} if index_col == 0 else None)
-    elif kind in (".tsv", ".txt", ".tab"):
-        df = pd.read_csv(path, sep="\t", index_col=index_col, float_precision="round_trip",
+    elif kind in (".csv", ".tsv", ".txt", ".tab"):
+        sep = "," if kind == ".csv" else "\t"
+        header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str).iloc[0]
+        names = header.iloc[1:] if index_col == 0 else header
+        _check_unique(pd.Index(names.dropna()), f"file {str(path)!r}", "column")
+        df = pd.read_csv(path, sep=sep, index_col=index_col, float_precision="round_trip",
                          dtype={0: str} if index_col == 0 else None)
     else:
         raise CohortValidationError(
             f"cannot tell the format of {str(path)!r}: use a .csv, .tsv or .parquet file "
             "(or read it yourself and pass a DataFrame)"
+        )
+    if df.index.hasnans:
+        raise CohortValidationError(
+            f"{str(path)!r} has rows without a sample ID (empty first column); give every row an ID"
         )
     df.index = df.index.astype(str)
     return df
@@ -274,6 +279,17 @@ def _check_unique(index: pd.Index, what: str, axis: str) -> None:
 
 def _by_sample_id(obj, what: str):
     """A copy of a frame/series with string sample IDs as index, refused if IDs repeat."""
+    if isinstance(obj.index, pd.MultiIndex) or (
+        isinstance(obj, pd.DataFrame) and isinstance(obj.columns, pd.MultiIndex)
+    ):
+        raise CohortValidationError(
+            f"{what} has a MultiIndex; flatten it first (one sample ID per row, one name per column)"
+        )
+    if obj.index.hasnans:
+        raise CohortValidationError(
+            f"{what} has {int(obj.index.isna().sum())} missing sample ID(s) (NaN/None in the "
+            "index); give every sample an ID or remove those rows"
+        )
     obj = obj.copy()
     obj.index = pd.Index(obj.index.astype(str), name="sample_id")
     _check_unique(obj.index, what, "sample")
@@ -296,7 +312,25 @@ def _numeric_view(name: str, df: pd.DataFrame) -> pd.DataFrame:
     df = _by_sample_id(df, f"view {name!r}")
     df.columns = pd.Index(df.columns.astype(str), name="feature")
     _check_unique(df.columns, f"view {name!r}", "feature")
+    cplx = [c for c, dt in df.dtypes.items() if pd.api.types.is_complex_dtype(dt)]
+    if cplx:
+        raise CohortValidationError(
+            f"view {name!r} has complex-valued column(s) {_listing(cplx)}; use real numbers "
+            "(e.g. the magnitude)"
+        )
     bad = [c for c, dt in df.dtypes.items() if not (pd.api.types.is_numeric_dtype(dt))]
+    texty = {}
+    for c in bad:
+        parsed = pd.to_numeric(df[c], errors="coerce")
+        if parsed.notna().mean() >= 0.5:
+            texty[c] = df[c][parsed.isna() & df[c].notna()].astype(str).unique()[:3].tolist()
+    if texty:
+        detail = "; ".join(f"{c!r} (e.g. {v})" if v else repr(c) for c, v in list(texty.items())[:5])
+        raise CohortValidationError(
+            f"view {name!r} has number(s) stored as text in {len(texty)} column(s): {detail}; "
+            "convert with pd.to_numeric(df[col], errors='coerce') (non-numbers become NaN, then "
+            "choose a nan_policy)"
+        )
     if bad:
         raise CohortValidationError(
             f"view {name!r} has {len(bad)} non-numeric column(s): {_listing(bad)}; numeric "
@@ -420,7 +454,10 @@ class Cohort:
             self.views[name] = df
 
         self.covariates = self._validate_covariates(covariates)
-        if isinstance(centre, str) and not Path(centre).suffix:
+        if isinstance(centre, str) and (
+            (self.covariates is not None and centre in self.covariates.columns)
+            or not Path(centre).suffix
+        ):
             if self.covariates is None or centre not in self.covariates.columns:
                 raise CohortValidationError(
                     f"centre={centre!r} names no column of covariates; pass a Series of centres "
@@ -523,6 +560,15 @@ class Cohort:
         _check_unique(pd.Index(cov.columns.astype(str)), "covariates", "column")
         cov.columns = cov.columns.astype(str)
         for c in cov.columns:
+            if cov[c].dtype == object:
+                parsed = pd.to_numeric(cov[c], errors="coerce")
+                stray = cov[c][parsed.isna() & cov[c].notna()].astype(str).unique()
+                if parsed.notna().mean() >= 0.8 and len(stray):
+                    raise CohortValidationError(
+                        f"covariate {c!r} is numeric except for {_listing(stray, 3)}; as text it "
+                        "would be dummy coded into one column per value. Convert it with "
+                        f"pd.to_numeric(cov[{c!r}], errors='coerce') and handle the missing values"
+                    )
             if pd.api.types.is_numeric_dtype(cov[c]):
                 v = cov[c].to_numpy(dtype=np.float64, na_value=np.nan)
                 if np.isinf(v).any():
@@ -555,6 +601,8 @@ class Cohort:
         centre = _by_sample_id(centre, "centre").rename("centre")
         # samples without a centre are left out here and reported by _check_meta_coverage
         centre = centre.loc[centre.notna().to_numpy()]
+        if pd.api.types.is_float_dtype(centre) and np.all(np.mod(centre.to_numpy(), 1) == 0):
+            centre = centre.astype(np.int64)  # codes read as float because of a missing value
         return centre.map(str).astype("category")
 
     def _validate_outcomes(self, outcomes) -> pd.DataFrame | None:
@@ -729,14 +777,17 @@ class Cohort:
         )
         new.report.records[:0] = list(self.report.records)
         for k in empty:
-            new.report.add(k, "sample", [], "dropped", "view has no sample in the subset")
+            new.report.add(k, "view", [k], "dropped", "view has no sample in the subset")
         return new
 
     def with_view(self, name: str, data: pd.DataFrame, **policies) -> Cohort:
         """A new cohort with view ``name`` added or replaced (validated like the others)."""
         views = dict(self.views)
         views[name] = data
-        return Cohort(views, covariates=self.covariates, centre=self.centre, outcomes=self.outcomes, **policies)
+        new = Cohort(views, covariates=self.covariates, centre=self.centre, outcomes=self.outcomes,
+                     **policies)
+        new.report.records[:0] = list(self.report.records)
+        return new
 
     # ------------------------------------------------------------------ summary
     def summary(self) -> CohortSummary:
@@ -878,17 +929,20 @@ class Cohort:
         for c in obs.columns:
             mdata.obs[c] = obs[c].to_numpy()
         mdata.uns["radiogenomics"] = {k: list(v) for k, v in roles.items()}
+        if len(self.report):
+            mdata.uns["radiogenomics_report"] = self.report.to_frame().astype(str)
         mdata.uns["radiogenomics_view_order"] = list(self.views)
         return mdata
 
     @classmethod
-    def from_mudata(cls, mdata, **policies) -> Cohort:
+    def from_mudata(cls, mdata, covariates: list[str] | None = None, **policies) -> Cohort:
         """Build a cohort from a :class:`mudata.MuData` (or a path to an ``.h5mu`` file).
 
-        Each modality becomes a view (``X`` densified).  Global ``obs`` columns become
-        covariates, except those listed as centre/outcomes in ``uns["radiogenomics"]``
-        (written by :meth:`to_mudata`); a column named ``centre`` is used as the centre
-        otherwise.
+        Each modality becomes a view (``X`` densified).  Covariates, centre and outcomes are
+        the global ``obs`` columns listed in ``uns["radiogenomics"]`` (written by
+        :meth:`to_mudata`); for other files, covariates are only the ``obs`` columns named in
+        ``covariates`` and a column named ``centre`` is used as the centre.  The validation
+        records of the exported cohort are restored into :attr:`report`.
         """
         import mudata as md
 
@@ -919,9 +973,9 @@ class Cohort:
 
         centre_cols = _list("centre") or (["centre"] if "centre" in obs.columns else [])
         outcome_cols = _list("outcomes")
-        cov_cols = _list("covariates") if roles is not None else [
-            c for c in obs.columns if c not in centre_cols + outcome_cols
-        ]
+        # without the roles written by to_mudata, obs columns (QC metrics, batch, ...) are not
+        # assumed to be covariates: name them with covariates=[...]
+        cov_cols = list(covariates) if covariates is not None else _list("covariates")
         covariates = obs[cov_cols] if cov_cols else None
         if covariates is not None:
             covariates = covariates.apply(
@@ -932,7 +986,11 @@ class Cohort:
         if outcome_cols:
             outcomes = obs[outcome_cols].rename(columns=lambda c: c.split("outcome:", 1)[-1])
             outcomes = outcomes.loc[outcomes.notna().any(axis=1)]
-        return cls(views, covariates=covariates, centre=centre, outcomes=outcomes, **policies)
+        cohort = cls(views, covariates=covariates, centre=centre, outcomes=outcomes, **policies)
+        earlier = mdata.uns.get("radiogenomics_report")
+        if isinstance(earlier, pd.DataFrame) and len(earlier):
+            cohort.report.records[:0] = earlier.to_dict("records")
+        return cohort
 
     def write_h5mu(self, path: str | Path) -> Path:
         """Write the cohort as an ``.h5mu`` file readable by muon / MuData users."""
@@ -965,15 +1023,18 @@ class Cohort:
     @classmethod
     def from_anndata(cls, adata, view: str = "expression", centre: str | None = "centre",
                      covariates: list[str] | None = None, **policies) -> Cohort:
-        """A one-view cohort from an AnnData; ``obs`` columns give centre and covariates."""
+        """A one-view cohort from an AnnData.
+
+        ``centre`` names the ``obs`` column of centres; ``covariates`` lists the ``obs`` columns
+        to use as covariates (none by default: QC columns such as ``n_counts`` are not assumed
+        to be covariates); ``outcome:*`` columns become outcomes.
+        """
         X = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
         df = pd.DataFrame(X, index=adata.obs_names.astype(str), columns=adata.var_names.astype(str))
         obs = adata.obs.copy()
         obs.index = obs.index.astype(str)
         cen = obs[centre] if centre is not None and centre in obs.columns else None
         out_cols = [c for c in obs.columns if str(c).startswith("outcome:")]
-        if covariates is None:
-            covariates = [c for c in obs.columns if c != centre and c not in out_cols]
-        cov = obs[covariates] if covariates else None
+        cov = obs[list(covariates)] if covariates else None
         outcomes = obs[out_cols].rename(columns=lambda c: c.split("outcome:", 1)[-1]) if out_cols else None
         return cls({view: df}, covariates=cov, centre=cen, outcomes=outcomes, **policies)

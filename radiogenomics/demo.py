@@ -156,8 +156,7 @@ def run_demo(out_dir: str | Path, rng=0, alpha: float = 0.05, **cohort_kwargs) -
     top = res.to_frame(top=1000)
     rep.table(top, "association_radiomics_expression_top1000.csv", max_rows=25, index=False)
     sig_tab = res.to_frame(significant_only=True)
-    sig_tab.to_csv(out_dir / "association_radiomics_expression_fdr.csv", index=False)
-    rep.files.append(out_dir / "association_radiomics_expression_fdr.csv")
+    rep.csv(sig_tab, "association_radiomics_expression_fdr.csv")
     rep.text(f"All {len(sig_tab)} pairs with q <= {alpha}: association_radiomics_expression_fdr.csv",
              note=True)
     rep.figure(plotting.plot_volcano(res), "association_volcano.png")

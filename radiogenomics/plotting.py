@@ -57,6 +57,8 @@ def plot_centre_distributions(cohort, view: str, features=None, n_features: int 
     import matplotlib.pyplot as plt
 
     df = cohort[view]
+    if cohort.centre is None:
+        raise ValueError("the cohort has no centre; build it with centre= to plot per-centre distributions")
     if features is None:
         features = list(df.columns[:n_features])
     centre = cohort.centre.reindex(df.index).astype(str)

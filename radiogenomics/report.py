@@ -34,6 +34,9 @@ def atomic_write(path: Path, write) -> Path:
     os.close(fd)
     try:
         write(Path(tmp))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual file mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -76,6 +79,12 @@ class HTMLReport:
             extra = (f'<p class="note">{more}full table: <a href="{html.escape(csv_name)}">'
                      f"{html.escape(csv_name)}</a></p>")
         self._parts.append(body + extra)
+
+    def csv(self, df: pd.DataFrame, csv_name: str, index: bool = False) -> Path:
+        """Write a table as CSV only (not shown in the page)."""
+        path = atomic_write(self.out_dir / csv_name, lambda p: df.to_csv(p, index=index))
+        self.files.append(path)
+        return path
 
     def figure(self, fig, png_name: str, caption: str | None = None, dpi: int = 110) -> None:
         import matplotlib.pyplot as plt

@@ -97,13 +97,19 @@ def test_bad_inputs_give_clear_errors():
     Xn.iloc[0, 0] = np.nan
     with pytest.raises(CohortValidationError, match="NaN or inf"):
         associate(Xn, Y)
-    with pytest.raises(CohortValidationError, match="rank deficient"):
+    with pytest.raises(CohortValidationError, match="rank deficient.*age, age2 are linearly dependent"):
         associate(X, Y, covariates=cov.assign(age2=cov["age"] * 2))
     with pytest.raises(CohortValidationError, match="too small"):
         associate(X.iloc[:4], Y.iloc[:4], covariates=cov.iloc[:4].assign(centre=centre.iloc[:4]))
     Xc = X.assign(agecopy=cov["age"])
     with pytest.raises(CohortValidationError, match="no variance left"):
         associate(Xc, Y, covariates=cov)
+    with pytest.raises(CohortValidationError, match="ID formats"):
+        associate(X.reset_index(drop=True), Y.reset_index(drop=True), covariates=cov)
+    Xk = X.assign(xconst=0.0)
+    res = associate(Xk, Y, covariates=cov, degenerate="drop")
+    assert res.dropped_features["feature"].tolist() == ["xconst"]
+    assert "xconst" not in res.r.index and res.r.shape == (6, 5)
     with pytest.raises(ValueError, match="method"):
         associate(X, Y, method="kendall")
     with pytest.raises(ValueError, match="name the two views"):
@@ -133,6 +139,13 @@ def test_type_one_error_under_the_null():
     rate = rej / total
     assert lo <= rate <= hi, rate
     assert any_rej / reps <= stats.binom.ppf(0.999, reps, 0.05) / reps
+
+
+def test_categorical_reference_level_follows_category_order():
+    X, Y, cov, _ = _data()
+    grade = pd.Categorical(np.resize(["hi", "lo", "mid"], len(X)), categories=["lo", "mid", "hi"])
+    Z = design_matrix(pd.DataFrame({"grade": grade}, index=X.index), X.index)
+    assert list(Z.columns) == ["Intercept", "grade_mid", "grade_hi"]
 
 
 def test_centre_anova_matches_scipy_f_oneway():

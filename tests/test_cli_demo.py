@@ -47,6 +47,12 @@ def test_demo_writes_report_tables_and_plots(tmp_path):
     sig = pd.read_csv(tmp_path / "association_radiomics_expression_fdr.csv")
     assert (sig["q"] <= 0.05).all() and len(sig) == res.association.n_significant
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave nothing behind
+    import os
+    import stat
+    umask = os.umask(0)
+    os.umask(umask)
+    for f in tmp_path.iterdir():  # shareable like any file the user writes
+        assert stat.S_IMODE(f.stat().st_mode) == 0o666 & ~umask, f
     # the screen finds the planted shared signal
     assert res.association.n_significant > 0
 
@@ -62,6 +68,8 @@ def test_cli_demo_and_module_entry_point(tmp_path):
 
 def test_cli_simulate_then_summary_round_trip(tmp_path, capsys):
     assert main(["simulate", "--out", str(tmp_path), "--seed", "5", *SMALL]) == 0
+    sig = pd.read_csv(tmp_path / "ground_truth_signal_features.csv")
+    assert set(sig["view"]) == {"radiomics", "expression"} and sig["loads_on_shared_factor"].any()
     capsys.readouterr()
     views = [f"--view={p.stem[5:]}={p}" for p in sorted(tmp_path.glob("view_*.csv"))]
     rc = main(["summary", *views, "--covariates", str(tmp_path / "covariates.csv"),
@@ -81,6 +89,13 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "NaN" in err and "nan_policy" in err
     assert main(["summary", "--view", f"radiomics={bad}", "--nan-policy", "drop_samples"]) == 0
+    cov = tmp_path / "cov.csv"
+    pd.DataFrame({"age": [50.0, 60.0]}, index=["s1", "s3"]).to_csv(cov)
+    args = ["summary", "--view", f"radiomics={bad}", "--nan-policy", "drop_samples", "--covariates", str(cov)]
+    assert main(args[:]) == 0  # s2 was dropped for its NaN, s1/s3 have covariates
+    pd.DataFrame({"age": [50.0]}, index=["s1"]).to_csv(cov)
+    assert main(args) == 2 and "missing_meta" in capsys.readouterr().err
+    assert main(args + ["--missing-meta", "drop_samples"]) == 0
     assert main(["summary", "--view", str(bad)]) == 2
     assert main(["summary", "--view", f"radiomics={tmp_path / 'nope.csv'}"]) == 2
     assert "no such file" in capsys.readouterr().err

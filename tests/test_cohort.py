@@ -261,7 +261,9 @@ def test_anndata_round_trip(frames):
     a = c.to_anndata("expression")
     assert list(a.obs_names) == list(c["expression"].index)
     assert {"age", "sex", "centre", "outcome:event"} <= set(a.obs.columns)
-    back = Cohort.from_anndata(a, view="expression")
+    back = Cohort.from_anndata(a, view="expression", covariates=["age", "sex"])
+    assert list(back.covariates.columns) == ["age", "sex"]
+    assert Cohort.from_anndata(a, view="expression").covariates is None
     np.testing.assert_array_equal(back["expression"].to_numpy(), c["expression"].to_numpy())
     assert back.centre.astype(str).to_dict() == c.centre.reindex(a.obs_names).astype(str).to_dict()
 
@@ -287,3 +289,55 @@ def test_read_errors(tmp_path):
     p.write_text("x")
     with pytest.raises(CohortValidationError, match="cannot tell the format"):
         Cohort.from_files({"radiomics": p})
+
+
+def test_messy_ids_and_headers_are_refused(frames, tmp_path):
+    rad = frames[0].copy()
+    rad.index = ["S00", None] + list(rad.index[2:])
+    with pytest.raises(CohortValidationError, match="missing sample ID"):
+        make(frames, views={"radiomics": rad})
+    p = tmp_path / "dup.csv"
+    p.write_text("id,f0,f0,f1\na,1,2,3\nb,4,5,7\n")
+    with pytest.raises(CohortValidationError, match=r"duplicated column ID.*'f0'"):
+        Cohort.from_files({"radiomics": p})
+    p2 = tmp_path / "blank.csv"
+    p2.write_text("id,f0\na,1\n,2\nc,4\n")
+    with pytest.raises(CohortValidationError, match="without a sample ID"):
+        Cohort.from_files({"radiomics": p2})
+
+
+def test_numbers_as_text_and_bad_types(frames):
+    rad = frames[0].astype(object)
+    rad.iloc[3, 0] = "n.d."
+    with pytest.raises(CohortValidationError, match=r"stored as text.*'r1'.*n\.d\..*to_numeric"):
+        make(frames, views={"radiomics": rad})
+    cov = frames[3].copy()
+    cov["age"] = cov["age"].round().astype(int).astype(str).astype(object)
+    cov.loc["S05", "age"] = "unknown"
+    with pytest.raises(CohortValidationError, match=r"covariate 'age' is numeric except for 'unknown'"):
+        make(frames, covariates=cov)
+    with pytest.raises(CohortValidationError, match="complex"):
+        make(frames, views={"radiomics": frames[0].astype(complex)})
+
+
+def test_reports_survive_with_view_subset_and_h5mu(frames, tmp_path):
+    rad = frames[0].copy()
+    rad["r3"] = 1.0
+    c = make(frames, views={"radiomics": rad, "expression": frames[1]}, constant_policy="drop")
+    assert len(c.report) == 1
+    c2 = c.with_view("traits", pd.DataFrame({"lvef": np.arange(12.0)}, index=c.samples))
+    assert len(c2.report) == 1
+    sub = c.subset(["S00", "S01"])
+    rep = sub.report.to_frame()
+    assert ((rep["view"] == "expression") & (rep["axis"] == "view")).sum() == 1
+    back = Cohort.from_mudata(c.write_h5mu(tmp_path / "c.h5mu"))
+    assert back.report.to_frame()["id"].tolist() == ["r3"]
+
+
+def test_centre_codes_and_dotted_column_names(frames):
+    rad, expr, geno, cov, centre, out = frames
+    codes = pd.Series([1.0, 2.0, np.nan] * 4, index=rad.index)
+    c = Cohort({"radiomics": rad}, centre=codes, missing_meta="drop_samples")
+    assert sorted(c.centre.cat.categories) == ["1", "2"]
+    c2 = Cohort({"radiomics": rad}, covariates=cov.assign(**{"site.id": centre}), centre="site.id")
+    assert c2.centre.nunique() == 3
