@@ -84,10 +84,11 @@ def design_matrix(covariates: pd.DataFrame | None, index: pd.Index,
             f"n = {n} samples is too small for {k} covariate column(s): the residual degrees of "
             f"freedom n - 2 - k = {n - 2 - k} must be at least 1; use fewer covariates or more samples"
         )
-    rank = np.linalg.matrix_rank(Z.to_numpy())
+    Zv = Z.to_numpy()
+    rank = np.linalg.matrix_rank(Zv)
     if rank < Z.shape[1]:
         # the columns involved in the (last) exact linear dependence
-        _, sv, vt = np.linalg.svd(Z.to_numpy() / np.linalg.norm(Z.to_numpy(), axis=0), full_matrices=False)
+        vt = np.linalg.svd(Zv / np.linalg.norm(Zv, axis=0), full_matrices=False)[2]
         involved = Z.columns[np.abs(vt[-1]) > 1e-6].tolist()
         raise CohortValidationError(
             f"the covariate design ({', '.join(Z.columns[1:])}) is rank deficient "

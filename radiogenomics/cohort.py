@@ -74,6 +74,10 @@ class ValidationReport:
                 {"view": view, "axis": axis, "id": i, "action": action, "reason": reason}
             )
 
+    def prepend(self, records: Iterable[dict[str, Any]]) -> None:
+        """Put earlier records (e.g. of the cohort this one was derived from) first."""
+        self.records[:0] = list(records)
+
     def to_frame(self) -> pd.DataFrame:
         """The records as a tidy DataFrame (empty with the right columns if nothing happened)."""
         return pd.DataFrame(self.records, columns=["view", "axis", "id", "action", "reason"])
@@ -296,6 +300,13 @@ def _by_sample_id(obj, what: str):
     return obj
 
 
+def _text_among_numbers(col: pd.Series) -> tuple[float, list[str]]:
+    """Share of a text column's values that parse as numbers, and the distinct ones that don't."""
+    parsed = pd.to_numeric(col, errors="coerce")
+    stray = col[parsed.isna() & col.notna()].astype(str).unique().tolist()
+    return float(parsed.notna().mean()), stray
+
+
 def _policy(policy: str | Mapping[str, str], view: str, allowed: tuple[str, ...], name: str):
     value = policy.get(view, "raise") if isinstance(policy, Mapping) else policy
     if value not in allowed:
@@ -321,9 +332,9 @@ def _numeric_view(name: str, df: pd.DataFrame) -> pd.DataFrame:
     bad = [c for c, dt in df.dtypes.items() if not (pd.api.types.is_numeric_dtype(dt))]
     texty = {}
     for c in bad:
-        parsed = pd.to_numeric(df[c], errors="coerce")
-        if parsed.notna().mean() >= 0.5:
-            texty[c] = df[c][parsed.isna() & df[c].notna()].astype(str).unique()[:3].tolist()
+        share, stray = _text_among_numbers(df[c])
+        if share >= 0.5:
+            texty[c] = stray[:3]
     if texty:
         detail = "; ".join(f"{c!r} (e.g. {v})" if v else repr(c) for c, v in list(texty.items())[:5])
         raise CohortValidationError(
@@ -454,20 +465,17 @@ class Cohort:
             self.views[name] = df
 
         self.covariates = self._validate_covariates(covariates)
-        if isinstance(centre, str) and (
-            (self.covariates is not None and centre in self.covariates.columns)
-            or not Path(centre).suffix
-        ):
-            if self.covariates is None or centre not in self.covariates.columns:
-                raise CohortValidationError(
-                    f"centre={centre!r} names no column of covariates; pass a Series of centres "
-                    "indexed by sample ID, or the name of a covariates column"
-                )
+        if isinstance(centre, str) and self.covariates is not None and centre in self.covariates.columns:
             centre_series = self.covariates[centre]
             self.covariates = self.covariates.drop(columns=[centre])
             if self.covariates.shape[1] == 0:
                 self.covariates = None
             centre = centre_series
+        elif isinstance(centre, str) and not Path(centre).suffix:
+            raise CohortValidationError(
+                f"centre={centre!r} names no column of covariates; pass a Series of centres "
+                "indexed by sample ID, or the name of a covariates column"
+            )
         self.centre = self._validate_centre(centre)
         self.outcomes = self._validate_outcomes(outcomes)
         self._check_meta_coverage(missing_meta)
@@ -561,9 +569,8 @@ class Cohort:
         cov.columns = cov.columns.astype(str)
         for c in cov.columns:
             if cov[c].dtype == object:
-                parsed = pd.to_numeric(cov[c], errors="coerce")
-                stray = cov[c][parsed.isna() & cov[c].notna()].astype(str).unique()
-                if parsed.notna().mean() >= 0.8 and len(stray):
+                share, stray = _text_among_numbers(cov[c])
+                if share >= 0.8 and stray:
                     raise CohortValidationError(
                         f"covariate {c!r} is numeric except for {_listing(stray, 3)}; as text it "
                         "would be dummy coded into one column per value. Convert it with "
@@ -775,7 +782,7 @@ class Cohort:
             outcomes=None if self.outcomes is None else self.outcomes.loc[self.outcomes.index.isin(samples)],
             constant_policy="drop",
         )
-        new.report.records[:0] = list(self.report.records)
+        new.report.prepend(self.report.records)
         for k in empty:
             new.report.add(k, "view", [k], "dropped", "view has no sample in the subset")
         return new
@@ -786,7 +793,7 @@ class Cohort:
         views[name] = data
         new = Cohort(views, covariates=self.covariates, centre=self.centre, outcomes=self.outcomes,
                      **policies)
-        new.report.records[:0] = list(self.report.records)
+        new.report.prepend(self.report.records)
         return new
 
     # ------------------------------------------------------------------ summary
@@ -989,7 +996,7 @@ class Cohort:
         cohort = cls(views, covariates=covariates, centre=centre, outcomes=outcomes, **policies)
         earlier = mdata.uns.get("radiogenomics_report")
         if isinstance(earlier, pd.DataFrame) and len(earlier):
-            cohort.report.records[:0] = earlier.to_dict("records")
+            cohort.report.prepend(earlier.to_dict("records"))
         return cohort
 
     def write_h5mu(self, path: str | Path) -> Path:
