@@ -1,4 +1,4 @@
-"""Mass-univariate imaging x expression association screen (parametric).
+"""Mass-univariate imaging x expression association screen, parametric and by permutation.
 
 For every pair (imaging feature ``x_j``, molecular feature ``y_k``) the screen tests
 ``H0: beta = 0`` in the linear model
@@ -17,10 +17,26 @@ OLS ``y ~ x + covariates`` for each pair (``tests/test_association.py`` checks t
 relative).  ``method="spearman"`` rank-transforms both blocks first (a rank-based partial
 correlation; its t-based p-value is the usual large-sample approximation).
 
-Multiple testing: Benjamini-Hochberg q-values (``fdr_bh``) or Bonferroni over all p x q
-pairs (:func:`adjust_pvalues`, equal to statsmodels' ``multipletests``).  Permutation inference
-(Freedman-Lane, max-T, exchangeability blocks) lives on the resampling engine and is added
-by a later release; this module is the exact parametric layer it builds on.
+Permutation inference (``n_permutations > 0``) uses the Freedman-Lane scheme, the default of
+PALM (Winkler et al. 2014, *NeuroImage* 92:381): the residuals of each ``y_k`` under the reduced
+model ``y_k ~ Z`` are permuted (freely, within exchangeability blocks such as centre, or as
+whole blocks), added back to the fitted values, and the full model is refitted.  The engine in
+:mod:`radiogenomics.resampling` does this for all pairs and all permutations with chunked
+matrix products (the p x q x B null is never stored), giving
+
+* ``p_permutation = (1 + #{b: |t*_b| >= |t|}) / (1 + B)`` per pair (never 0), and
+* ``p_fwer``, the max-T family-wise adjusted p-value (Westfall & Young 1993): the observed |t|
+  against the distribution of the maximum |t*| over *all* pairs in each permutation.
+
+Since every pair has the same degrees of freedom, |t| is monotone in |r| and the engine works on
+partial correlations; ``null_max_t`` converts the max-|r| null back to |t|.
+
+Multiple testing: ``correction`` chooses what ``adjusted`` (and ``n_significant``) means:
+Benjamini-Hochberg q-values (``fdr_bh``), Bonferroni (both over all p x q pairs, equal to
+statsmodels' ``multipletests``), or max-T (``maxT``, needs permutations).  The table always
+has ``q``, the BH q-values of the parametric p-values (``fdr_on="parametric"``, the default:
+BH over millions of pairs needs p-values far below the 1/(1+B) floor of permutation p-values)
+or of the permutation p-values (``fdr_on="permutation"``).
 """
 
 from __future__ import annotations
@@ -32,10 +48,11 @@ import pandas as pd
 from scipy import special, stats
 
 from .cohort import Cohort, CohortValidationError
+from .resampling import PermutationScheme, correlation_permutation_null
 
 __all__ = ["associate", "AssociationResult", "adjust_pvalues", "design_matrix", "residualise"]
 
-CORRECTIONS = ("fdr_bh", "bonferroni")
+CORRECTIONS = ("fdr_bh", "bonferroni", "maxT")
 METHODS = ("pearson", "spearman")
 
 
@@ -112,7 +129,7 @@ def adjust_pvalues(p: np.ndarray, method: str = "fdr_bh") -> np.ndarray:
     if method == "bonferroni":
         return np.minimum(1.0, flat * m).reshape(np.shape(p))
     if method != "fdr_bh":
-        raise ValueError(f"correction must be one of {CORRECTIONS}, got {method!r}")
+        raise ValueError(f"method must be 'fdr_bh' or 'bonferroni', got {method!r}")
     order = np.argsort(flat)
     ranked = flat[order] * (m / np.arange(1, m + 1))
     q_sorted = np.minimum(1.0, np.minimum.accumulate(ranked[::-1])[::-1])
@@ -152,6 +169,10 @@ def _residual_unit_columns(A: np.ndarray, Z: np.ndarray, name: str, columns,
     return R[:, keep] / norm[keep], keep
 
 
+_EMPTY_DROPPED = ("sample_id", "view", "reason")
+_EMPTY_FEATURES = ("block", "feature", "reason")
+
+
 @dataclass
 class AssociationResult:
     """All-pairs association statistics between two blocks.
@@ -160,12 +181,28 @@ class AssociationResult:
     ----------
     r : DataFrame
         Partial correlations, x features (rows) by y features (columns).
-    t, pvalues, qvalues : DataFrame
-        t statistics, two-sided parametric p-values, corrected p-values (``correction``).
+    t, pvalues : DataFrame
+        t statistics and two-sided parametric p-values (equal to OLS ``y ~ x + covariates``).
+    qvalues : DataFrame
+        Benjamini-Hochberg q-values over all pairs (of the parametric p-values, or of the
+        permutation p-values with ``fdr_on="permutation"``).
+    adjusted : DataFrame
+        The p-values of the chosen ``correction`` (q-values, Bonferroni or max-T); pairs with
+        ``adjusted <= alpha`` are the significant ones.
+    p_permutation, p_fwer : DataFrame or None
+        Freedman-Lane permutation p-values, per pair and max-T family-wise adjusted
+        (None without permutations).
+    null_max : ndarray or None
+        Max |r| over all pairs in each permutation (the max-T null, length B);
+        :attr:`null_max_t` gives it as |t|.
     df : int
         Residual degrees of freedom ``n - 2 - k``.
-    n_samples : int
-    method, correction : str
+    n_samples, n_permutations : int
+    method, correction, fdr_on : str
+    permutation_scheme : str
+        ``free``, ``within-block`` or ``whole-block`` (empty without permutations).
+    backend : str
+        Backend of the permutation kernels.
     covariates : list of str
         Columns of the covariate design (excluding the intercept).
     dropped : DataFrame
@@ -178,6 +215,7 @@ class AssociationResult:
     t: pd.DataFrame
     pvalues: pd.DataFrame
     qvalues: pd.DataFrame
+    adjusted: pd.DataFrame
     df: int
     n_samples: int
     method: str
@@ -186,9 +224,16 @@ class AssociationResult:
     alpha: float = 0.05
     x_name: str = "x"
     y_name: str = "y"
-    dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["sample_id", "view", "reason"]))
+    p_permutation: pd.DataFrame | None = None
+    p_fwer: pd.DataFrame | None = None
+    null_max: np.ndarray | None = None
+    n_permutations: int = 0
+    permutation_scheme: str = ""
+    backend: str = ""
+    fdr_on: str = "parametric"
+    dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(_EMPTY_DROPPED)))
     dropped_features: pd.DataFrame = field(
-        default_factory=lambda: pd.DataFrame(columns=["block", "feature", "reason"]))
+        default_factory=lambda: pd.DataFrame(columns=list(_EMPTY_FEATURES)))
 
     @property
     def n_tests(self) -> int:
@@ -196,17 +241,36 @@ class AssociationResult:
 
     @property
     def n_significant(self) -> int:
-        return int((self.qvalues.to_numpy() <= self.alpha).sum())
+        return int((self.adjusted.to_numpy() <= self.alpha).sum())
+
+    @property
+    def null_max_t(self) -> np.ndarray | None:
+        """The max-T null distribution as |t| (``df`` degrees of freedom)."""
+        if self.null_max is None:
+            return None
+        r = np.minimum(self.null_max, 1.0)
+        with np.errstate(divide="ignore"):
+            return r * np.sqrt(self.df / np.maximum(1.0 - r * r, np.finfo(float).tiny))
+
+    def fwer_threshold(self, alpha: float | None = None) -> float:
+        """The |r| above which a pair is significant by max-T at ``alpha`` (needs permutations)."""
+        if self.null_max is None:
+            raise ValueError("no permutations were run; call associate(..., n_permutations=B)")
+        alpha = self.alpha if alpha is None else alpha
+        return float(np.quantile(self.null_max, 1 - alpha, method="higher"))
 
     def to_frame(self, top: int | None = None, significant_only: bool = False) -> pd.DataFrame:
-        """Tidy table sorted by p-value: feature_x, feature_y, r, t, df, p_parametric, q.
+        """Tidy table sorted by parametric p-value.
 
-        ``top`` keeps the ``top`` smallest p-values (recommended for large screens).
+        Columns: feature_x, feature_y, r, t, df, p_parametric, p_permutation, p_fwer (NaN
+        without permutations), q (BH), and p_bonferroni with ``correction="bonferroni"``.
+        ``top`` keeps the ``top`` smallest p-values (recommended for large screens);
+        ``significant_only`` keeps pairs with ``adjusted <= alpha``.
         """
         p = self.pvalues.to_numpy()
         flat = p.ravel()
         if significant_only:
-            idx = np.flatnonzero(self.qvalues.to_numpy().ravel() <= self.alpha)
+            idx = np.flatnonzero(self.adjusted.to_numpy().ravel() <= self.alpha)
             idx = idx[np.argsort(flat[idx], kind="stable")]
         elif top is not None and top < flat.size:
             idx = np.argpartition(flat, top)[:top]
@@ -216,7 +280,9 @@ class AssociationResult:
         if top is not None:
             idx = idx[:top]
         i, j = np.unravel_index(idx, p.shape)
-        return pd.DataFrame(
+        pick = (lambda M: np.full(len(idx), np.nan) if M is None  # noqa: E731
+                else M.to_numpy()[i, j])
+        out = pd.DataFrame(
             {
                 "feature_x": self.r.index.to_numpy()[i],
                 "feature_y": self.r.columns.to_numpy()[j],
@@ -224,20 +290,39 @@ class AssociationResult:
                 "t": self.t.to_numpy()[i, j],
                 "df": self.df,
                 "p_parametric": flat[idx],
+                "p_permutation": pick(self.p_permutation),
+                "p_fwer": pick(self.p_fwer),
                 "q": self.qvalues.to_numpy()[i, j],
             }
         )
+        if self.correction == "bonferroni":
+            out["p_bonferroni"] = self.adjusted.to_numpy()[i, j]
+        return out
+
+    def to_csv(self, path, top: int | None = None, significant_only: bool = False):
+        """Write :meth:`to_frame` to ``path`` atomically (an interrupted write leaves no file)."""
+        from .report import atomic_write
+
+        table = self.to_frame(top=top, significant_only=significant_only)
+        return atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
 
     def summary(self) -> str:
-        q = self.qvalues.to_numpy()
+        adj = self.adjusted.to_numpy() <= self.alpha
         lines = [
             f"Association screen: {self.x_name} ({self.r.shape[0]} features) x "
             f"{self.y_name} ({self.r.shape[1]} features)",
             f"  n = {self.n_samples}, df = {self.df}, method = {self.method}, "
             f"covariates = {', '.join(self.covariates) or 'none'}",
+        ]
+        if self.n_permutations:
+            lines.append(
+                f"  {self.n_permutations} Freedman-Lane permutations ({self.permutation_scheme}, "
+                f"{self.backend}); max-T |r| threshold at {self.alpha}: "
+                f"{self.fwer_threshold():.3f}; min p_permutation = {1 / (1 + self.n_permutations):.2g}")
+        lines += [
             f"  {self.n_tests} tests; {self.correction} <= {self.alpha}: {self.n_significant} pairs, "
-            f"{int((q <= self.alpha).any(axis=1).sum())} {self.x_name} features, "
-            f"{int((q <= self.alpha).any(axis=0).sum())} {self.y_name} features",
+            f"{int(adj.any(axis=1).sum())} {self.x_name} features, "
+            f"{int(adj.any(axis=0).sum())} {self.y_name} features",
             f"  max |r| = {np.nanmax(np.abs(self.r.to_numpy())):.3f}; "
             f"samples dropped by pairing: {len(self.dropped)}; "
             f"features dropped: {len(self.dropped_features)}",
@@ -246,6 +331,31 @@ class AssociationResult:
 
     def __repr__(self) -> str:
         return "AssociationResult\n" + self.summary()
+
+
+def _blocks_for(blocks, index: pd.Index, centre: pd.Series | None) -> np.ndarray | None:
+    """Exchangeability block labels aligned to ``index`` (sample IDs)."""
+    if blocks is None:
+        return None
+    if isinstance(blocks, str):
+        if blocks != "centre":
+            raise ValueError(f"exchangeability_blocks as a string must be 'centre', got {blocks!r}")
+        if centre is None:
+            raise ValueError("exchangeability_blocks='centre' needs a Cohort with a centre")
+        return centre.reindex(index).astype(str).to_numpy()
+    if isinstance(blocks, pd.Series):
+        missing = index.difference(blocks.index)
+        if len(missing):
+            raise CohortValidationError(
+                f"exchangeability_blocks has no label for {len(missing)} analysed sample(s) "
+                f"(e.g. {list(missing[:3])}); give a Series indexed by sample ID covering them")
+        return blocks.reindex(index).to_numpy()
+    arr = np.asarray(blocks)
+    if arr.shape != (len(index),):
+        raise ValueError(
+            f"exchangeability_blocks must have one label per analysed sample ({len(index)}), got "
+            f"shape {arr.shape}; pass a Series indexed by sample ID to align it automatically")
+    return arr
 
 
 def _prepare_block(A: pd.DataFrame, name: str) -> np.ndarray:
@@ -266,9 +376,17 @@ def associate(
     y: str | None = None,
     adjust_centre: bool = True,
     method: str = "pearson",
+    n_permutations: int = 0,
+    exchangeability_blocks=None,
+    whole_blocks: bool = False,
     correction: str = "fdr_bh",
+    fdr_on: str = "parametric",
     alpha: float = 0.05,
     degenerate: str = "raise",
+    rng=None,
+    backend: str = "auto",
+    batch: int | None = None,
+    progress: bool | None = None,
 ) -> AssociationResult:
     """Test every imaging feature against every molecular feature, adjusting for covariates.
 
@@ -286,14 +404,35 @@ def associate(
     adjust_centre : bool
         With a Cohort that has a centre, add centre (dummy coded) to the covariates.
     method : {"pearson", "spearman"}
-    correction : {"fdr_bh", "bonferroni"}
-        Multiple-testing correction over all pairs.
+    n_permutations : int
+        Freedman-Lane permutations B (0: parametric inference only).  1,000 resolves
+        p-values down to 1/1001; use 10,000 for max-T at small alpha.
+    exchangeability_blocks : "centre", Series or array-like, optional
+        Permute only within these blocks (a Series is aligned by sample ID; ``"centre"`` uses
+        the Cohort's centre).  Use it for multi-centre data whose residual spread differs by
+        centre; keep centre among the covariates too (``adjust_centre``).
+    whole_blocks : bool
+        Permute blocks as whole units instead (blocks of equal size, kept in internal order).
+    correction : {"fdr_bh", "bonferroni", "maxT"}
+        What ``adjusted`` holds and ``n_significant`` counts; ``maxT`` needs permutations.
+    fdr_on : {"parametric", "permutation"}
+        Which p-values the BH q-values (column ``q``) are computed from.
     alpha : float
         Level used by :attr:`AssociationResult.n_significant` and ``summary()``.
     degenerate : {"raise", "drop"}
         A feature with no variance left on the analysed samples after covariate adjustment
         (common with partially paired views: constant on the paired subset) is refused, or
         with ``"drop"`` removed and listed in ``result.dropped_features``.
+    rng : int or numpy.random.Generator
+        Seed of the permutations (SPEC 7); the same seed gives the same p-values on every
+        backend, batch size and thread count.
+    backend : {"auto", "numpy", "numba", "cupy"}
+        Where the permutation kernels run (see :mod:`radiogenomics.resampling.backend`).
+    batch : int, optional
+        Permutations per chunk (memory is about ``batch * (p + k) * q * 8`` bytes); default
+        fills 128 MB on the CPU, 2 GB on a GPU.
+    progress : bool, optional
+        Progress bar over permutations (default: only for long runs).
 
     Returns
     -------
@@ -304,7 +443,8 @@ def associate(
     See the module docstring for the model.  ``p_parametric`` equals the OLS t-test p-value
     of ``x`` in ``y ~ x + covariates``.  Samples present in only one block are removed by
     :meth:`Cohort.paired` and listed in ``result.dropped``; DataFrames must already share
-    their sample IDs (a mismatch raises an error naming the IDs).
+    their sample IDs (a mismatch raises an error naming the IDs).  Ctrl-C during the
+    permutations stops the run cleanly (KeyboardInterrupt, nothing returned or written).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -312,8 +452,19 @@ def associate(
         raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
     if degenerate not in ("raise", "drop"):
         raise ValueError(f"degenerate must be 'raise' or 'drop', got {degenerate!r}")
-    centre = None
-    dropped = pd.DataFrame(columns=["sample_id", "view", "reason"])
+    if fdr_on not in ("parametric", "permutation"):
+        raise ValueError(f"fdr_on must be 'parametric' or 'permutation', got {fdr_on!r}")
+    if int(n_permutations) != n_permutations or n_permutations < 0:
+        raise ValueError(f"n_permutations must be a non-negative integer, got {n_permutations!r}")
+    n_permutations = int(n_permutations)
+    if n_permutations == 0 and (correction == "maxT" or fdr_on == "permutation"):
+        raise ValueError(f"correction={correction!r} / fdr_on={fdr_on!r} need permutations: "
+                         "pass n_permutations (e.g. 1000)")
+    if n_permutations == 0 and (exchangeability_blocks is not None or whole_blocks):
+        raise ValueError("exchangeability_blocks/whole_blocks only apply to permutations: "
+                         "pass n_permutations (e.g. 1000)")
+    centre = cohort_centre = None
+    dropped = pd.DataFrame(columns=list(_EMPTY_DROPPED))
     x_name, y_name = "x", "y"
     if isinstance(X, Cohort):
         if x is None or y is None:
@@ -322,6 +473,7 @@ def associate(
         Xdf, Ydf = paired[x], paired[y]
         if covariates is None:
             covariates = paired.covariates
+        cohort_centre = paired.centre
         if adjust_centre and paired.centre is not None and paired.centre.nunique() > 1:
             centre = paired.centre
         dropped = paired.dropped
@@ -344,6 +496,7 @@ def associate(
         if df.index.duplicated().any():
             raise CohortValidationError(f"{name} has duplicated sample IDs; de-duplicate them")
     Z = design_matrix(covariates, Xdf.index, centre)
+    blocks = _blocks_for(exchangeability_blocks, Xdf.index, cohort_centre)
     n = len(Xdf)
     k = Z.shape[1] - 1
     dof = n - 2 - k  # >= 1, checked by design_matrix
@@ -360,18 +513,35 @@ def associate(
          for f in Xdf.columns[~keep_a]]
         + [{"block": y_name, "feature": f, "reason": "no variance after covariate adjustment"}
            for f in Ydf.columns[~keep_b]],
-        columns=["block", "feature", "reason"],
+        columns=list(_EMPTY_FEATURES),
     )
     Xdf, Ydf = Xdf.loc[:, keep_a], Ydf.loc[:, keep_b]
     r = np.clip(Ra.T @ Rb, -1.0, 1.0)
     with np.errstate(divide="ignore"):
         t = r * np.sqrt(dof / np.maximum(1.0 - r * r, np.finfo(float).tiny))
     p = 2.0 * special.stdtr(dof, -np.abs(t))  # = 2 * stats.t.sf(|t|, dof), without the overhead
-    q = adjust_pvalues(p, correction)
     frame = lambda M: pd.DataFrame(M, index=Xdf.columns, columns=Ydf.columns)  # noqa: E731
+
+    p_perm = p_fwer = null_max = None
+    scheme_kind = backend_used = ""
+    if n_permutations:
+        scheme = PermutationScheme(n, blocks, whole_blocks)
+        Q, _ = np.linalg.qr(Zv)
+        null = correlation_permutation_null(
+            Ra, Rb, Q, r, n_resamples=n_permutations, scheme=scheme, rng=rng, backend=backend,
+            batch=batch, progress=progress)
+        p_perm, p_fwer = null.pvalues, null.fwer_pvalues(np.abs(r))
+        null_max, scheme_kind, backend_used = null.null_max, null.scheme, null.backend
+    q = adjust_pvalues(p_perm if fdr_on == "permutation" else p, "fdr_bh")
+    adjusted = {"fdr_bh": q, "maxT": p_fwer}.get(correction)
+    if correction == "bonferroni":
+        adjusted = adjust_pvalues(p, "bonferroni")
     return AssociationResult(
-        r=frame(r), t=frame(t), pvalues=frame(p), qvalues=frame(q), df=int(dof),
-        n_samples=n, method=method, correction=correction, covariates=list(Z.columns[1:]),
-        alpha=alpha, x_name=x_name, y_name=y_name, dropped=dropped,
-        dropped_features=dropped_features,
+        r=frame(r), t=frame(t), pvalues=frame(p), qvalues=frame(q), adjusted=frame(adjusted),
+        df=int(dof), n_samples=n, method=method, correction=correction,
+        covariates=list(Z.columns[1:]), alpha=alpha, x_name=x_name, y_name=y_name,
+        p_permutation=None if p_perm is None else frame(p_perm),
+        p_fwer=None if p_fwer is None else frame(p_fwer), null_max=null_max,
+        n_permutations=n_permutations, permutation_scheme=scheme_kind, backend=backend_used,
+        fdr_on=fdr_on, dropped=dropped, dropped_features=dropped_features,
     )

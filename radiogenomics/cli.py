@@ -1,4 +1,4 @@
-"""Command line: ``radiogenomics demo | simulate | summary`` (also ``python -m radiogenomics``)."""
+"""Command line: ``radiogenomics demo | simulate | summary | associate`` (also ``python -m radiogenomics``)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ commands:
              features that load on the shared factors
   summary    validate a cohort given as files and print its summary (per-view n, per-centre n,
              overlap, missingness, what validation removed)
+  associate  screen every feature of one view against every feature of another (partial
+             correlations adjusting for covariates and centre; Freedman-Lane permutations with
+             max-T, optionally within centres) and write the table as CSV
 
 Run `radiogenomics COMMAND --help` for the options of each command.
 """
@@ -73,6 +76,32 @@ def build_parser() -> argparse.ArgumentParser:
                                    "its summary. Example: radiogenomics summary --view "
                                    "radiomics=rad.csv --view expression=expr.tsv --covariates "
                                    "cov.csv --centre centre")
+    _add_cohort_args(p)
+
+    p = sub.add_parser("associate", help="imaging x omics association screen to a CSV table",
+                       description="Partial-correlation screen of view --x against view --y, "
+                                   "adjusting for the covariates and centre, with optional "
+                                   "Freedman-Lane permutations (max-T). Example: radiogenomics "
+                                   "associate --h5mu cohort.h5mu --x radiomics --y expression "
+                                   "--permutations 1000 --blocks centre --out assoc.csv")
+    _add_cohort_args(p)
+    p.add_argument("--x", required=True, help="view of the rows (e.g. radiomics)")
+    p.add_argument("--y", required=True, help="view of the columns (e.g. expression)")
+    p.add_argument("--out", required=True, type=Path, help="CSV table to write")
+    p.add_argument("--method", choices=("pearson", "spearman"), default="pearson")
+    p.add_argument("--permutations", type=int, default=0, help="Freedman-Lane permutations (default 0)")
+    p.add_argument("--blocks", choices=("none", "centre"), default="none",
+                   help="permute within centres (default none: free permutation)")
+    p.add_argument("--correction", choices=("fdr_bh", "bonferroni", "maxT"), default="fdr_bh")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--top", type=int, default=None, help="write only the TOP smallest p-values")
+    p.add_argument("--seed", type=int, default=0, help="permutation seed (default 0)")
+    p.add_argument("--backend", choices=("auto", "numpy", "numba", "cupy"), default="auto")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def _add_cohort_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--view", action="append", default=[], metavar="NAME=PATH",
                    help="a view file (repeat for each view); .csv, .tsv or .parquet")
     p.add_argument("--h5mu", type=Path, help="read the whole cohort from a .h5mu file instead")
@@ -84,7 +113,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--constant-policy", default="raise", choices=("raise", "drop"))
     p.add_argument("--missing-meta", default="raise", choices=("raise", "drop_samples"),
                    help="samples without covariates or centre: refuse (default) or drop them")
-    return parser
+
+
+def _load_cohort(args):
+    """The Cohort named by --h5mu or --view/--covariates/--centre/--outcomes (None: usage error)."""
+    from .cohort import Cohort
+
+    policies = {"nan_policy": args.nan_policy, "constant_policy": args.constant_policy,
+                "missing_meta": args.missing_meta}
+    if args.h5mu:
+        return Cohort.from_mudata(args.h5mu, **policies)
+    if not args.view:
+        print(f"{args.command}: give at least one --view NAME=PATH (or --h5mu FILE)", file=sys.stderr)
+        return None
+    views = {}
+    for spec in args.view:
+        if "=" not in spec:
+            print(f"{args.command}: --view takes NAME=PATH, got {spec!r}", file=sys.stderr)
+            return None
+        name, path = spec.split("=", 1)
+        views[name] = path
+    return Cohort.from_files(views, covariates=args.covariates, centre=args.centre,
+                             outcomes=args.outcomes, **policies)
 
 
 def _cmd_demo(args) -> int:
@@ -124,27 +174,28 @@ def _cmd_simulate(args) -> int:
 
 
 def _cmd_summary(args) -> int:
-    from .cohort import Cohort
-
-    policies = {"nan_policy": args.nan_policy, "constant_policy": args.constant_policy,
-                "missing_meta": args.missing_meta}
-    if args.h5mu:
-        cohort = Cohort.from_mudata(args.h5mu, **policies)
-    else:
-        if not args.view:
-            print("summary: give at least one --view NAME=PATH (or --h5mu FILE)", file=sys.stderr)
-            return 2
-        views = {}
-        for spec in args.view:
-            if "=" not in spec:
-                print(f"summary: --view takes NAME=PATH, got {spec!r}", file=sys.stderr)
-                return 2
-            name, path = spec.split("=", 1)
-            views[name] = path
-        cohort = Cohort.from_files(views, covariates=args.covariates, centre=args.centre,
-                                   outcomes=args.outcomes, **policies)
+    cohort = _load_cohort(args)
+    if cohort is None:
+        return 2
     print(cohort)
     print(cohort.summary())
+    return 0
+
+
+def _cmd_associate(args) -> int:
+    from .association import associate
+
+    cohort = _load_cohort(args)
+    if cohort is None:
+        return 2
+    res = associate(cohort, x=args.x, y=args.y, method=args.method,
+                    n_permutations=args.permutations,
+                    exchangeability_blocks="centre" if args.blocks == "centre" else None,
+                    correction=args.correction, alpha=args.alpha, rng=args.seed,
+                    backend=args.backend, progress=False if args.no_progress else None)
+    print(res.summary())
+    path = res.to_csv(args.out, top=args.top)
+    print(f"wrote {path}")
     return 0
 
 
@@ -156,10 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    handler = {"demo": _cmd_demo, "simulate": _cmd_simulate, "summary": _cmd_summary}[args.command]
+    handler = {"demo": _cmd_demo, "simulate": _cmd_simulate, "summary": _cmd_summary,
+               "associate": _cmd_associate}[args.command]
     try:
         return handler(args)
-    except (CohortValidationError, FileNotFoundError) as exc:
+    except (CohortValidationError, FileNotFoundError, ValueError) as exc:
         print(f"radiogenomics {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -65,7 +65,7 @@ class DemoResult:
 
 def _truth_check(result: AssociationResult, truth) -> pd.DataFrame:
     """Share of FDR-significant pairs whose two features both load on a shared factor."""
-    sig = result.qvalues.to_numpy() <= result.alpha
+    sig = result.adjusted.to_numpy() <= result.alpha
     x_true = truth.signal_features("radiomics").reindex(result.r.index, fill_value=False).to_numpy()
     y_true = truth.signal_features("expression").reindex(result.r.columns, fill_value=False).to_numpy()
     both = np.outer(x_true, y_true)

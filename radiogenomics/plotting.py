@@ -16,6 +16,7 @@ __all__ = [
     "plot_volcano",
     "plot_top_pairs_heatmap",
     "plot_pvalue_histogram",
+    "plot_null_max",
 ]
 
 
@@ -103,15 +104,24 @@ def plot_centre_effects(anova: dict[str, pd.DataFrame], ax=None):
     return fig
 
 
-def plot_volcano(result, ax=None, max_points: int = 200_000, rng=0):
+def plot_volcano(result, ax=None, max_points: int = 200_000, rng=0, pvalue: str = "parametric"):
     """Partial correlation vs -log10 p for every pair; pairs passing the correction in red.
 
+    ``pvalue`` picks the y axis: ``"parametric"`` or ``"permutation"`` (needs permutations).
+    With permutations, the dashed lines mark the max-T |r| threshold at ``alpha``.
     Very large screens are thinned to ``max_points`` (all significant pairs are kept).
     """
     fig, ax = _axes(ax, (5.5, 4))
     r = result.r.to_numpy().ravel()
-    p = result.pvalues.to_numpy().ravel()
-    sig = result.qvalues.to_numpy().ravel() <= result.alpha
+    if pvalue == "permutation":
+        if result.p_permutation is None:
+            raise ValueError("no permutation p-values: run associate(..., n_permutations=B)")
+        p = result.p_permutation.to_numpy().ravel()
+    elif pvalue == "parametric":
+        p = result.pvalues.to_numpy().ravel()
+    else:
+        raise ValueError(f"pvalue must be 'parametric' or 'permutation', got {pvalue!r}")
+    sig = result.adjusted.to_numpy().ravel() <= result.alpha
     idx = np.arange(r.size)
     if r.size > max_points:
         gen = np.random.default_rng(rng)
@@ -121,8 +131,12 @@ def plot_volcano(result, ax=None, max_points: int = 200_000, rng=0):
     ax.scatter(r[idx][~sig[idx]], lp[~sig[idx]], s=3, c="0.6", alpha=0.4, lw=0, rasterized=True)
     ax.scatter(r[idx][sig[idx]], lp[sig[idx]], s=5, c="tab:red", alpha=0.8, lw=0, rasterized=True,
                label=f"{result.correction} <= {result.alpha} ({int(sig.sum())})")
+    if result.null_max is not None:
+        thr = result.fwer_threshold()
+        for v in (-thr, thr):
+            ax.axvline(v, ls="--", lw=0.8, c="k")
     ax.set_xlabel("partial correlation r")
-    ax.set_ylabel("-log10 p (parametric)")
+    ax.set_ylabel(f"-log10 p ({pvalue})")
     ax.set_title(f"{result.x_name} x {result.y_name} ({result.n_tests} pairs)")
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     fig.tight_layout()
@@ -152,5 +166,28 @@ def plot_pvalue_histogram(result, ax=None):
     ax.set_xlabel("p (parametric)")
     ax.set_ylabel("pairs")
     ax.set_title("p-value distribution")
+    fig.tight_layout()
+    return fig
+
+
+def plot_null_max(result, ax=None, bins: int = 40):
+    """The max-T null distribution (max |t| over all pairs per permutation) and the observed |t|.
+
+    The dashed line is the family-wise threshold at ``alpha``; observed pairs beyond it are
+    significant by max-T.
+    """
+    if result.null_max is None:
+        raise ValueError("no permutations were run; call associate(..., n_permutations=B)")
+    fig, ax = _axes(ax, (5, 3.2))
+    null_t = result.null_max_t
+    ax.hist(null_t, bins=bins, color="0.6", label=f"null max |t| (B = {result.n_permutations})")
+    thr = np.quantile(null_t, 1 - result.alpha, method="higher")
+    ax.axvline(thr, ls="--", c="k", lw=1, label=f"FWER {result.alpha} threshold ({thr:.2f})")
+    obs = np.abs(result.t.to_numpy()).max()
+    ax.axvline(obs, c="tab:red", lw=1.5, label=f"observed max |t| ({obs:.2f})")
+    ax.set_xlabel("|t|")
+    ax.set_ylabel("permutations")
+    ax.set_title(f"max-T null ({result.permutation_scheme} permutations)")
+    ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig

@@ -1,4 +1,4 @@
-"""Parametric association screen: parity with statsmodels OLS, error paths, type-I error."""
+"""Association screen: parity with statsmodels OLS, Freedman-Lane permutations, error paths."""
 
 from __future__ import annotations
 
@@ -62,10 +62,13 @@ def test_corrections_equal_statsmodels_and_table_is_sorted():
     q = multipletests(res.pvalues.to_numpy().ravel(), method="fdr_bh")[1]
     np.testing.assert_allclose(res.qvalues.to_numpy().ravel(), q, rtol=1e-12)
     bon = associate(X, Y, covariates=cov, correction="bonferroni")
-    np.testing.assert_allclose(bon.qvalues.to_numpy(), np.minimum(1, res.pvalues.to_numpy() * 56))
+    np.testing.assert_allclose(bon.adjusted.to_numpy(), np.minimum(1, res.pvalues.to_numpy() * 56))
     tab = res.to_frame()
     assert len(tab) == 56 and tab["p_parametric"].is_monotonic_increasing
-    assert list(tab.columns) == ["feature_x", "feature_y", "r", "t", "df", "p_parametric", "q"]
+    assert list(tab.columns) == ["feature_x", "feature_y", "r", "t", "df", "p_parametric",
+                                 "p_permutation", "p_fwer", "q"]
+    assert tab["p_permutation"].isna().all()  # no permutations asked for
+    assert "p_bonferroni" in bon.to_frame().columns
     assert tab.iloc[0][["feature_x", "feature_y"]].tolist() == ["x0", "y0"]
     top = res.to_frame(top=5)
     pd.testing.assert_frame_equal(top, tab.head(5))
