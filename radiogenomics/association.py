@@ -34,13 +34,15 @@ partial correlations; ``null_max_t`` converts the max-|r| null back to |t|.
 Multiple testing: ``correction`` chooses what ``adjusted`` (and ``n_significant``) means:
 Benjamini-Hochberg q-values (``fdr_bh``), Bonferroni (both over all p x q pairs, equal to
 statsmodels' ``multipletests``), or max-T (``maxT``, needs permutations).  The table always
-has ``q``, the BH q-values of the parametric p-values (``fdr_on="parametric"``, the default:
-BH over millions of pairs needs p-values far below the 1/(1+B) floor of permutation p-values)
-or of the permutation p-values (``fdr_on="permutation"``).
+has ``q``, the BH q-values of the permutation p-values when permutations were run (as in
+PALM), else of the parametric ones (``fdr_on`` overrides).  Bonferroni always uses the
+parametric p-values.
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -184,8 +186,8 @@ class AssociationResult:
     t, pvalues : DataFrame
         t statistics and two-sided parametric p-values (equal to OLS ``y ~ x + covariates``).
     qvalues : DataFrame
-        Benjamini-Hochberg q-values over all pairs (of the parametric p-values, or of the
-        permutation p-values with ``fdr_on="permutation"``).
+        Benjamini-Hochberg q-values over all pairs, of the p-values named by ``fdr_on``
+        (permutation p-values when permutations were run, else parametric).
     adjusted : DataFrame
         The p-values of the chosen ``correction`` (q-values, Bonferroni or max-T); pairs with
         ``adjusted <= alpha`` are the significant ones.
@@ -319,6 +321,12 @@ class AssociationResult:
                 f"  {self.n_permutations} Freedman-Lane permutations ({self.permutation_scheme}, "
                 f"{self.backend}); max-T |r| threshold at {self.alpha}: "
                 f"{self.fwer_threshold():.3f}; min p_permutation = {1 / (1 + self.n_permutations):.2g}")
+        if self.fdr_on == "permutation" and self.n_permutations:
+            floor_q = self.n_tests / (1 + self.n_permutations)  # q of the smallest p at rank 1
+            if floor_q > self.alpha:
+                lines.append(
+                    f"  note: BH on permutation p-values needs about {floor_q / self.alpha:.0f} pairs "
+                    f"at p = 1/(1+B) to reject anything at q <= {self.alpha}; raise B or use maxT")
         lines += [
             f"  {self.n_tests} tests; {self.correction} <= {self.alpha}: {self.n_significant} pairs, "
             f"{int(adj.any(axis=1).sum())} {self.x_name} features, "
@@ -358,6 +366,25 @@ def _blocks_for(blocks, index: pd.Index, centre: pd.Series | None) -> np.ndarray
     return arr
 
 
+def _t_pvalues(t: np.ndarray, dof: int) -> np.ndarray:
+    """Two-sided Student-t p-values ``2 * stdtr(dof, -|t|)`` (= ``2 * stats.t.sf(|t|, dof)``).
+
+    The tail probability costs about 0.25 us per pair, seconds for a genome-wide screen, so
+    large inputs are split over threads (the ufunc releases the GIL; results are identical).
+    """
+    flat = -np.abs(np.asarray(t, dtype=np.float64)).ravel()
+    out = np.empty_like(flat)
+    workers = min(os.cpu_count() or 1, flat.size // 250_000)
+    if workers <= 1:
+        special.stdtr(dof, flat, out=out)
+    else:
+        bounds = np.linspace(0, flat.size, workers + 1).astype(int)
+        with ThreadPoolExecutor(workers) as ex:
+            list(ex.map(lambda i: special.stdtr(dof, flat[bounds[i]:bounds[i + 1]],
+                                                out=out[bounds[i]:bounds[i + 1]]), range(workers)))
+    return (2.0 * out).reshape(np.shape(t))
+
+
 def _prepare_block(A: pd.DataFrame, name: str) -> np.ndarray:
     values = A.to_numpy(dtype=np.float64)
     if not np.isfinite(values).all():
@@ -380,7 +407,7 @@ def associate(
     exchangeability_blocks=None,
     whole_blocks: bool = False,
     correction: str = "fdr_bh",
-    fdr_on: str = "parametric",
+    fdr_on: str | None = None,
     alpha: float = 0.05,
     degenerate: str = "raise",
     rng=None,
@@ -415,8 +442,15 @@ def associate(
         Permute blocks as whole units instead (blocks of equal size, kept in internal order).
     correction : {"fdr_bh", "bonferroni", "maxT"}
         What ``adjusted`` holds and ``n_significant`` counts; ``maxT`` needs permutations.
-    fdr_on : {"parametric", "permutation"}
-        Which p-values the BH q-values (column ``q``) are computed from.
+    fdr_on : {"permutation", "parametric"}, optional
+        Which p-values the BH q-values (column ``q``) are computed from; default: the
+        permutation p-values when permutations are run, else the parametric ones.  The
+        parametric p-values assume normal, homoscedastic residuals: with centres that differ
+        in residual spread they are anti-conservative (the validity simulations in
+        ``tests/test_validity.py`` show BH's FDR far above its level there), while
+        within-centre permutation p-values stay valid.  BH on permutation p-values can only
+        reject pairs with ``p_permutation <= alpha k / m``; the smallest is ``1 / (1 + B)``, so
+        a screen of m pairs needs B of the order of ``m / (alpha k)``; otherwise rely on max-T.
     alpha : float
         Level used by :attr:`AssociationResult.n_significant` and ``summary()``.
     degenerate : {"raise", "drop"}
@@ -452,9 +486,11 @@ def associate(
         raise ValueError(f"correction must be one of {CORRECTIONS}, got {correction!r}")
     if degenerate not in ("raise", "drop"):
         raise ValueError(f"degenerate must be 'raise' or 'drop', got {degenerate!r}")
+    if fdr_on is None:
+        fdr_on = "permutation" if n_permutations else "parametric"
     if fdr_on not in ("parametric", "permutation"):
         raise ValueError(f"fdr_on must be 'parametric' or 'permutation', got {fdr_on!r}")
-    if int(n_permutations) != n_permutations or n_permutations < 0:
+    if not isinstance(n_permutations, (int, np.integer)) or n_permutations < 0:
         raise ValueError(f"n_permutations must be a non-negative integer, got {n_permutations!r}")
     n_permutations = int(n_permutations)
     if n_permutations == 0 and (correction == "maxT" or fdr_on == "permutation"):
@@ -519,7 +555,7 @@ def associate(
     r = np.clip(Ra.T @ Rb, -1.0, 1.0)
     with np.errstate(divide="ignore"):
         t = r * np.sqrt(dof / np.maximum(1.0 - r * r, np.finfo(float).tiny))
-    p = 2.0 * special.stdtr(dof, -np.abs(t))  # = 2 * stats.t.sf(|t|, dof), without the overhead
+    p = _t_pvalues(t, dof)
     frame = lambda M: pd.DataFrame(M, index=Xdf.columns, columns=Ydf.columns)  # noqa: E731
 
     p_perm = p_fwer = null_max = None

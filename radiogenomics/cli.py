@@ -14,7 +14,8 @@ radiogenomics: classical statistical radiogenomics for small multi-centre imagin
 commands:
   demo       simulate the default synthetic cohort, validate it, run the analyses available so far
              (cohort summary, per-centre distributions, imaging x expression association screen
-             with FDR) and write an HTML report with PNG plots and CSV tables
+             with FDR and max-T permutations) and write an HTML report with PNG plots and CSV
+             tables
   simulate   write a synthetic cohort (views, covariates, centre, outcomes) to a folder as CSV
              files (or one .h5mu file), with a summary of its ground truth and the table of
              features that load on the shared factors
@@ -62,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(report.html, PNG plots, CSV tables) to --out.")
     p.add_argument("--out", required=True, type=Path, help="output folder (created if needed)")
     _add_sim_args(p)
-    p.add_argument("--alpha", type=float, default=0.05, help="FDR level (default 0.05)")
+    p.add_argument("--alpha", type=float, default=0.05, help="FDR/FWER level (default 0.05)")
+    p.add_argument("--permutations", type=int, default=1000,
+                   help="Freedman-Lane permutations within centres (default 1000; 0: none)")
 
     p = sub.add_parser("simulate", help="write a synthetic cohort with ground truth",
                        description="Write a synthetic cohort from data_sim.make_cohort to --out.")
@@ -140,7 +143,8 @@ def _load_cohort(args):
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
-    result = run_demo(args.out, rng=args.seed, alpha=args.alpha, **_sim_kwargs(args))
+    result = run_demo(args.out, rng=args.seed, alpha=args.alpha, n_permutations=args.permutations,
+                      **_sim_kwargs(args))
     print(result.summary())
     print(f"\nReport written to {result.report_path.resolve()}")
     return 0

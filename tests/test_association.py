@@ -163,3 +163,112 @@ def test_centre_anova_matches_scipy_f_oneway():
     assert tab["eta2"].idxmax() == "x1"
     with pytest.raises(ValueError, match="give centre"):
         centre_anova(X)
+
+
+# --------------------------------------------------------------------------- permutations
+
+def test_freedman_lane_pvalues_equal_statsmodels_refits():
+    """p_permutation of associate = refitting OLS y* ~ x + Z on Freedman-Lane permuted y."""
+    from radiogenomics.resampling import permutation_indices
+
+    X, Y, cov, centre = _data(n=30, p=3, q=3)
+    cov = cov.assign(centre=centre)
+    B = 99
+    res = associate(X, Y, covariates=cov, n_permutations=B, rng=42, backend="numpy")
+    Z = design_matrix(cov, X.index)
+    perms = permutation_indices(len(X), B, rng=42)
+    for yk in Y.columns:
+        reduced = sm.OLS(Y[yk], Z).fit()
+        for xj in X.columns:
+            t_obs = sm.OLS(Y[yk], pd.concat([X[[xj]], Z], axis=1)).fit().tvalues[xj]
+            exceed = 0
+            for pi in perms:
+                ystar = reduced.fittedvalues.to_numpy() + reduced.resid.to_numpy()[pi]
+                t = sm.OLS(ystar, pd.concat([X[[xj]], Z], axis=1).to_numpy()).fit().tvalues[0]
+                exceed += abs(t) >= abs(t_obs) * (1 - 1e-12)
+            assert res.p_permutation.loc[xj, yk] == (1 + exceed) / (1 + B)
+
+
+def test_permutation_screen_on_a_cohort_within_centres():
+    import data_sim
+
+    cohort, truth = data_sim.make_cohort(90, n_radiomic=25, n_genes=120, rng=5)
+    kw = dict(x="radiomics", y="expression", n_permutations=299, exchangeability_blocks="centre",
+              correction="maxT")
+    res = associate(cohort, rng=3, **kw)
+    assert res.permutation_scheme == "within-block" and res.n_permutations == 299
+    pp, pf = res.p_permutation.to_numpy(), res.p_fwer.to_numpy()
+    assert pp.min() >= 1 / 300 and pf.min() >= 1 / 300 and (pf >= pp).all()
+    # max-T p-values are monotone in |r|
+    order = np.argsort(-np.abs(res.r.to_numpy()).ravel())
+    assert (np.diff(pf.ravel()[order]) >= 0).all()
+    assert (res.adjusted.to_numpy() == pf).all()
+    assert res.null_max.shape == (299,) and (res.null_max_t > 0).all()
+    # the strongest planted pair survives max-T; the summary says how it was computed
+    assert pf.min() == pytest.approx(1 / 300)
+    assert "299 Freedman-Lane permutations (within-block" in res.summary()
+    # same seed, same answer, on either CPU backend; another seed differs
+    again = associate(cohort, rng=3, backend="numpy", **kw)
+    np.testing.assert_array_equal(again.p_permutation.to_numpy(), pp)
+    np.testing.assert_array_equal(again.p_fwer.to_numpy(), pf)
+    other = associate(cohort, rng=4, **kw)
+    assert not np.array_equal(other.p_permutation.to_numpy(), pp)
+    tab = res.to_frame(top=5)
+    assert tab["p_fwer"].notna().all() and tab["p_permutation"].notna().all()
+
+
+def test_spearman_permutation_agrees_with_scipy_permutation_test():
+    X, Y, *_ = _data(n=25, p=1, q=1, signal=0.35, seed=3)
+    res = associate(X, Y, method="spearman", n_permutations=9999, rng=1)
+
+    rx, ry = stats.rankdata(X["x0"]), stats.rankdata(Y["y0"])
+    rx, ry = (rx - rx.mean()) / np.linalg.norm(rx - rx.mean()), (ry - ry.mean()) / np.linalg.norm(ry - ry.mean())
+
+    def rho(a, axis=-1):  # Spearman's rho of the permuted x ranks with the y ranks
+        return np.sum(a * ry, axis=axis)
+
+    assert rho(rx) == pytest.approx(stats.spearmanr(X["x0"], Y["y0"])[0])
+    ref = stats.permutation_test((rx,), rho, permutation_type="pairings", n_resamples=9999,
+                                 vectorized=True, rng=0)
+    p = res.p_permutation.iloc[0, 0]
+    se = np.sqrt(2 * ref.pvalue * (1 - ref.pvalue) / 9999)
+    assert abs(p - ref.pvalue) < 4 * se + 1e-4, (p, ref.pvalue)
+
+
+def test_permutation_argument_errors_are_clear():
+    X, Y, cov, centre = _data()
+    with pytest.raises(ValueError, match="need permutations"):
+        associate(X, Y, correction="maxT")
+    with pytest.raises(ValueError, match="only apply to permutations"):
+        associate(X, Y, exchangeability_blocks=centre)
+    with pytest.raises(ValueError, match="non-negative integer"):
+        associate(X, Y, n_permutations=2.5)
+    with pytest.raises(ValueError, match="must be 'centre'"):
+        associate(X, Y, n_permutations=9, exchangeability_blocks="site")
+    with pytest.raises(ValueError, match="needs a Cohort with a centre"):
+        associate(X, Y, n_permutations=9, exchangeability_blocks="centre")
+    with pytest.raises(CohortValidationError, match="no label for 2 analysed sample"):
+        associate(X, Y, n_permutations=9, exchangeability_blocks=centre.iloc[2:])
+    with pytest.raises(ValueError, match="one label per analysed sample"):
+        associate(X, Y, n_permutations=9, exchangeability_blocks=centre.to_numpy()[1:])
+    # a shuffled Series is aligned by sample ID, not by position
+    shuffled = centre.sample(frac=1, random_state=0)
+    a = associate(X, Y, n_permutations=49, exchangeability_blocks=shuffled, rng=0)
+    b = associate(X, Y, n_permutations=49, exchangeability_blocks=centre, rng=0)
+    np.testing.assert_array_equal(a.p_permutation.to_numpy(), b.p_permutation.to_numpy())
+
+
+def test_permutation_plots_take_the_result():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from radiogenomics.plotting import plot_null_max, plot_volcano
+
+    X, Y, cov, _ = _data()
+    res = associate(X, Y, covariates=cov, n_permutations=99, correction="maxT", rng=0)
+    fig = plot_null_max(res)
+    assert len(fig.axes[0].patches) > 0 and len(fig.axes[0].lines) == 2
+    fig = plot_volcano(res, pvalue="permutation")
+    assert len(fig.axes[0].lines) == 2  # the max-T |r| threshold on both sides
+    with pytest.raises(ValueError, match="no permutations"):
+        plot_null_max(associate(X, Y))

@@ -22,7 +22,7 @@ def test_help_documents_every_command(capsys):
     out = capsys.readouterr().out
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001
-    assert set(commands) == {"demo", "simulate", "summary"}
+    assert set(commands) == {"demo", "simulate", "summary", "associate"}
     for name in commands:
         assert name in out
         with pytest.raises(SystemExit):
@@ -99,3 +99,43 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     assert main(["summary", "--view", str(bad)]) == 2
     assert main(["summary", "--view", f"radiomics={tmp_path / 'nope.csv'}"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_cli_associate_writes_table(tmp_path, capsys):
+    assert main(["simulate", "--out", str(tmp_path / "c"), "--format", "h5mu", *SMALL]) == 0
+    out = tmp_path / "assoc.csv"
+    code = main(["associate", "--h5mu", str(tmp_path / "c" / "cohort.h5mu"), "--x", "radiomics",
+                 "--y", "expression", "--permutations", "99", "--blocks", "centre",
+                 "--correction", "maxT", "--top", "25", "--out", str(out), "--no-progress"])
+    assert code == 0
+    tab = pd.read_csv(out)
+    assert len(tab) == 25 and tab["p_parametric"].is_monotonic_increasing
+    assert (tab["p_permutation"] >= 1 / 100).all() and (tab["p_fwer"] >= tab["p_permutation"]).all()
+    assert "99 Freedman-Lane permutations (within-block" in capsys.readouterr().out
+
+
+def test_ctrl_c_during_permutations_leaves_no_output(tmp_path):
+    """A real SIGINT while the permutations run: exit code 130, no table, no temporary file."""
+    import signal
+    import time
+
+    assert main(["simulate", "--out", str(tmp_path / "c"), "--format", "h5mu", "--n-samples", "100",
+                 "--n-radiomic", "200", "--n-genes", "3000"]) == 0
+    out = tmp_path / "res" / "assoc.csv"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "radiogenomics", "associate", "--h5mu",
+         str(tmp_path / "c" / "cohort.h5mu"), "--x", "radiomics", "--y", "expression",
+         "--permutations", "100000", "--backend", "numpy", "--out", str(out)],
+        stderr=subprocess.PIPE, text=True, env={**__import__("os").environ, "PYTHONUNBUFFERED": "1"})
+    # wait until the progress bar reports permutations, then interrupt
+    seen = ""
+    deadline = time.time() + 120
+    while "permutations" not in seen and time.time() < deadline:
+        seen += proc.stderr.read(1)
+    assert "permutations" in seen, seen
+    proc.send_signal(signal.SIGINT)
+    err = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert not out.exists()
+    assert not list((tmp_path / "res").glob("*")) if (tmp_path / "res").exists() else True

@@ -174,8 +174,10 @@ def test_numpy_and_numba_backends_identical_for_any_batch(blocks):
     for backend, batch in (("numba", None), ("numba", 1), ("numba", 50), ("numpy", 17)):
         got = correlation_permutation_null(A, U, Q, obs, n_resamples=333, scheme=scheme, rng=12,
                                            backend=backend, batch=batch)
-        np.testing.assert_array_equal(got.counts, ref.counts)
-        np.testing.assert_array_equal(got.null_max, ref.null_max)
+        np.testing.assert_array_equal(got.counts, ref.counts)           # identical p-values
+        np.testing.assert_array_equal(got.fwer_pvalues(np.abs(obs)), ref.fwer_pvalues(np.abs(obs)))
+        # null maxima agree to rounding (BLAS may order a tile's sums differently)
+        np.testing.assert_allclose(got.null_max, ref.null_max, rtol=1e-13, atol=0)
     assert got.backend == "numpy" and ref.scheme == ("free" if blocks is None else "within-block")
 
 

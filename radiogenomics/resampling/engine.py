@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
@@ -80,7 +81,11 @@ class PermutationNull:
 
 def _default_batch(backend: str, m: int, q: int, n_resamples: int, chunk_bytes: float | None) -> int:
     budget = DEFAULT_CHUNK_BYTES[backend] if chunk_bytes is None else chunk_bytes
-    per = m * q * 8 * (1.25 if backend == "numba" else 2.5)  # numpy: bool + sum temporaries
+    if backend == "numba":  # works tile by tile; few y features: more permutations per call
+        from .kernels_numba import TILE_BYTES
+
+        return int(min(n_resamples, np.clip(TILE_BYTES // (8 * m * min(q, 600)), 16, 1024)))
+    per = m * q * 8 * 2.5  # products plus the bool and sum temporaries of the reduction
     return int(max(1, min(n_resamples, budget // per)))
 
 
@@ -165,27 +170,33 @@ def correlation_permutation_null(
     counts = xp.zeros((p, q), dtype=xp.int64)
     null_max = np.empty(n_resamples)
     if be == "numba":
-        from .kernels_numba import reduce_chunk as numba_reduce
+        from .kernels_numba import TiledCorrelationReducer
+
+        tiled = TiledCorrelationReducer(U, thr_np, m, batch)
     flops = 2.0 * n * m * q * n_resamples
     bar = _progress_bar(progress, n_resamples, flops, f"permutations ({be})")
     done = 0
+    blas_ctx = tiled.single_threaded_blas() if be == "numba" else contextlib.nullcontext()
     try:
-        for perms in iter_batches(scheme, n_resamples, batch, rng):
-            inv = xp.asarray(inverse_permutations(perms))
-            G = kernels_xp.chunk_products(xp, AQt_d, U_d, inv)
-            if Q is None:
-                invD = xp.ones((G.shape[0], q))
-            else:
-                invD = kernels_xp.inverse_denominators(xp, G, p)
-            if be == "numba":
-                mx = numba_reduce(G, p, invD, thr_d, counts)
-            else:
-                mx = to_numpy(kernels_xp.reduce_chunk(xp, G, p, invD, thr_d, counts))
-            null_max[done:done + len(perms)] = mx
-            done += len(perms)
-            bar.update(len(perms))
+        with blas_ctx:
+            for perms in iter_batches(scheme, n_resamples, batch, rng):
+                inv = xp.asarray(inverse_permutations(perms))
+                if be == "numba":
+                    mx = tiled.run(kernels_xp.gather_rows(xp, AQt_d, inv))
+                else:
+                    G = kernels_xp.chunk_products(xp, AQt_d, U_d, inv)
+                    if Q is None:
+                        invD = xp.ones((G.shape[0], q))
+                    else:
+                        invD = kernels_xp.inverse_denominators(xp, G, p)
+                    mx = to_numpy(kernels_xp.reduce_chunk(xp, G, p, invD, thr_d, counts))
+                null_max[done:done + len(perms)] = mx
+                done += len(perms)
+                bar.update(len(perms))
     finally:
         bar.close()
+    if be == "numba":
+        counts = tiled.counts()
     return PermutationNull(counts=np.asarray(to_numpy(counts), dtype=np.int64), null_max=null_max,
                            n_resamples=n_resamples, scheme=scheme.kind, backend=be, batch=batch)
 

@@ -23,18 +23,26 @@ so the p x q x B null is never held in memory: the chunk holds ``c (p + k) q`` n
 
 from __future__ import annotations
 
-__all__ = ["chunk_products", "inverse_denominators", "reduce_chunk"]
+__all__ = ["gather_rows", "chunk_products", "inverse_denominators", "reduce_chunk"]
+
+
+def gather_rows(xp, AQt, inv):
+    """``W[b] = (P_b' [A | Q])'``: the columns of ``AQt`` (m x n) gathered per permutation.
+
+    Returns a C-contiguous (c, m, n) array.
+    """
+    return xp.ascontiguousarray(AQt[:, inv].transpose(1, 0, 2))
 
 
 def chunk_products(xp, AQt, U, inv):
     """``G[b] = (P_b' [A | Q])' U`` for a chunk of inverse permutations ``inv`` (c x n).
 
     ``AQt`` is ``[A | Q]'`` (m x n, on the backend's device), ``U`` is n x q.
-    Returns G with shape (c, m, q).
+    Returns G with shape (c, m, q), from one (c m) x n x q matrix product.
     """
     c, n = inv.shape
     m = AQt.shape[0]
-    W = xp.ascontiguousarray(AQt[:, inv].transpose(1, 0, 2)).reshape(c * m, n)
+    W = gather_rows(xp, AQt, inv).reshape(c * m, n)
     return (W @ U).reshape(c, m, U.shape[1])
 
 
