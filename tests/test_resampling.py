@@ -188,12 +188,13 @@ def test_cupy_backend_matches_numpy():
     scheme = PermutationScheme(36, np.repeat(["a", "b", "c"], 12))
     ref = correlation_permutation_null(A, U, Q, obs, n_resamples=999, scheme=scheme, rng=1,
                                        backend="numpy")
-    got = correlation_permutation_null(A, U, Q, obs, n_resamples=999, scheme=scheme, rng=1,
-                                       backend="cupy", batch=64)
-    assert got.backend == "cupy"
-    np.testing.assert_array_equal(got.counts, ref.counts)
-    np.testing.assert_allclose(got.null_max, ref.null_max, rtol=1e-12)
-    np.testing.assert_array_equal(got.fwer_pvalues(np.abs(obs)), ref.fwer_pvalues(np.abs(obs)))
+    for batch in (None, 64, 7):
+        got = correlation_permutation_null(A, U, Q, obs, n_resamples=999, scheme=scheme, rng=1,
+                                           backend="cupy", batch=batch)
+        assert got.backend == "cupy"
+        np.testing.assert_array_equal(got.counts, ref.counts)
+        np.testing.assert_allclose(got.null_max, ref.null_max, rtol=1e-12)
+        np.testing.assert_array_equal(got.fwer_pvalues(np.abs(obs)), ref.fwer_pvalues(np.abs(obs)))
 
 
 def test_backend_resolution_errors_are_clear():

@@ -9,7 +9,9 @@
     reductions that are not matrix products (one pass for max-T and exceedance counts instead
     of several NumPy temporaries).
 ``"cupy"``
-    The same array-namespace code as ``"numpy"`` with CuPy arrays on the current GPU.
+    The same array-namespace code as ``"numpy"`` with CuPy arrays on the current GPU (cuBLAS
+    for the products), with the reduction fused into one CUDA kernel
+    (:mod:`~radiogenomics.resampling.kernels_cuda`).
 ``"auto"``
     ``"cupy"`` when CuPy is installed and a GPU is visible, else ``"numba"`` when Numba is
     installed, else ``"numpy"``.

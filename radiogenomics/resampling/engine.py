@@ -85,7 +85,8 @@ def _default_batch(backend: str, m: int, q: int, n_resamples: int, chunk_bytes: 
         from .kernels_numba import TILE_BYTES
 
         return int(min(n_resamples, np.clip(TILE_BYTES // (8 * m * min(q, 600)), 16, 1024)))
-    per = m * q * 8 * 2.5  # products plus the bool and sum temporaries of the reduction
+    # products, plus on the CPU the bool and sum temporaries of the reduction
+    per = m * q * 8 * (1.0 if backend == "cupy" else 2.5)
     return int(max(1, min(n_resamples, budget // per)))
 
 
@@ -173,6 +174,8 @@ def correlation_permutation_null(
         from .kernels_numba import TiledCorrelationReducer
 
         tiled = TiledCorrelationReducer(U, thr_np, m, batch)
+    if be == "cupy":
+        from .kernels_cuda import fused_reduce
     flops = 2.0 * n * m * q * n_resamples
     bar = _progress_bar(progress, n_resamples, flops, f"permutations ({be})")
     done = 0
@@ -189,7 +192,10 @@ def correlation_permutation_null(
                         invD = xp.ones((G.shape[0], q))
                     else:
                         invD = kernels_xp.inverse_denominators(xp, G, p)
-                    mx = to_numpy(kernels_xp.reduce_chunk(xp, G, p, invD, thr_d, counts))
+                    if be == "cupy":
+                        mx = to_numpy(fused_reduce(G, p, xp.ascontiguousarray(invD), thr_d, counts))
+                    else:
+                        mx = to_numpy(kernels_xp.reduce_chunk(xp, G, p, invD, thr_d, counts))
                 null_max[done:done + len(perms)] = mx
                 done += len(perms)
                 bar.update(len(perms))
