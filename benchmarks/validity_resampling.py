@@ -6,11 +6,12 @@ rejection rate of the parametric OLS p-values in the same data (to show when the
 model fails and permutation within centres is needed).
 
 Scenarios (``tests/_nullsim.py``): 3 centres with 1.5-SD location shifts, covariates age and
-sex on both blocks, correlated features; residual SD by centre ``moderate`` (0.8 / 1 / 1.25)
-or ``strong`` (0.6 / 1 / 1.8); permutations within centres or free; n = 30 or 100; p = 20,
-q = 500.
+sex on both blocks, correlated features; residual SD by centre equal (``none``), ``moderate``
+(0.8 / 1 / 1.25) or ``strong`` (0.6 / 1 / 1.8); permutations within centres or free; n = 30 or
+100; p = 20, q = 500.
 
-Usage: ``python benchmarks/validity_resampling.py [--datasets 2000] [--permutations 199]``.
+Usage: ``python benchmarks/validity_resampling.py [--datasets 2000] [--permutations 199]
+[--scales none moderate strong]``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from _nullsim import simulate  # noqa: E402
 
 from radiogenomics.association import associate  # noqa: E402
 
-SCENARIOS = [(scale, n, blocks) for scale in ("moderate", "strong") for n in (30, 100)
+SCENARIOS = [(scale, n, blocks) for scale in ("none", "moderate", "strong") for n in (30, 100)
              for blocks in ("within", "free")]
 
 
@@ -50,6 +51,7 @@ def main(argv=None):
     ap.add_argument("--datasets", type=int, default=2000)
     ap.add_argument("--permutations", type=int, default=199)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--scales", nargs="+", default=["none", "moderate", "strong"])
     args = ap.parse_args(argv)
     lo, hi = stats.binom.interval(0.95, args.datasets, 0.05)
     print(f"{args.datasets} datasets per scenario, B = {args.permutations}; binomial 95% interval "
@@ -57,6 +59,8 @@ def main(argv=None):
     print(f"{'centre SDs':<10s} {'n':>4s} {'perm.':<7s} {'max-T FWER':>10s} {'in interval':>11s} "
           f"{'param. rate':>11s} {'s':>6s}")
     for i, (scale, n, blocks) in enumerate(SCENARIOS):
+        if scale not in args.scales:
+            continue
         t0 = time.perf_counter()
         fwer, param = run(scale, n, blocks, args.datasets, args.permutations, args.seed + i)
         ok = lo / args.datasets <= fwer <= hi / args.datasets

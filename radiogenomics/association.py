@@ -50,7 +50,7 @@ import pandas as pd
 from scipy import special, stats
 
 from .cohort import Cohort, CohortValidationError
-from .resampling import PermutationScheme, correlation_permutation_null
+from .resampling import PermutationScheme, correlation_permutation_null, maxt_threshold
 
 __all__ = ["associate", "AssociationResult", "adjust_pvalues", "design_matrix", "residualise"]
 
@@ -150,15 +150,16 @@ def _residual_unit_columns(A: np.ndarray, Z: np.ndarray, name: str, columns,
                            policy: str) -> tuple[np.ndarray, np.ndarray]:
     """Residualise ``A`` on ``Z`` and scale each column to unit norm.
 
-    A column whose residual norm is below 1e-10 of its centred norm has no variance left
+    A column whose residual norm is below 1e-10 of its norm has no variance left
     once the covariates are accounted for (constant on these samples, or a copy of a
     covariate): refused, or with ``policy="drop"`` removed.  Returns the unit columns and
     the boolean mask of columns kept.
     """
     R = residualise(A, Z)
     norm = np.sqrt(np.einsum("ij,ij->j", R, R))
-    centred = A - A.mean(axis=0)
-    scale = np.sqrt(np.einsum("ij,ij->j", centred, centred))
+    # relative to the column's own (uncentred) size: a constant column leaves only rounding
+    # noise of that size, which would otherwise be scaled up to a unit vector
+    scale = np.sqrt(np.einsum("ij,ij->j", A, A))
     bad = ~(norm > 1e-10 * np.maximum(scale, np.finfo(float).tiny))
     if bad.any() and policy == "raise":
         raise CohortValidationError(
@@ -248,37 +249,63 @@ class AssociationResult:
     @property
     def null_max_t(self) -> np.ndarray | None:
         """The max-T null distribution as |t| (``df`` degrees of freedom)."""
-        if self.null_max is None:
-            return None
-        r = np.minimum(self.null_max, 1.0)
-        with np.errstate(divide="ignore"):
-            return r * np.sqrt(self.df / np.maximum(1.0 - r * r, np.finfo(float).tiny))
+        return None if self.null_max is None else self.r_to_t(self.null_max)
 
     def fwer_threshold(self, alpha: float | None = None) -> float:
-        """The |r| above which a pair is significant by max-T at ``alpha`` (needs permutations)."""
+        """The |r| a pair must exceed to be significant by max-T at ``alpha``.
+
+        Consistent with :attr:`p_fwer`: ``p_fwer <= alpha`` exactly for pairs with |r| above
+        it (``inf`` when B is too small for any pair to reach ``alpha``, i.e. B + 1 < 1/alpha).
+        """
         if self.null_max is None:
             raise ValueError("no permutations were run; call associate(..., n_permutations=B)")
         alpha = self.alpha if alpha is None else alpha
-        return float(np.quantile(self.null_max, 1 - alpha, method="higher"))
+        return maxt_threshold(self.null_max, alpha, self.n_permutations)
 
-    def to_frame(self, top: int | None = None, significant_only: bool = False) -> pd.DataFrame:
-        """Tidy table sorted by parametric p-value.
+    def r_to_t(self, r):
+        """|t| of a partial correlation |r| with this screen's degrees of freedom."""
+        r = np.minimum(np.abs(np.asarray(r, dtype=np.float64)), 1.0)
+        with np.errstate(divide="ignore"):
+            return r * np.sqrt(self.df / np.maximum(1.0 - r * r, np.finfo(float).tiny))
+
+    def to_frame(self, top: int | None = None, significant_only: bool = False,
+                 sort_by: str | None = None) -> pd.DataFrame:
+        """Tidy table, most significant first.
 
         Columns: feature_x, feature_y, r, t, df, p_parametric, p_permutation, p_fwer (NaN
-        without permutations), q (BH), and p_bonferroni with ``correction="bonferroni"``.
-        ``top`` keeps the ``top`` smallest p-values (recommended for large screens);
-        ``significant_only`` keeps pairs with ``adjusted <= alpha``.
+        without permutations), q (BH, of the p-values named by ``fdr_on``), and p_bonferroni
+        with ``correction="bonferroni"``.
+
+        Parameters
+        ----------
+        top : int, optional
+            Keep the ``top`` first rows (recommended for large screens).
+        significant_only : bool
+            Keep pairs with ``adjusted <= alpha``.
+        sort_by : {"p_permutation", "p_parametric"}, optional
+            Default: the p-values behind ``adjusted``: ``p_permutation`` (ties broken by the
+            parametric p-value, i.e. by |t|) for BH on permutation p-values, else
+            ``p_parametric`` (for max-T the same order as ``p_fwer``).
         """
         p = self.pvalues.to_numpy()
         flat = p.ravel()
-        if significant_only:
-            idx = np.flatnonzero(self.adjusted.to_numpy().ravel() <= self.alpha)
-            idx = idx[np.argsort(flat[idx], kind="stable")]
-        elif top is not None and top < flat.size:
-            idx = np.argpartition(flat, top)[:top]
-            idx = idx[np.argsort(flat[idx], kind="stable")]
+        if sort_by is None:
+            sort_by = ("p_permutation" if self.correction == "fdr_bh" and self.fdr_on == "permutation"
+                       else "p_parametric")
+        if sort_by == "p_permutation":
+            if self.p_permutation is None:
+                raise ValueError("no permutation p-values: run associate(..., n_permutations=B)")
+            order_of = lambda ix: ix[np.lexsort((flat[ix], self.p_permutation.to_numpy().ravel()[ix]))]  # noqa: E731
+        elif sort_by == "p_parametric":
+            order_of = lambda ix: ix[np.argsort(flat[ix], kind="stable")]  # noqa: E731
         else:
-            idx = np.argsort(flat, kind="stable")
+            raise ValueError(f"sort_by must be 'p_permutation' or 'p_parametric', got {sort_by!r}")
+        if significant_only:
+            idx = order_of(np.flatnonzero(self.adjusted.to_numpy().ravel() <= self.alpha))
+        elif top is not None and top < flat.size and sort_by == "p_parametric":
+            idx = order_of(np.argpartition(flat, top)[:top])
+        else:
+            idx = order_of(np.arange(flat.size))
         if top is not None:
             idx = idx[:top]
         i, j = np.unravel_index(idx, p.shape)
@@ -317,18 +344,24 @@ class AssociationResult:
             f"covariates = {', '.join(self.covariates) or 'none'}",
         ]
         if self.n_permutations:
+            thr = self.fwer_threshold()
+            thr_text = (f"|r| > {thr:.3f} (|t| > {float(self.r_to_t(thr)):.2f})" if np.isfinite(thr)
+                        else f"none reachable (B + 1 < 1/{self.alpha}: raise B)")
             lines.append(
                 f"  {self.n_permutations} Freedman-Lane permutations ({self.permutation_scheme}, "
-                f"{self.backend}); max-T |r| threshold at {self.alpha}: "
-                f"{self.fwer_threshold():.3f}; min p_permutation = {1 / (1 + self.n_permutations):.2g}")
+                f"{self.backend}); smallest attainable p = 1/(1+B) = "
+                f"{1 / (1 + self.n_permutations):.2g}; max-T significance at {self.alpha}: {thr_text}")
         if self.fdr_on == "permutation" and self.n_permutations:
             floor_q = self.n_tests / (1 + self.n_permutations)  # q of the smallest p at rank 1
             if floor_q > self.alpha:
                 lines.append(
                     f"  note: BH on permutation p-values needs about {floor_q / self.alpha:.0f} pairs "
                     f"at p = 1/(1+B) to reject anything at q <= {self.alpha}; raise B or use maxT")
+        basis = {"fdr_bh": f"BH q of the {self.fdr_on} p-values",
+                 "bonferroni": "Bonferroni of the parametric p-values",
+                 "maxT": "max-T family-wise p-values"}[self.correction]
         lines += [
-            f"  {self.n_tests} tests; {self.correction} <= {self.alpha}: {self.n_significant} pairs, "
+            f"  {self.n_tests} tests; {basis} <= {self.alpha}: {self.n_significant} pairs, "
             f"{int(adj.any(axis=1).sum())} {self.x_name} features, "
             f"{int(adj.any(axis=0).sum())} {self.y_name} features",
             f"  max |r| = {np.nanmax(np.abs(self.r.to_numpy())):.3f}; "
@@ -352,6 +385,11 @@ def _blocks_for(blocks, index: pd.Index, centre: pd.Series | None) -> np.ndarray
             raise ValueError("exchangeability_blocks='centre' needs a Cohort with a centre")
         return centre.reindex(index).astype(str).to_numpy()
     if isinstance(blocks, pd.Series):
+        if blocks.index.duplicated().any():
+            dup = blocks.index[blocks.index.duplicated()].unique()
+            raise CohortValidationError(
+                f"exchangeability_blocks has duplicated sample IDs ({list(dup[:3])}); give one "
+                "label per sample")
         missing = index.difference(blocks.index)
         if len(missing):
             raise CohortValidationError(
@@ -439,9 +477,13 @@ def associate(
         the Cohort's centre).  Use it for multi-centre data whose residual spread differs by
         centre; keep centre among the covariates too (``adjust_centre``).
     whole_blocks : bool
-        Permute blocks as whole units instead (blocks of equal size, kept in internal order).
+        Permute blocks as whole units instead: blocks of equal size, each keeping the row order
+        of its members in the data (so sort the rows consistently, e.g. by visit, when blocks
+        are patients with repeated scans).
     correction : {"fdr_bh", "bonferroni", "maxT"}
-        What ``adjusted`` holds and ``n_significant`` counts; ``maxT`` needs permutations.
+        What ``adjusted`` holds and ``n_significant`` counts: BH q-values (of the p-values
+        named by ``fdr_on``), Bonferroni (of the parametric p-values), or max-T family-wise
+        p-values (needs permutations).
     fdr_on : {"permutation", "parametric"}, optional
         Which p-values the BH q-values (column ``q``) are computed from; default: the
         permutation p-values when permutations are run, else the parametric ones.  The
@@ -463,8 +505,9 @@ def associate(
     backend : {"auto", "numpy", "numba", "cupy"}
         Where the permutation kernels run (see :mod:`radiogenomics.resampling.backend`).
     batch : int, optional
-        Permutations per chunk (memory is about ``batch * (p + k) * q * 8`` bytes); default
-        fills 128 MB on the CPU, 2 GB on a GPU.
+        Permutations per chunk (memory is about ``batch * (p + k) * (q + 2 n) * 8`` bytes on
+        NumPy/CuPy, ``batch * (p + k) * 2 n * 8`` with Numba, which works in cache-sized tiles
+        of y features); default fills 128 MB on the CPU, 2 GB on a GPU.
     progress : bool, optional
         Progress bar over permutations (default: only for long runs).
 
@@ -490,12 +533,15 @@ def associate(
         fdr_on = "permutation" if n_permutations else "parametric"
     if fdr_on not in ("parametric", "permutation"):
         raise ValueError(f"fdr_on must be 'parametric' or 'permutation', got {fdr_on!r}")
-    if not isinstance(n_permutations, (int, np.integer)) or n_permutations < 0:
+    if (isinstance(n_permutations, (bool, np.bool_)) or not isinstance(n_permutations, (int, np.integer))
+            or n_permutations < 0):
         raise ValueError(f"n_permutations must be a non-negative integer, got {n_permutations!r}")
     n_permutations = int(n_permutations)
-    if n_permutations == 0 and (correction == "maxT" or fdr_on == "permutation"):
-        raise ValueError(f"correction={correction!r} / fdr_on={fdr_on!r} need permutations: "
-                         "pass n_permutations (e.g. 1000)")
+    if n_permutations == 0 and correction == "maxT":
+        raise ValueError("correction='maxT' needs permutations: pass n_permutations (e.g. 1000; "
+                         "--permutations on the command line)")
+    if n_permutations == 0 and fdr_on == "permutation":
+        raise ValueError("fdr_on='permutation' needs permutations: pass n_permutations (e.g. 1000)")
     if n_permutations == 0 and (exchangeability_blocks is not None or whole_blocks):
         raise ValueError("exchangeability_blocks/whole_blocks only apply to permutations: "
                          "pass n_permutations (e.g. 1000)")

@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
                "associate": _cmd_associate}[args.command]
     try:
         return handler(args)
-    except (CohortValidationError, FileNotFoundError, ValueError) as exc:
+    except (CohortValidationError, FileNotFoundError, ValueError, RuntimeError) as exc:
         print(f"radiogenomics {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

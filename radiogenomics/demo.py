@@ -173,7 +173,7 @@ def run_demo(out_dir: str | Path, rng=0, alpha: float = 0.05, n_permutations: in
         rep.text(
             f"Max-T over all {res.n_tests} pairs ({n_permutations} Freedman-Lane permutations of "
             f"the expression residuals within centres): {n_fwer} pairs with family-wise "
-            f"p <= {alpha} (|r| >= {res.fwer_threshold():.3f}). BH q-values use the parametric "
+            f"p <= {alpha} (|r| > {res.fwer_threshold():.3f}). BH q-values use the parametric "
             "p-values here: with 1,000 permutations no permutation p-value is small enough for "
             "BH over this many pairs.")
     top = res.to_frame(top=1000)

@@ -131,7 +131,7 @@ def plot_volcano(result, ax=None, max_points: int = 200_000, rng=0, pvalue: str 
     ax.scatter(r[idx][~sig[idx]], lp[~sig[idx]], s=3, c="0.6", alpha=0.4, lw=0, rasterized=True)
     ax.scatter(r[idx][sig[idx]], lp[sig[idx]], s=5, c="tab:red", alpha=0.8, lw=0, rasterized=True,
                label=f"{result.correction} <= {result.alpha} ({int(sig.sum())})")
-    if result.null_max is not None:
+    if result.null_max is not None and np.isfinite(result.fwer_threshold()):
         thr = result.fwer_threshold()
         for v in (-thr, thr):
             ax.axvline(v, ls="--", lw=0.8, c="k")
@@ -173,16 +173,19 @@ def plot_pvalue_histogram(result, ax=None):
 def plot_null_max(result, ax=None, bins: int = 40):
     """The max-T null distribution (max |t| over all pairs per permutation) and the observed |t|.
 
-    The dashed line is the family-wise threshold at ``alpha``; observed pairs beyond it are
-    significant by max-T.
+    The dashed line is the family-wise threshold at ``alpha`` (as :meth:`fwer_threshold`);
+    observed pairs beyond it are significant by max-T.  No line when B is too small for
+    ``alpha``.
     """
     if result.null_max is None:
         raise ValueError("no permutations were run; call associate(..., n_permutations=B)")
     fig, ax = _axes(ax, (5, 3.2))
     null_t = result.null_max_t
     ax.hist(null_t, bins=bins, color="0.6", label=f"null max |t| (B = {result.n_permutations})")
-    thr = np.quantile(null_t, 1 - result.alpha, method="higher")
-    ax.axvline(thr, ls="--", c="k", lw=1, label=f"FWER {result.alpha} threshold ({thr:.2f})")
+    thr_r = result.fwer_threshold()
+    if np.isfinite(thr_r):
+        thr = float(result.r_to_t(thr_r))
+        ax.axvline(thr, ls="--", c="k", lw=1, label=f"FWER {result.alpha} threshold ({thr:.2f})")
     obs = np.abs(result.t.to_numpy()).max()
     ax.axvline(obs, c="tab:red", lw=1.5, label=f"observed max |t| ({obs:.2f})")
     ax.set_xlabel("|t|")

@@ -237,8 +237,14 @@ def test_spearman_permutation_agrees_with_scipy_permutation_test():
 
 def test_permutation_argument_errors_are_clear():
     X, Y, cov, centre = _data()
-    with pytest.raises(ValueError, match="need permutations"):
+    with pytest.raises(ValueError, match="correction='maxT' needs permutations"):
         associate(X, Y, correction="maxT")
+    with pytest.raises(ValueError, match="non-negative integer"):
+        associate(X, Y, n_permutations=True)
+    with pytest.raises(ValueError, match="batch must be a positive integer"):
+        associate(X, Y, n_permutations=9, batch=2.5)
+    with pytest.raises(CohortValidationError, match="duplicated sample IDs"):
+        associate(X, Y, n_permutations=9, exchangeability_blocks=pd.concat([centre, centre]))
     with pytest.raises(ValueError, match="only apply to permutations"):
         associate(X, Y, exchangeability_blocks=centre)
     with pytest.raises(ValueError, match="non-negative integer"):
@@ -272,3 +278,25 @@ def test_permutation_plots_take_the_result():
     assert len(fig.axes[0].lines) == 2  # the max-T |r| threshold on both sides
     with pytest.raises(ValueError, match="no permutations"):
         plot_null_max(associate(X, Y))
+
+
+def test_constant_dataframe_columns_are_caught():
+    X, Y, cov, _ = _data()
+    Xc = X.assign(flat=0.1)
+    with pytest.raises(CohortValidationError, match="no variance left"):
+        associate(Xc, Y, covariates=cov)
+    res = associate(Xc, Y, covariates=cov, degenerate="drop")
+    assert res.dropped_features["feature"].tolist() == ["flat"]
+
+
+def test_table_order_follows_the_inference():
+    X, Y, cov, centre = _data(p=6, q=30)
+    res = associate(X, Y, covariates=cov, n_permutations=199, rng=0)
+    assert res.fdr_on == "permutation"
+    tab = res.to_frame()
+    assert tab["p_permutation"].is_monotonic_increasing
+    assert "BH q of the permutation p-values" in res.summary()
+    par = res.to_frame(sort_by="p_parametric", top=7)
+    assert len(par) == 7 and par["p_parametric"].is_monotonic_increasing
+    few = associate(X, Y, n_permutations=9, correction="maxT", rng=0)
+    assert few.fwer_threshold() == np.inf and "none reachable" in few.summary()

@@ -214,3 +214,54 @@ def test_progress_bar_shows_on_request(capsys):
     correlation_permutation_null(A, U, Q, obs, n_resamples=50, scheme=PermutationScheme(36),
                                  rng=0, backend="numpy", batch=10)
     assert capsys.readouterr().err == ""  # small runs stay quiet by default
+
+
+@pytest.mark.parametrize("B", [10, 19, 30, 50, 250, 999])
+def test_maxt_threshold_agrees_with_maxt_pvalues(B):
+    from radiogenomics.resampling import maxt_threshold
+
+    null = np.random.default_rng(B).uniform(0.2, 0.6, B)
+    thr = maxt_threshold(null, 0.05)
+    if (B + 1) * 0.05 < 1:
+        assert thr == np.inf and maxt_pvalues(np.array([0.99]), null).min() > 0.05
+        return
+    above, at = maxt_pvalues(np.array([thr + 1e-9, thr]), null)
+    assert above <= 0.05 < at
+
+
+def test_identity_resample_counts_even_for_tiny_statistics():
+    """Whole-block scheme with 2 blocks: half the draws are the identity, whose |r*| equals the
+    observed |r| up to rounding; they must count even when r is ~1e-17 (absolute tolerance)."""
+    n = 8
+    rng = np.random.default_rng(0)
+    Q = np.ones((n, 1)) / np.sqrt(n)
+    a = rng.normal(size=n)
+    a -= a.mean()
+    u = rng.normal(size=n)
+    u -= u.mean()
+    u -= a * (a @ u) / (a @ a)                      # orthogonal: r_obs ~ 1e-17
+    A, U = (a / np.linalg.norm(a))[:, None], (u / np.linalg.norm(u))[:, None]
+    obs = A.T @ U
+    scheme = PermutationScheme(n, np.repeat([0, 1], 4), whole_blocks=True)
+    with pytest.warns(UserWarning, match="only 2 distinct"):
+        null = correlation_permutation_null(A, U, Q, obs, n_resamples=200, scheme=scheme, rng=3,
+                                            backend="numpy")
+    n_identity = int((scheme.generate(200, rng=3) == np.arange(n)).all(axis=1).sum())
+    assert n_identity > 50 and null.counts[0, 0] >= n_identity
+
+
+def test_block_labels_are_values_and_missing_labels_are_refused():
+    assert PermutationScheme(4, np.array([1, "1", 1, "1"], dtype=object)).blocks.labels.size == 2
+    with pytest.raises(ValueError, match="missing labels at position"):
+        PermutationScheme(3, pd.array(["a", pd.NA, "a"], dtype="string"))
+    with pytest.raises(TypeError, match="int seed"):
+        check_rng(True)
+
+
+def test_default_batch_counts_the_gathered_rows():
+    from radiogenomics.resampling.engine import DEFAULT_CHUNK_BYTES, _default_batch
+
+    n, m = 500, 101
+    for backend in ("numpy", "numba", "cupy"):
+        c = _default_batch(backend, n, m, 1, 10_000, None)
+        assert c * 2 * m * n * 8 <= DEFAULT_CHUNK_BYTES[backend]

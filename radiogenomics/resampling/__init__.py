@@ -13,6 +13,7 @@ from .engine import (
     PermutationNull,
     correlation_permutation_null,
     maxt_pvalues,
+    maxt_threshold,
     permutation_pvalue,
 )
 from .indices import (
@@ -29,7 +30,7 @@ from .indices import (
 
 __all__ = [
     "BACKENDS", "cupy_available", "resolve_backend", "PermutationNull",
-    "correlation_permutation_null", "maxt_pvalues", "permutation_pvalue", "BootstrapScheme",
+    "correlation_permutation_null", "maxt_pvalues", "maxt_threshold", "permutation_pvalue", "BootstrapScheme",
     "PermutationScheme", "SignFlipScheme", "bootstrap_indices", "check_rng",
     "inverse_permutations", "iter_batches", "permutation_indices", "sign_flips",
 ]

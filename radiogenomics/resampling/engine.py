@@ -13,10 +13,14 @@ from .backend import array_namespace, resolve_backend, to_numpy
 from .indices import PermutationScheme, check_rng, inverse_permutations, iter_batches
 
 __all__ = ["PermutationNull", "correlation_permutation_null", "exceedance_threshold",
-           "permutation_pvalue", "maxt_pvalues"]
+           "permutation_pvalue", "maxt_pvalues", "maxt_threshold"]
 
 #: relative tolerance when comparing a resampled statistic with the observed one
 TOLERANCE = 100 * np.finfo(np.float64).eps
+#: absolute tolerance: correlations are bounded by 1, and the same product computed through a
+#: different BLAS blocking differs by about 1e-15 absolutely (not relatively: a tiny r can
+#: differ by far more than 100 eps of itself)
+ABS_TOLERANCE = 1e-12
 
 #: default bytes of the per-chunk work array (CPU / GPU); caps memory whatever p, q and B
 DEFAULT_CHUNK_BYTES = {"numpy": 128e6, "numba": 128e6, "cupy": 2e9}
@@ -26,9 +30,14 @@ AUTO_PROGRESS_FLOPS = 2e11
 
 
 def exceedance_threshold(abs_observed: np.ndarray) -> np.ndarray:
-    """``|T_obs| - 100 eps |T_obs|``: resampled |T| at or above it count as exceedances."""
+    """``|r_obs| - (100 eps |r_obs| + 1e-12)``: resampled |r| at or above it are exceedances.
+
+    The tolerance (as in :func:`scipy.stats.permutation_test`, plus an absolute part because
+    |r| <= 1) makes a resample that reproduces the observed data count whatever the rounding;
+    it moves p-values only for statistics within 1e-12 of the observed one.
+    """
     abs_observed = np.asarray(abs_observed, dtype=np.float64)
-    return abs_observed - TOLERANCE * abs_observed
+    return abs_observed - (TOLERANCE * abs_observed + ABS_TOLERANCE)
 
 
 def permutation_pvalue(counts, n_resamples: int) -> np.ndarray:
@@ -43,6 +52,22 @@ def maxt_pvalues(abs_observed, null_max, n_resamples: int | None = None) -> np.n
     thr = exceedance_threshold(abs_observed)
     exceed = null_sorted.size - np.searchsorted(null_sorted, thr, side="left")
     return (1.0 + exceed) / (1.0 + b)
+
+
+def maxt_threshold(null_max, alpha: float, n_resamples: int | None = None) -> float:
+    """The |r| a pair must exceed (strictly) to have a max-T p-value ``<= alpha``.
+
+    ``p_fwer <= alpha`` holds when fewer than ``K = floor(alpha (B + 1))`` null maxima reach
+    the observed |r|, i.e. when |r| is above the K-th largest null maximum (up to the
+    comparison tolerance).  ``inf`` when ``K = 0`` (B too small for ``alpha``: no pair can be
+    significant).
+    """
+    null_sorted = np.sort(np.asarray(null_max, dtype=np.float64))
+    b = null_sorted.size if n_resamples is None else n_resamples
+    k = int(np.floor(alpha * (b + 1) + 1e-9))
+    if k == 0:
+        return float("inf")
+    return float(null_sorted[null_sorted.size - k])
 
 
 @dataclass
@@ -78,15 +103,26 @@ class PermutationNull:
     def fwer_pvalues(self, abs_observed) -> np.ndarray:
         return maxt_pvalues(abs_observed, self.null_max, self.n_resamples)
 
+    def fwer_threshold(self, alpha: float = 0.05) -> float:
+        return maxt_threshold(self.null_max, alpha, self.n_resamples)
 
-def _default_batch(backend: str, m: int, q: int, n_resamples: int, chunk_bytes: float | None) -> int:
+
+def _default_batch(backend: str, n: int, m: int, q: int, n_resamples: int,
+                   chunk_bytes: float | None) -> int:
+    """Permutations per chunk so that the chunk's arrays fit the byte budget.
+
+    Per permutation a chunk holds the gathered ``[A | Q]`` rows (and their transposed copy,
+    2 m n doubles) and, except with Numba, the products (m q doubles; on the CPU also the bool
+    and sum temporaries of the reduction).
+    """
     budget = DEFAULT_CHUNK_BYTES[backend] if chunk_bytes is None else chunk_bytes
+    gathered = 2 * m * n * 8
     if backend == "numba":  # works tile by tile; few y features: more permutations per call
         from .kernels_numba import TILE_BYTES
 
-        return int(min(n_resamples, np.clip(TILE_BYTES // (8 * m * min(q, 600)), 16, 1024)))
-    # products, plus on the CPU the bool and sum temporaries of the reduction
-    per = m * q * 8 * (1.0 if backend == "cupy" else 2.5)
+        want = np.clip(TILE_BYTES // (8 * m * min(q, 600)), 16, 1024)
+        return int(max(1, min(n_resamples, want, budget // gathered)))
+    per = m * q * 8 * (1.0 if backend == "cupy" else 2.5) + gathered
     return int(max(1, min(n_resamples, budget // per)))
 
 
@@ -135,7 +171,8 @@ def correlation_permutation_null(
     backend : {"auto", "numpy", "numba", "cupy"}
     batch : int, optional
         Permutations per chunk; by default as many as fit ``chunk_bytes`` (128 MB on the CPU,
-        2 GB on a GPU).  The result does not depend on it.
+        2 GB on a GPU), counting the gathered rows (2 (p + k) n doubles per permutation) and,
+        except with Numba, the products ((p + k) q doubles).  The result does not depend on it.
     progress : bool or None
         Show a progress bar (None: only for runs above about 2e11 multiply-adds).
 
@@ -160,7 +197,9 @@ def correlation_permutation_null(
     AQ = A if Q is None else np.concatenate([A, Q], axis=1)
     m = AQ.shape[1]
     if batch is None:
-        batch = _default_batch(be, m, q, n_resamples, chunk_bytes)
+        batch = _default_batch(be, n, m, q, n_resamples, chunk_bytes)
+    elif isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise ValueError(f"batch must be a positive integer (permutations per chunk), got {batch!r}")
     batch = int(min(batch, n_resamples))
     rng = check_rng(rng)
 

@@ -53,6 +53,8 @@ def check_rng(rng=None) -> np.random.Generator:
     """
     if isinstance(rng, np.random.Generator):
         return rng
+    if isinstance(rng, (bool, np.bool_)):
+        raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {rng!r}")
     if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
         if isinstance(rng, (int, np.integer)) and rng < 0:
             raise ValueError(f"rng seed must be non-negative, got {rng}")
@@ -64,16 +66,25 @@ def check_rng(rng=None) -> np.random.Generator:
 
 
 def _block_codes(blocks, n: int, what: str = "exchangeability_blocks") -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes 0..k-1 and the labels of ``blocks`` (length ``n``), validated."""
-    arr = np.asarray(blocks)
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise ValueError(f"{what} must be one label per sample ({n}), got shape {arr.shape}")
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        raise ValueError(f"{what} contains NaN/inf; give every sample a block label")
-    if arr.dtype == object and any(v is None or (isinstance(v, float) and math.isnan(v)) for v in arr):
-        raise ValueError(f"{what} contains missing labels; give every sample a block label")
-    labels, codes = np.unique(arr.astype(str) if arr.dtype == object else arr, return_inverse=True)
-    return codes.astype(np.intp), labels
+    """Integer codes 0..k-1 and the labels of ``blocks`` (length ``n``), validated.
+
+    Labels are compared as values (``1`` and ``"1"`` are different blocks); missing labels
+    (None, NaN, ``pd.NA``, NaT) are refused.
+    """
+    import pandas as pd
+
+    if np.ndim(blocks) != 1 or len(blocks) != n:
+        raise ValueError(f"{what} must be one label per sample ({n}), got shape {np.shape(blocks)}")
+    if isinstance(blocks, pd.Series):
+        blocks = blocks.array
+    ser = pd.Series(blocks if isinstance(blocks, (pd.Categorical, pd.Index, pd.api.extensions.ExtensionArray))
+                    else np.asarray(blocks, dtype=object))
+    missing = ser.isna().to_numpy()
+    if missing.any():
+        raise ValueError(f"{what} has missing labels at position(s) {np.flatnonzero(missing)[:5].tolist()}; "
+                         "give every sample a block label")
+    codes, labels = pd.factorize(ser, sort=True)
+    return codes.astype(np.intp), np.asarray(labels)
 
 
 @dataclass(frozen=True)
@@ -175,13 +186,18 @@ class PermutationScheme(_Scheme):
         return out
 
     def check_enough(self, n_resamples: int) -> None:
-        """Warn when the scheme has fewer distinct permutations than resamples asked for."""
+        """Warn when the scheme has few distinct permutations compared with the resamples.
+
+        Random permutations are drawn with replacement; with fewer than ``10 B`` distinct ones
+        many repeat, and the p-values cannot be finer than about one over the number of
+        distinct permutations (PALM would enumerate them exhaustively).
+        """
         d = self.n_distinct
-        if d <= n_resamples:
+        if d < 10 * n_resamples:
             warnings.warn(
-                f"the {self.kind} permutation scheme has only {int(d)} distinct permutations but "
-                f"{n_resamples} were asked for: permutations repeat and the smallest attainable "
-                f"p-value is about 1/{int(d)}; use more/larger blocks or free permutation",
+                f"the {self.kind} permutation scheme has only {int(d)} distinct permutations for "
+                f"{n_resamples} random draws: draws repeat and p-values cannot be finer than "
+                f"about 1/{int(d)}; use more or larger blocks, or free permutation",
                 stacklevel=3)
 
 

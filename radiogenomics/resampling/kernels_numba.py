@@ -12,9 +12,10 @@ races and the result does not depend on the number of threads.
 The arithmetic is that of the NumPy path of :mod:`kernels_xp` (the same dot products,
 denominators summed in the same order, one multiply, one abs, one compare; ``fastmath`` off).
 BLAS may order the sums of a small tile differently from one large product, so statistics can
-differ in the last bit; the comparison with the observed value carries a tolerance of 100
-machine epsilons, so the exceedance counts, hence the p-values, are the same as the NumPy
-backend's (tested), and the null maxima agree to about 1e-15 relative.
+differ in the last bit; the comparison with the observed value carries a tolerance
+(:func:`~radiogenomics.resampling.engine.exceedance_threshold`), so the exceedance counts,
+hence the p-values, are the same as the NumPy backend's (tested), and the null maxima agree to
+about 1e-15.
 """
 
 from __future__ import annotations

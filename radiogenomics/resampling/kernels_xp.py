@@ -18,7 +18,8 @@ rows of ``[A | Q]`` with each inverse permutation, stack the ``c`` gathered bloc
 ``(c (p + k)) x n`` matrix and multiply by ``U``.  The first ``p`` rows of each block are the
 numerators, the last ``k`` give the denominators.  The reduction (max |r*| per permutation for
 max-T, and per-pair exceedance counts) is done on the chunk before the next one is computed,
-so the p x q x B null is never held in memory: the chunk holds ``c (p + k) q`` numbers.
+so the p x q x B null is never held in memory: the chunk holds ``c (p + k) q`` products plus
+the ``c (p + k) n`` gathered rows.
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ def inverse_denominators(xp, G, p):
 def reduce_chunk(xp, G, p, invD, thr, counts):
     """Turn ``G[:, :p]`` into |r*| in place, add exceedances to ``counts``; max |r*| per row.
 
-    ``thr`` (p x q) holds the observed |r| less a relative tolerance of 100 machine epsilons
-    (as :func:`scipy.stats.permutation_test` does), so a resample equal to the observed data
-    always counts despite rounding.
+    ``thr`` (p x q) holds the observed |r| less a small tolerance
+    (:func:`~radiogenomics.resampling.engine.exceedance_threshold`), so a resample equal to
+    the observed data counts despite rounding.
     """
     R = G[:, :p, :]
     xp.multiply(R, invD[:, None, :], out=R)
