@@ -94,7 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", choices=("pearson", "spearman"), default="pearson")
     p.add_argument("--permutations", type=int, default=0, help="Freedman-Lane permutations (default 0)")
     p.add_argument("--blocks", choices=("none", "centre"), default="none",
-                   help="permute within centres (default none: free permutation)")
+                   help="permute within centres, with covariate slopes fitted per centre "
+                        "(default none: free permutation)")
+    p.add_argument("--pooled-slopes", action="store_true",
+                   help="with --blocks centre, keep one covariate slope across centres "
+                        "(liberal when centres differ in spread; see the README)")
     p.add_argument("--correction", choices=("fdr_bh", "bonferroni", "maxT"), default="fdr_bh")
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--top", type=int, default=None, help="write only the TOP smallest p-values")
@@ -195,6 +199,7 @@ def _cmd_associate(args) -> int:
     res = associate(cohort, x=args.x, y=args.y, method=args.method,
                     n_permutations=args.permutations,
                     exchangeability_blocks="centre" if args.blocks == "centre" else None,
+                    covariates_by_block=args.blocks == "centre" and not args.pooled_slopes,
                     correction=args.correction, alpha=args.alpha, rng=args.seed,
                     backend=args.backend, progress=False if args.no_progress else None)
     print(res.summary())

@@ -300,3 +300,20 @@ def test_table_order_follows_the_inference():
     assert len(par) == 7 and par["p_parametric"].is_monotonic_increasing
     few = associate(X, Y, n_permutations=9, correction="maxT", rng=0)
     assert few.fwer_threshold() == np.inf and "none reachable" in few.summary()
+
+
+def test_covariates_by_block_equals_ols_with_centre_interactions():
+    from radiogenomics.association import design_by_block
+
+    X, Y, cov, centre = _data(n=45)
+    res = associate(X, Y, covariates=cov, n_permutations=19, exchangeability_blocks=centre,
+                    covariates_by_block=True, rng=0)
+    Z = design_by_block(design_matrix(cov, X.index), centre)
+    assert Z.shape[1] == 9 and "Intercept:A" in Z.columns and res.df == 45 - 1 - 9
+    for xj, yk in [("x0", "y0"), ("x3", "y2")]:
+        fit = sm.OLS(Y[yk], pd.concat([X[[xj]], Z], axis=1)).fit()
+        assert res.pvalues.loc[xj, yk] == pytest.approx(fit.pvalues[xj], rel=1e-8)
+    with pytest.raises(ValueError, match="needs exchangeability_blocks"):
+        associate(X, Y, covariates=cov, n_permutations=19, covariates_by_block=True)
+    with pytest.raises(CohortValidationError, match="all-zero column"):
+        design_matrix(cov.assign(zero=0.0), X.index)
