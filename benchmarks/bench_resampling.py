@@ -92,8 +92,8 @@ def main(argv=None):
     print(f"n={n}, p={p}, q={q}, B={B}: {flops:.3g} flop")
     print(f"machine float64 matmul rate (2000^2, best of 5): {mm:.1f} GFLOP/s")
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    associate(X.iloc[:, :5], Y.iloc[:, :50], covariates=cov, n_permutations=20, rng=0,
-              backend=backends[0])  # compile / warm up
+    for be in backends:  # compile the Numba kernel / CUDA kernel, warm up BLAS, outside the timing
+        associate(X.iloc[:, :5], Y.iloc[:, :50], covariates=cov, n_permutations=20, rng=0, backend=be)
     gf_cpu = None
     for be in backends:
         if be == "cupy":

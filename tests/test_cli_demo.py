@@ -116,6 +116,7 @@ def test_cli_associate_writes_table(tmp_path, capsys):
 
 def test_ctrl_c_during_permutations_leaves_no_output(tmp_path):
     """A real SIGINT while the permutations run: exit code 130, no table, no temporary file."""
+    import os
     import signal
     import time
 
@@ -126,15 +127,21 @@ def test_ctrl_c_during_permutations_leaves_no_output(tmp_path):
         [sys.executable, "-m", "radiogenomics", "associate", "--h5mu",
          str(tmp_path / "c" / "cohort.h5mu"), "--x", "radiomics", "--y", "expression",
          "--permutations", "100000", "--backend", "numpy", "--out", str(out)],
-        stderr=subprocess.PIPE, text=True, env={**__import__("os").environ, "PYTHONUNBUFFERED": "1"})
-    # wait until the progress bar reports permutations, then interrupt
-    seen = ""
-    deadline = time.time() + 120
-    while "permutations" not in seen and time.time() < deadline:
-        seen += proc.stderr.read(1)
-    assert "permutations" in seen, seen
-    proc.send_signal(signal.SIGINT)
-    err = proc.communicate(timeout=60)[1]
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # a shell's background job inherits SIGINT ignored; give the child the default, as a
+        # terminal user's process has it, so Python turns SIGINT into KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        # wait until the progress bar reports permutations, then interrupt
+        seen = ""
+        deadline = time.time() + 120
+        while "permutations" not in seen and time.time() < deadline:
+            seen += proc.stderr.read(1)
+        assert "permutations" in seen, seen
+        proc.send_signal(signal.SIGINT)
+        err = proc.communicate(timeout=60)[1]
+    finally:
+        proc.kill()
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert not out.exists()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -245,7 +244,3 @@ def correlation_permutation_null(
     return PermutationNull(counts=np.asarray(to_numpy(counts), dtype=np.int64), null_max=null_max,
                            n_resamples=n_resamples, scheme=scheme.kind, backend=be, batch=batch)
 
-
-def flops_per_second(n: int, p: int, q: int, n_resamples: int, seconds: float) -> float:
-    """Throughput of a screen in GFLOP/s, counting ``2 n p q B`` (the matrix-product work)."""
-    return 2.0 * n * p * q * n_resamples / seconds / 1e9 if seconds > 0 else math.inf
