@@ -17,6 +17,10 @@ __all__ = [
     "plot_top_pairs_heatmap",
     "plot_pvalue_histogram",
     "plot_null_max",
+    "plot_cca_scree",
+    "plot_cca_scores",
+    "plot_cca_loadings",
+    "plot_cca_cross_loadings",
 ]
 
 
@@ -192,5 +196,102 @@ def plot_null_max(result, ax=None, bins: int = 40):
     ax.set_ylabel("permutations")
     ax.set_title(f"max-T null ({result.permutation_scheme} permutations)")
     ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cca_scree(result, ax=None):
+    """Canonical correlations per component against their permutation null (median, 95th pct).
+
+    ``result`` is a :class:`~radiogenomics.cca.inference.CCAPermutationResult`; significant
+    components (step-down p <= alpha) are filled.
+    """
+    fig, ax = _axes(ax, (5, 3.2))
+    k = np.arange(1, len(result.statistic) + 1)
+    null = result.null_distribution
+    ax.fill_between(k, np.quantile(null, 0.05, axis=0), np.quantile(null, 0.95, axis=0),
+                    color="0.85", label="permutation null 5-95%")
+    ax.plot(k, np.median(null, axis=0), c="0.5", ls="--", label="null median")
+    sig = result.pvalues <= result.alpha
+    ax.plot(k, result.statistic, c="tab:blue", lw=1)
+    ax.scatter(k[sig], result.statistic[sig], c="tab:blue", zorder=3, label=f"p <= {result.alpha}")
+    ax.scatter(k[~sig], result.statistic[~sig], facecolors="white", edgecolors="tab:blue", zorder=3)
+    ax.set_xticks(k)
+    ax.set_xlabel("component")
+    ax.set_ylabel("canonical correlation")
+    ax.set_title(f"CCA scree ({result.estimator}, B = {result.n_permutations})")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cca_scores(estimator, component: int = 1, groups=None, ax=None):
+    """Scatter of the x and y canonical variates (training scores) of one component."""
+    fig, ax = _axes(ax, (4.2, 4))
+    xs = estimator.x_scores_[:, component - 1]
+    ys = estimator.y_scores_[:, component - 1]
+    if groups is None:
+        ax.scatter(xs, ys, s=14, c="tab:blue", alpha=0.8)
+    else:
+        groups = np.asarray(groups)
+        for g, col in zip(pd.unique(groups), _palette(len(pd.unique(groups)))):
+            m = groups == g
+            ax.scatter(xs[m], ys[m], s=14, color=col, alpha=0.8, label=str(g))
+        ax.legend(frameon=False, fontsize=8)
+    r = np.corrcoef(xs, ys)[0, 1]
+    ax.set_xlabel(f"x variate {component}")
+    ax.set_ylabel(f"y variate {component}")
+    ax.set_title(f"Component {component}: in-sample r = {r:.2f}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_cca_loadings(estimator, block: str = "x", component: int = 1, top: int = 20,
+                      bootstrap=None, ax=None):
+    """Bars of the largest structure correlations (loadings) of one component.
+
+    With ``bootstrap`` (a :class:`~radiogenomics.cca.inference.BootstrapCCAResult`) the bars
+    carry the percentile intervals.
+    """
+    load = estimator.loadings_frame(block).iloc[:, component - 1]
+    sel = load.abs().sort_values(ascending=False).index[:top][::-1]
+    fig, ax = _axes(ax, (5, 0.9 + 0.22 * len(sel)))
+    vals = load.loc[sel].to_numpy()
+    err = None
+    if bootstrap is not None:
+        tab = (bootstrap.x if block == "x" else bootstrap.y)
+        tab = tab[tab["component"] == component].set_index("feature").loc[sel]
+        err = np.vstack([vals - tab["loading_lower"].to_numpy(), tab["loading_upper"].to_numpy() - vals])
+    ax.barh(range(len(sel)), vals, xerr=err, color=np.where(vals >= 0, "tab:red", "tab:blue"),
+            alpha=0.8, capsize=2)
+    ax.set_yticks(range(len(sel)), [s if len(s) <= 40 else s[:37] + "..." for s in map(str, sel)],
+                  fontsize=7)
+    ax.axvline(0, c="k", lw=0.6)
+    ax.set_xlabel("loading (structure correlation)")
+    ax.set_title(f"{block} loadings, component {component}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_cca_cross_loadings(estimator, X, Y, component_max: int | None = None, top: int = 15, ax=None):
+    """Heatmap of cross-loadings: correlations of x features with the y variates.
+
+    Rows are the ``top`` x features with the largest |cross-loading| on any shown component.
+    """
+    from .cca._base import column_correlations
+
+    Xa = X.to_numpy(float) if isinstance(X, pd.DataFrame) else np.asarray(X, float)
+    _, ys = estimator.transform(X, Y)
+    k = ys.shape[1] if component_max is None else min(component_max, ys.shape[1])
+    C = column_correlations(Xa, ys[:, :k])
+    names = np.asarray(estimator.feature_names_x_)
+    sel = np.argsort(-np.abs(C).max(axis=1))[:top]
+    fig, ax = _axes(ax, (1.6 + 0.5 * k, 1.2 + 0.28 * len(sel)))
+    im = ax.imshow(C[sel], cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    ax.set_xticks(range(k), [f"y CV{c + 1}" for c in range(k)], fontsize=7)
+    ax.set_yticks(range(len(sel)), [s if len(s) <= 40 else s[:37] + "..." for s in map(str, names[sel])],
+                  fontsize=7)
+    fig.colorbar(im, ax=ax, label="r(x feature, y variate)", shrink=0.8)
+    ax.set_title("Cross-loadings", fontsize=10)
     fig.tight_layout()
     return fig

@@ -27,7 +27,8 @@ from types import ModuleType
 
 BACKENDS = ("auto", "numpy", "numba", "cupy")
 
-__all__ = ["BACKENDS", "resolve_backend", "array_namespace", "cupy_available", "numba_available"]
+__all__ = ["BACKENDS", "resolve_backend", "array_namespace", "cupy_available", "numba_available",
+           "single_threaded_blas"]
 
 
 @functools.lru_cache(maxsize=None)
@@ -84,3 +85,15 @@ def to_numpy(a):
     """A NumPy array from a NumPy or CuPy array."""
     get = getattr(a, "get", None)
     return get() if callable(get) else a
+
+
+def single_threaded_blas():
+    """Context in which BLAS uses one thread.
+
+    Resampling loops run many small products; multithreaded OpenBLAS on stacks of small
+    matrices was 5-90x slower on a loaded 2-core machine (``shared/refdata/cca/README.md``),
+    and the loops parallelise over resamples or tiles instead.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")

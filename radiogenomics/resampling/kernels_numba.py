@@ -103,9 +103,9 @@ class TiledCorrelationReducer:
     @staticmethod
     def single_threaded_blas():
         """Context in which BLAS runs on one thread (the parallelism is the tiles')."""
-        from threadpoolctl import threadpool_limits
+        from .backend import single_threaded_blas
 
-        return threadpool_limits(limits=1, user_api="blas")
+        return single_threaded_blas()
 
     def run(self, W: np.ndarray) -> np.ndarray:
         """Reduce a chunk; ``W`` is (c, m, n), the gathered ``[A | Q]'`` per permutation.

@@ -1,0 +1,32 @@
+"""Linear CCA family: classical, ridge-regularised and sparse (PMD) CCA, with inference.
+
+All estimators are scikit-learn compatible (``fit(X, Y)``, ``transform``, ``get_params``,
+``clone``, ``Pipeline``, ``cross_validate``); see :mod:`radiogenomics.cca._base` for the shared
+conventions (centring, sign, normalisation, fitted attributes).
+
+* :class:`CCA` (``CCA::cc``), :class:`RegularizedCCA` (``CCA::rcc``, penalty selection as
+  ``CCA::estim.regul``), :func:`wilks_lambda_test` (Bartlett / Rao F);
+* :class:`SparseCCA` (``PMA::CCA``), :func:`sparse_cca_permute` (``PMA::CCA.permute``);
+* :func:`cca_permutation_test` (step-down, exchangeability blocks),
+  :func:`cross_validated_correlation` (k-fold / leave-one-centre-out, with its null),
+  :func:`bootstrap_cca` (aligned percentile intervals, selection stability).
+"""
+
+from ._base import BaseCCA
+from .classical import CCA, PenaltySelection, RegularizedCCA, wilks_lambda_test
+from .inference import (
+    BootstrapCCAResult,
+    CCAPermutationResult,
+    CVCorrelationResult,
+    bootstrap_cca,
+    cca_permutation_test,
+    cross_validated_correlation,
+)
+from .sparse import PMA_PENALTY_GRID, SparseCCA, SparseCCAPermutationResult, sparse_cca_permute
+
+__all__ = [
+    "BaseCCA", "CCA", "RegularizedCCA", "PenaltySelection", "wilks_lambda_test", "SparseCCA",
+    "sparse_cca_permute", "SparseCCAPermutationResult", "PMA_PENALTY_GRID",
+    "cca_permutation_test", "CCAPermutationResult", "cross_validated_correlation",
+    "CVCorrelationResult", "bootstrap_cca", "BootstrapCCAResult",
+]
