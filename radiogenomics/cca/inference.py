@@ -102,6 +102,28 @@ def _residualise(A: np.ndarray, S: np.ndarray) -> np.ndarray:
     return A - Q @ (Q.T @ A)
 
 
+def _adjust(X, Xa, Ya, covariates):
+    """Regress the covariates (intercept, categoricals dummy coded) out of both blocks.
+
+    A DataFrame of covariates is aligned to a DataFrame ``X`` by sample ID.
+    """
+    if covariates is None:
+        return Xa, Ya
+    from ..association import design_matrix, residualise
+
+    n = Xa.shape[0]
+    cov = covariates if isinstance(covariates, pd.DataFrame) else pd.DataFrame(np.asarray(covariates))
+    if isinstance(X, pd.DataFrame) and isinstance(covariates, pd.DataFrame):
+        missing = X.index.difference(cov.index)
+        if len(missing):
+            raise ValueError(f"covariates lack {len(missing)} sample(s) of X, e.g. {list(missing[:3])}")
+        cov = cov.loc[X.index]
+    if len(cov) != n:
+        raise ValueError(f"covariates have {len(cov)} rows but the blocks have {n}")
+    Z = design_matrix(cov.reset_index(drop=True), pd.RangeIndex(n)).to_numpy()
+    return residualise(Xa, Z), residualise(Ya, Z)
+
+
 # ----------------------------------------------------------------------------- permutation test
 
 @dataclass
@@ -211,19 +233,7 @@ def cca_permutation_test(estimator, X, Y, *, n_components: int | None = None,
     """
     Xa, Ya, _, _ = check_blocks(X, Y)
     n = Xa.shape[0]
-    if covariates is not None:
-        from ..association import design_matrix, residualise
-
-        cov = covariates if isinstance(covariates, pd.DataFrame) else pd.DataFrame(np.asarray(covariates))
-        if isinstance(X, pd.DataFrame) and isinstance(covariates, pd.DataFrame):
-            missing = X.index.difference(cov.index)
-            if len(missing):
-                raise ValueError(f"covariates lack {len(missing)} sample(s) of X, e.g. {list(missing[:3])}")
-            cov = cov.loc[X.index]
-        if len(cov) != n:
-            raise ValueError(f"covariates have {len(cov)} rows but the blocks have {n}")
-        Z = design_matrix(cov.reset_index(drop=True), pd.RangeIndex(n)).to_numpy()
-        Xa, Ya = residualise(Xa, Z), residualise(Ya, Z)
+    Xa, Ya = _adjust(X, Xa, Ya, covariates)
     k = n_components or getattr(estimator, "n_components", None) or 1
     fitted = clone(estimator).set_params(n_components=k).fit(Xa, Ya)
     Xc = (Xa - fitted.x_mean_) / fitted.x_std_
@@ -316,7 +326,8 @@ def _cv_statistic(est, X, Y, folds):
 
 
 def cross_validated_correlation(estimator, X, Y, *, cv=5, groups=None, n_permutations: int = 0,
-                                exchangeability_blocks=None, rng=None) -> CVCorrelationResult:
+                                covariates=None, exchangeability_blocks=None,
+                                rng=None) -> CVCorrelationResult:
     """Out-of-sample correlation of the first canonical pair, with an optional permutation null.
 
     Parameters
@@ -330,9 +341,16 @@ def cross_validated_correlation(estimator, X, Y, *, cv=5, groups=None, n_permuta
     n_permutations : int
         Permutations of Y rows (within ``exchangeability_blocks``) for the null of the
         out-of-sample correlation; each repeats the whole cross-validation with the same folds.
+    covariates : DataFrame or array, optional
+        Regressed out of both blocks first (on all samples: the covariate fit does not use the
+        x-y relation, so it cannot create association under the null).  Include centre here
+        when folds are centres: otherwise centre differences shared by the two blocks are part
+        of the held-out correlation, and a within-centre null (rightly) calls them
+        uninformative.
     rng : int or Generator
     """
     Xa, Ya, _, _ = check_blocks(X, Y)
+    Xa, Ya = _adjust(X, Xa, Ya, covariates)
     gen = check_rng(rng)
     folds, scheme_name = _folds(Xa.shape[0], cv, groups, gen)
     est1 = clone(estimator).set_params(n_components=1)
