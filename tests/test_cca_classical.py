@@ -417,3 +417,19 @@ def test_sklearn_clone_params_and_cross_validate():
     # held-out correlation is below the in-sample one (0.70 here), true first rho = 0.6
     full = CCA(n_components=1).fit(Xv, Yv)
     assert 0.3 < res["test_score"].mean() < full.canonical_correlations_[0]
+
+
+def test_works_as_the_last_step_of_a_pipeline():
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(50, 4)) * [1, 10, 100, 1000]
+    Y = rng.normal(size=(50, 3))
+    Y[:, 0] += X[:, 3] / 1000
+    pipe = make_pipeline(StandardScaler(), RegularizedCCA(n_components=1, reg_x=0.1, reg_y=0.1))
+    scores = pipe.fit(X, Y).transform(X)
+    direct = RegularizedCCA(n_components=1, reg_x=0.1, reg_y=0.1).fit(
+        StandardScaler().fit_transform(X), Y).transform(StandardScaler().fit_transform(X))
+    np.testing.assert_allclose(scores, direct, rtol=1e-10, atol=1e-12)
+    assert pipe.score(X, Y) > 0.5

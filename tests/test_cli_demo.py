@@ -34,7 +34,7 @@ def test_demo_writes_report_tables_and_plots(tmp_path):
     res = run_demo(tmp_path, rng=3, n_samples=100, n_radiomic=40, n_genes=200)
     html = (tmp_path / "report.html").read_text()
     for section in ("1. Cohort", "2. Per-centre distributions", "3. Radiomics x expression",
-                    "5. Check against the ground truth"):
+                    "5. CCA: imaging traits", "6. Check against the ground truth"):
         assert section in html
     for png in ("cohort_overview.png", "centre_effects.png", "association_volcano.png"):
         assert (tmp_path / png).stat().st_size > 1000
