@@ -261,7 +261,8 @@ def plot_cca_loadings(estimator, block: str = "x", component: int = 1, top: int 
     if bootstrap is not None:
         tab = (bootstrap.x if block == "x" else bootstrap.y)
         tab = tab[tab["component"] == component].set_index("feature").loc[sel]
-        err = np.vstack([vals - tab["loading_lower"].to_numpy(), tab["loading_upper"].to_numpy() - vals])
+        err = np.maximum(0.0, np.vstack([vals - tab["loading_lower"].to_numpy(),
+                                         tab["loading_upper"].to_numpy() - vals]))
     ax.barh(range(len(sel)), vals, xerr=err, color=np.where(vals >= 0, "tab:red", "tab:blue"),
             alpha=0.8, capsize=2)
     ax.set_yticks(range(len(sel)), [s if len(s) <= 40 else s[:37] + "..." for s in map(str, sel)],

@@ -109,6 +109,8 @@ class BaseCCA(TransformerMixin, BaseEstimator):
     """Base class: subclasses implement ``_fit_weights(Xc, Yc) -> (Wx, Wy, cors)``."""
 
     def _preprocess_fit(self, X, Y):
+        self._x_columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
+        self._y_columns = list(Y.columns) if isinstance(Y, pd.DataFrame) else None
         X, Y, xn, yn = check_blocks(X, Y)
         self.n_samples_ = X.shape[0]
         self.feature_names_x_, self.feature_names_y_ = xn, yn
@@ -137,6 +139,12 @@ class BaseCCA(TransformerMixin, BaseEstimator):
         return self._set_results(Xc, Yc, Wx, Wy, cors)
 
     def _center(self, A, mean, std, label):
+        fitted_cols = getattr(self, "_x_columns" if label == "X" else "_y_columns", None)
+        if isinstance(A, pd.DataFrame) and fitted_cols is not None and list(A.columns) != fitted_cols:
+            raise ValueError(
+                f"{label} columns differ from those seen in fit (same names in the same order are "
+                f"needed; e.g. {label}[model_columns]); first difference near "
+                f"{next((c for c, d in zip(A.columns, fitted_cols) if c != d), A.columns[-1])!r}")
         A = A.to_numpy(dtype=np.float64) if isinstance(A, pd.DataFrame) else np.asarray(A, np.float64)
         if A.ndim == 1:
             A = A[:, None]
@@ -182,7 +190,12 @@ class BaseCCA(TransformerMixin, BaseEstimator):
 
     def summary(self) -> str:
         check_is_fitted(self, "x_weights_")
-        cors = ", ".join(f"{c:.3f}" for c in self.canonical_correlations_)
-        return (f"{type(self).__name__}: n = {self.n_samples_}, p = {self.x_weights_.shape[0]}, "
-                f"q = {self.y_weights_.shape[0]}; canonical correlations (in-sample, optimistic "
-                f"in small samples): {cors}")
+        fmt = lambda v: ", ".join(f"{c:.3f}" for c in v)  # noqa: E731
+        text = (f"{type(self).__name__}: n = {self.n_samples_}, p = {self.x_weights_.shape[0]}, "
+                f"q = {self.y_weights_.shape[0]}; canonical correlations: "
+                f"{fmt(self.canonical_correlations_)}")
+        if not np.allclose(self.canonical_correlations_, self.score_correlations_, atol=1e-6):
+            text += (f" (the estimator's criterion); in-sample correlations of the variates: "
+                     f"{fmt(self.score_correlations_)}")
+        return text + ". In-sample values are optimistic in small samples: see " \
+            "cross_validated_correlation."

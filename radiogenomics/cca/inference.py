@@ -9,7 +9,9 @@ Permutation test (:func:`cca_permutation_test`)
     first canonical correlation of the residual blocks is the statistic, its null comes from
     permuting the residual Y, and p-values are made monotone (``p_k = max(p_k, p_{k-1})``), which
     controls the family-wise error over components.  Naively comparing the k-th canonical
-    correlation with the k-th of permuted data is invalid for k > 1.
+    correlation with the k-th of permuted data is invalid for k > 1.  The test is
+    conservative for components beyond the first null one (simulated: 0.03 at the first null
+    component and 0.003 at the next, at level 0.05), which the monotone p-values make moot.
     ``p = (1 + #{null >= observed}) / (1 + B)``.
 
     Classical and ridge CCA use the whitening trick: with the thin SVD ``X_c = U D V'`` and
@@ -34,6 +36,7 @@ Bootstrap (:func:`bootstrap_cca`)
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,6 +97,12 @@ def _reg_of(est) -> tuple[float, float] | None:
     return None
 
 
+def _orth(M: np.ndarray, tol: float = 1e-10) -> np.ndarray:
+    """Orthonormal basis of the column space of ``M`` (rank-revealing, via the SVD)."""
+    U, d, _ = np.linalg.svd(M, full_matrices=False)
+    return U[:, d > tol * d[0]]
+
+
 def _residualise(A: np.ndarray, S: np.ndarray) -> np.ndarray:
     if S.shape[1] == 0:
         return A
@@ -102,16 +111,15 @@ def _residualise(A: np.ndarray, S: np.ndarray) -> np.ndarray:
     return A - Q @ (Q.T @ A)
 
 
-def _adjust(X, Xa, Ya, covariates):
-    """Regress the covariates (intercept, categoricals dummy coded) out of both blocks.
+def _design(X, n: int, covariates) -> np.ndarray | None:
+    """Design matrix (intercept + covariates, categoricals dummy coded) or None.
 
     A DataFrame of covariates is aligned to a DataFrame ``X`` by sample ID.
     """
     if covariates is None:
-        return Xa, Ya
-    from ..association import design_matrix, residualise
+        return None
+    from ..association import design_matrix
 
-    n = Xa.shape[0]
     cov = covariates if isinstance(covariates, pd.DataFrame) else pd.DataFrame(np.asarray(covariates))
     if isinstance(X, pd.DataFrame) and isinstance(covariates, pd.DataFrame):
         missing = X.index.difference(cov.index)
@@ -120,8 +128,47 @@ def _adjust(X, Xa, Ya, covariates):
         cov = cov.loc[X.index]
     if len(cov) != n:
         raise ValueError(f"covariates have {len(cov)} rows but the blocks have {n}")
-    Z = design_matrix(cov.reset_index(drop=True), pd.RangeIndex(n)).to_numpy()
-    return residualise(Xa, Z), residualise(Ya, Z)
+    return design_matrix(cov.reset_index(drop=True), pd.RangeIndex(n)).to_numpy()
+
+
+def _aligned(labels, X, n: int, what: str):
+    """Labels (blocks, groups, strata) as an array in the row order of ``X``.
+
+    A Series is aligned by sample ID when ``X`` is a DataFrame; other inputs are positional.
+    """
+    if labels is None:
+        return None
+    if isinstance(labels, pd.Series) and isinstance(X, pd.DataFrame):
+        missing = X.index.difference(labels.index)
+        if len(missing):
+            raise ValueError(f"{what} has no label for {len(missing)} sample(s), e.g. {list(missing[:3])}")
+        if labels.index.duplicated().any():
+            raise ValueError(f"{what} has duplicated sample IDs; give one label per sample")
+        return labels.loc[X.index].to_numpy()
+    arr = np.asarray(labels)
+    if arr.shape != (n,):
+        raise ValueError(f"{what} must have one label per sample ({n}), got shape {arr.shape}")
+    return arr
+
+
+@contextlib.contextmanager
+def _quiet_refits():
+    """Record (not show) per-refit warnings inside resampling loops; see :func:`_report`."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield caught
+
+
+def _report(caught, what: str, total: int) -> None:
+    import warnings
+
+    msgs = {}
+    for w in caught:
+        msgs.setdefault(str(w.message).split(";")[0], [w.category, 0])[1] += 1
+    for msg, (cat, count) in msgs.items():
+        warnings.warn(f"{count} of {total} {what} refits warned: {msg}", cat, stacklevel=3)
 
 
 # ----------------------------------------------------------------------------- permutation test
@@ -176,8 +223,14 @@ class CCAPermutationResult:
         return "CCAPermutationResult\n" + self.summary()
 
 
-def _statistic_and_null(est, Xk, Yk, perms_iter, n, B, step=0):
-    """Observed first correlation and its null for residual blocks ``Xk``, ``Yk``."""
+def _statistic_and_null(est, Xk, Yk, Qy, perms_iter, n, B, step=0):
+    """Observed first correlation and its null for residual blocks ``Xk``, ``Yk``.
+
+    ``Qy`` (orthonormal, n x m) spans what was regressed out of Y (intercept, covariates,
+    earlier y variates); permuted residuals are regressed on it again before the statistic is
+    computed (they are no longer orthogonal to it), as Freedman-Lane does.  None: nothing
+    beyond centring, which permutation preserves.
+    """
     regs = _reg_of(est)
     null = np.empty(B)
     done = 0
@@ -186,21 +239,39 @@ def _statistic_and_null(est, Xk, Yk, perms_iter, n, B, step=0):
         Kx = ridge_whiten(Xk, regs[0], check_rank=step == 0)
         Ky = ridge_whiten(Yk, regs[1], check_rank=step == 0)
         obs = float(_first_cor_batch(Kx, Ky[None], n)[0])
+        if Qy is not None:
+            U, d, _ = np.linalg.svd(Yk, full_matrices=False)
+            UD = U[:, d > 1e-10 * d[0]] * d[d > 1e-10 * d[0]]
         with single_threaded_blas():
             for perms in perms_iter:
-                null[done:done + len(perms)] = _first_cor_batch(Kx, Ky[perms], n)
+                if Qy is None:
+                    KyP = Ky[perms]
+                else:
+                    M = UD[perms]
+                    M = M - np.matmul(Qy[None], np.matmul(Qy.T[None], M))
+                    U2, s2, _ = np.linalg.svd(M, full_matrices=False)
+                    f = np.where(s2 > 1e-10 * s2[:, :1], s2 / np.sqrt(s2 * s2 / (n - 1) + regs[1]), 0.0)
+                    KyP = U2 * f[:, None, :]
+                null[done:done + len(perms)] = _first_cor_batch(Kx, KyP, n)
                 done += len(perms)
         return obs, null
     one = clone(est).set_params(n_components=1)
-    fast = getattr(one, "_first_correlation_null", None)
-    obs = float(clone(one).fit(Xk, Yk).canonical_correlations_[0])
-    for perms in perms_iter:
-        if fast is not None:
-            null[done:done + len(perms)] = fast(Xk, Yk, perms)
-        else:
-            null[done:done + len(perms)] = [clone(one).fit(Xk, Yk[pi]).canonical_correlations_[0]
-                                           for pi in perms]
-        done += len(perms)
+    if "scale" in one.get_params():
+        one.set_params(scale=False)  # the blocks are already centred and scaled
+    fast = getattr(one, "_first_correlation_null", None) if Qy is None else None
+    with _quiet_refits() as caught:
+        obs = float(clone(one).fit(Xk, Yk).canonical_correlations_[0])
+        for perms in perms_iter:
+            if fast is not None:
+                null[done:done + len(perms)] = fast(Xk, Yk, perms)
+            else:
+                for pi in perms:
+                    Yp = Yk[pi] if Qy is None else Yk[pi] - Qy @ (Qy.T @ Yk[pi])
+                    null[done] = clone(one).fit(Xk, Yp).canonical_correlations_[0]
+                    done += 1
+                continue
+            done += len(perms)
+    _report(caught, type(one).__name__, B + 1)
     return obs, null
 
 
@@ -218,9 +289,12 @@ def cca_permutation_test(estimator, X, Y, *, n_components: int | None = None,
     n_permutations : int
     covariates : DataFrame or array, optional
         Nuisance variables (e.g. age, sex, centre; categoricals dummy coded) regressed out of
-        both blocks first; the residual Y rows are then permuted (Freedman-Lane style, as in
-        Winkler et al. 2020).  Without it, association carried by centre differences is part of
-        what is tested, unless permutations stay within centres.
+        both blocks; the residual Y rows are permuted and regressed on the covariates (and the
+        earlier y variates) again before each statistic, as Freedman-Lane does (a permuted
+        residual is no longer orthogonal to them; skipping this shrinks the null and makes
+        the test liberal).  A DataFrame is aligned to a DataFrame ``X`` by sample ID.
+        Without it, association carried by centre differences is part of what is tested,
+        unless permutations stay within centres.
     exchangeability_blocks : array-like, optional
         Permute Y rows only within these blocks (e.g. centre).
     rng : int or Generator
@@ -233,12 +307,16 @@ def cca_permutation_test(estimator, X, Y, *, n_components: int | None = None,
     """
     Xa, Ya, _, _ = check_blocks(X, Y)
     n = Xa.shape[0]
-    Xa, Ya = _adjust(X, Xa, Ya, covariates)
-    k = n_components or getattr(estimator, "n_components", None) or 1
+    Z = _design(X, n, covariates)
+    if Z is not None:
+        from ..association import residualise
+
+        Xa, Ya = residualise(Xa, Z), residualise(Ya, Z)
+    k = n_components or getattr(estimator, "n_components", None) or min(Xa.shape[1], Ya.shape[1])
     fitted = clone(estimator).set_params(n_components=k).fit(Xa, Ya)
     Xc = (Xa - fitted.x_mean_) / fitted.x_std_
     Yc = (Ya - fitted.y_mean_) / fitted.y_std_
-    scheme = PermutationScheme(n, exchangeability_blocks)
+    scheme = PermutationScheme(n, _aligned(exchangeability_blocks, X, n, "exchangeability_blocks"))
     scheme.check_enough(n_permutations)
     # one seed drawn from rng; every step replays the same permutations
     step_seed = int(check_rng(rng).integers(0, 2**63))
@@ -248,8 +326,11 @@ def cca_permutation_test(estimator, X, Y, *, n_components: int | None = None,
     for j in range(k):
         Xk = _residualise(Xc, fitted.x_scores_[:, :j])
         Yk = _residualise(Yc, fitted.y_scores_[:, :j])
+        nuisance = [np.ones((n, 1))] + ([] if Z is None else [Z]) + [fitted.y_scores_[:, :j]]
+        Qy = None if (Z is None and j == 0) else _orth(np.hstack(nuisance))
         perms_iter = iter_batches(scheme, n_permutations, batch, np.random.default_rng(step_seed))
-        stats_[j], nulls[:, j] = _statistic_and_null(one, Xk, Yk, perms_iter, n, n_permutations, j)
+        stats_[j], nulls[:, j] = _statistic_and_null(one, Xk, Yk, Qy, perms_iter, n,
+                                                     n_permutations, j)
     raw = permutation_pvalue((nulls >= stats_ - 1e-12).sum(axis=0), n_permutations)
     stepdown = np.maximum.accumulate(raw)
     return CCAPermutationResult(statistic=stats_, pvalues=stepdown, pvalues_raw=raw,
@@ -300,10 +381,9 @@ class CVCorrelationResult:
 def _folds(n, cv, groups, rng):
     from sklearn.model_selection import KFold, LeaveOneGroupOut
 
-    if groups is not None:
-        groups = np.asarray(groups)
-        if len(np.unique(groups)) < 2:
-            raise ValueError("leave-one-group-out needs at least 2 groups (centres)")
+    if groups is not None and len(np.unique(groups)) < 2:
+        raise ValueError("leave-one-group-out needs at least 2 groups (centres)")
+    if groups is not None and isinstance(cv, (int, np.integer)):
         return list(LeaveOneGroupOut().split(np.zeros(n), groups=groups)), "leave-one-group-out"
     if isinstance(cv, (int, np.integer)):
         if cv < 2 or cv > n:
@@ -313,13 +393,20 @@ def _folds(n, cv, groups, rng):
     return list(cv.split(np.zeros(n), groups=groups)), type(cv).__name__
 
 
-def _cv_statistic(est, X, Y, folds):
+def _cv_statistic(est, X, Y, folds, Z=None):
+    """Pooled held-out correlation; covariates ``Z`` are fitted on each training fold only."""
     xs = np.empty(X.shape[0])
     ys = np.empty(X.shape[0])
     per = []
     for train, test in folds:
-        m = clone(est).fit(X[train], Y[train])
-        a, b = m.transform(X[test], Y[test])
+        Xtr, Xte, Ytr, Yte = X[train], X[test], Y[train], Y[test]
+        if Z is not None:
+            coef = np.linalg.lstsq(Z[train], np.hstack([Xtr, Ytr]), rcond=None)[0]
+            cx, cy = coef[:, :X.shape[1]], coef[:, X.shape[1]:]
+            Xtr, Xte = Xtr - Z[train] @ cx, Xte - Z[test] @ cx
+            Ytr, Yte = Ytr - Z[train] @ cy, Yte - Z[test] @ cy
+        m = clone(est).fit(Xtr, Ytr)
+        a, b = m.transform(Xte, Yte)
         xs[test], ys[test] = a[:, 0], b[:, 0]
         per.append(np.corrcoef(a[:, 0], b[:, 0])[0, 1] if len(test) >= 3 else np.nan)
     return float(np.corrcoef(xs, ys)[0, 1]), np.asarray(per)
@@ -335,34 +422,50 @@ def cross_validated_correlation(estimator, X, Y, *, cv=5, groups=None, n_permuta
     estimator : a CCA-family estimator (refitted per fold)
     X, Y : array-like
     cv : int or scikit-learn splitter
-        k-fold (shuffled with ``rng``) or any splitter; ignored when ``groups`` is given.
-    groups : array-like, optional
-        Leave one group out (e.g. ``groups=centre`` for leave-one-centre-out).
+        k-fold (shuffled with ``rng``) or any splitter (given ``groups`` when it uses them,
+        e.g. ``GroupKFold``).
+    groups : array-like or Series, optional
+        With an int ``cv``: leave one group out (e.g. ``groups=centre`` for
+        leave-one-centre-out).  A Series is aligned by sample ID.
     n_permutations : int
         Permutations of Y rows (within ``exchangeability_blocks``) for the null of the
         out-of-sample correlation; each repeats the whole cross-validation with the same folds.
     covariates : DataFrame or array, optional
-        Regressed out of both blocks first (on all samples: the covariate fit does not use the
-        x-y relation, so it cannot create association under the null).  Include centre here
-        when folds are centres: otherwise centre differences shared by the two blocks are part
-        of the held-out correlation, and a within-centre null (rightly) calls them
-        uninformative.
+        Regressed out of both blocks within each fold: the regression is fitted on the
+        training rows and applied to the held-out rows (fitting it on all samples would tie
+        held-out to training residuals and inflate the held-out correlation under the null).
+        The permutation null permutes the residuals of Y on the covariates and adds back the
+        fitted values (Freedman-Lane).  Include centre with k-fold splits: otherwise centre
+        differences shared by the two blocks are part of the held-out correlation.
     rng : int or Generator
     """
     Xa, Ya, _, _ = check_blocks(X, Y)
-    Xa, Ya = _adjust(X, Xa, Ya, covariates)
+    n = Xa.shape[0]
+    Z = _design(X, n, covariates)
     gen = check_rng(rng)
-    folds, scheme_name = _folds(Xa.shape[0], cv, groups, gen)
+    folds, scheme_name = _folds(n, cv, _aligned(groups, X, n, "groups"), gen)
     est1 = clone(estimator).set_params(n_components=1)
-    obs, per = _cv_statistic(est1, Xa, Ya, folds)
-    in_sample = float(clone(est1).fit(Xa, Ya).score_correlations_[0])
+    obs, per = _cv_statistic(est1, Xa, Ya, folds, Z)
+    if Z is None:
+        in_sample = float(clone(est1).fit(Xa, Ya).score_correlations_[0])
+    else:
+        from ..association import residualise
+
+        in_sample = float(clone(est1).fit(residualise(Xa, Z), residualise(Ya, Z)).score_correlations_[0])
     res = CVCorrelationResult(correlation=obs, fold_correlations=per, in_sample=in_sample,
                               scheme=scheme_name)
     if n_permutations:
-        scheme = PermutationScheme(Xa.shape[0], exchangeability_blocks)
+        scheme = PermutationScheme(n, _aligned(exchangeability_blocks, X, n, "exchangeability_blocks"))
         perms = scheme.generate(n_permutations, gen)
-        with single_threaded_blas():
-            null = np.array([_cv_statistic(est1, Xa, Ya[pi], folds)[0] for pi in perms])
+        if Z is None:
+            fitted_y, resid_y = 0.0, Ya
+        else:
+            fitted_y = Z @ np.linalg.lstsq(Z, Ya, rcond=None)[0]
+            resid_y = Ya - fitted_y
+        with single_threaded_blas(), _quiet_refits() as caught:
+            null = np.array([_cv_statistic(est1, Xa, fitted_y + resid_y[pi], folds, Z)[0]
+                             for pi in perms])
+        _report(caught, type(est1).__name__, n_permutations * len(folds))
         res.null_distribution = null
         res.n_permutations = n_permutations
         res.pvalue = float(permutation_pvalue((null >= obs - 1e-12).sum(), n_permutations))
@@ -377,7 +480,8 @@ class BootstrapCCAResult:
 
     ``frames`` hold one row per feature and component: estimate, lower, upper, and
     ``nonzero`` (share of resamples with a non-zero weight; stability of sparse CCA) and
-    ``sign_agreement`` (share of resamples whose weight has the original sign).
+    ``sign_agreement`` (share of resamples whose weight has the original sign; a zero weight
+    counts as disagreeing, so for sparse CCA it is at most ``nonzero``).
     """
 
     x: pd.DataFrame
@@ -428,6 +532,7 @@ def bootstrap_cca(estimator, X, Y, *, n_bootstraps: int = 500, strata=None, ci: 
     Xa, Ya, xn, yn = check_blocks(X, Y)
     gen = check_rng(rng)
     ref = clone(estimator).fit(Xa, Ya)
+    strata = _aligned(strata, X, Xa.shape[0], "strata")
     k = ref.x_weights_.shape[1]
     ref_load = np.vstack([ref.x_loadings_, ref.y_loadings_])
     scheme = BootstrapScheme(Xa.shape[0], strata)
@@ -438,7 +543,7 @@ def bootstrap_cca(estimator, X, Y, *, n_bootstraps: int = 500, strata=None, ci: 
     Lx = np.empty((n_bootstraps, p, k))
     Ly = np.empty((n_bootstraps, q, k))
     cors = np.empty((n_bootstraps, k))
-    with single_threaded_blas():
+    with single_threaded_blas(), _quiet_refits() as caught:
         for b, rows in enumerate(idx):
             m = clone(estimator).fit(Xa[rows], Ya[rows])
             order, signs = _align(ref_load, np.vstack([m.x_loadings_, m.y_loadings_]))
@@ -447,6 +552,7 @@ def bootstrap_cca(estimator, X, Y, *, n_bootstraps: int = 500, strata=None, ci: 
             Lx[b] = m.x_loadings_[:, order] * signs
             Ly[b] = m.y_loadings_[:, order] * signs
             cors[b] = m.canonical_correlations_[order]
+    _report(caught, type(ref).__name__, n_bootstraps)
     lo, hi = (1 - ci) / 2, 1 - (1 - ci) / 2
 
     def table(W, L, W0, L0, names):
