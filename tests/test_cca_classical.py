@@ -388,9 +388,12 @@ def test_errors_name_the_problem_and_the_fix():
         RegularizedCCA.select_penalties(X, Y, [1], [1], cv=5, method="r")
     with pytest.raises(CohortValidationError, match="positive penalties"):
         RegularizedCCA.select_penalties(X, Y, [0.0], [1.0])
-    with pytest.warns(UserWarning, match="equal 1 by construction"):
-        m = CCA().fit(rng.standard_normal((12, 6)), rng.standard_normal((12, 7)))
-    np.testing.assert_allclose(m.canonical_correlations_[:2], 1.0, atol=1e-8)
+    with pytest.raises(CohortValidationError, match="n = 12 <= p \\+ q = 13.*RegularizedCCA"):
+        CCA().fit(rng.standard_normal((12, 6)), rng.standard_normal((12, 7)))
+    # ridge CCA on the same data: the degenerate correlations of 1 are gone
+    m = RegularizedCCA(n_components=2, reg_x=1.0, reg_y=1.0).fit(
+        rng.standard_normal((12, 6)), rng.standard_normal((12, 7)))
+    assert (m.canonical_correlations_ < 0.999).all()
 
 
 # ---------------------------------------------------------------------------------------------

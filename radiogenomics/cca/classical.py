@@ -186,11 +186,8 @@ class CCA(BaseCCA):
         columns.  Classical CCA is then undefined (correlations of 1 are attainable trivially);
         use :class:`RegularizedCCA` (ridge) or sparse CCA.
 
-    Warns
-    -----
-    UserWarning
-        When ``p + q > n - 1``: then ``p + q - (n - 1)`` canonical correlations equal 1 by
-        construction (the two column spaces must intersect), whatever the data.
+        Also when ``n <= p + q``: then ``p + q - (n - 1)`` canonical correlations would equal
+        1 by construction (the two centred column spaces must intersect), whatever the data.
 
     Notes
     -----
@@ -223,10 +220,11 @@ class CCA(BaseCCA):
                     "SparseCCA")
             svds.append((U, d, V))
         if p + q > n - 1:
-            warnings.warn(
-                f"p + q = {p + q} > n - 1 = {n - 1}: the first {p + q - n + 1} canonical "
-                "correlation(s) equal 1 by construction, whatever the data; use RegularizedCCA "
-                "or SparseCCA", UserWarning, stacklevel=3)
+            raise CohortValidationError(
+                f"n = {n} <= p + q = {p + q}: the first {p + q - n + 1} canonical correlation(s) "
+                "would equal 1 by construction, whatever the data (after centring the two "
+                "column spaces must intersect); use RegularizedCCA or SparseCCA, or reduce the "
+                "features first")
         kmax = min(p, q)
         k = kmax if self.n_components is None else _check_n_components(
             self.n_components, kmax, "classical CCA", f"min(p, q) = min({p}, {q})")
