@@ -21,6 +21,10 @@ __all__ = [
     "plot_cca_scores",
     "plot_cca_loadings",
     "plot_cca_cross_loadings",
+    "plot_mr_scatter",
+    "plot_mr_forest",
+    "plot_mr_funnel",
+    "plot_mr_leaveoneout",
 ]
 
 
@@ -296,3 +300,87 @@ def plot_cca_cross_loadings(estimator, X, Y, component_max: int | None = None, t
     ax.set_title("Cross-loadings", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------- Mendelian randomisation
+
+def _mr_keep(dat):
+    from .mr import normalise_columns
+
+    dat = normalise_columns(dat)
+    return dat[dat["mr_keep"].astype(bool)] if "mr_keep" in dat.columns else dat
+
+
+def plot_mr_scatter(dat, results=None, ax=None):
+    """SNP-outcome against SNP-exposure effects (with SE bars) and the slope of each method.
+
+    ``dat``: harmonised MR data (TwoSampleMR columns, dotted or snake_case); ``results``: a
+    ``mr()`` table (method, b); MR-Egger's line gets its intercept when ``dat`` allows.
+    SNPs are oriented to positive exposure effects, as TwoSampleMR's ``mr_scatter_plot``.
+    """
+    d = _mr_keep(dat)
+    bx, by = d["beta.exposure"].to_numpy(), d["beta.outcome"].to_numpy()
+    s = np.where(bx < 0, -1.0, 1.0)
+    bx, by = bx * s, by * s
+    fig, ax = _axes(ax, (5, 4))
+    ax.errorbar(bx, by, xerr=d["se.exposure"], yerr=d["se.outcome"], fmt="o", ms=3, c="0.3",
+                ecolor="0.7", lw=0.8)
+    if results is not None:
+        from .mr import egger_fit
+
+        xs = np.linspace(0, bx.max() * 1.05, 50)
+        for (method, b), col in zip(results[["method", "b"]].itertuples(index=False),
+                                    _palette(len(results))):
+            icpt = 0.0
+            if method == "MR Egger" and len(d) >= 3:
+                icpt = egger_fit(d["beta.exposure"], d["beta.outcome"], d["se.outcome"]).intercept
+            ax.plot(xs, icpt + b * xs, color=col, lw=1.2, label=method)
+        ax.legend(frameon=False, fontsize=7)
+    ax.axhline(0, c="k", lw=0.5)
+    ax.set_xlabel("SNP effect on exposure")
+    ax.set_ylabel("SNP effect on outcome")
+    fig.tight_layout()
+    return fig
+
+
+def plot_mr_forest(singlesnp, ax=None):
+    """Forest plot of single-SNP (Wald ratio) estimates with 95% CIs, sorted by estimate.
+
+    ``singlesnp``: a table with SNP, b, se (``mr_singlesnp``); rows whose SNP starts with
+    "All" (the pooled estimates) are drawn in red at the bottom.
+    """
+    t = singlesnp.copy()
+    pooled = t["SNP"].astype(str).str.startswith("All")
+    t = pd.concat([t[~pooled].sort_values("b"), t[pooled]])
+    fig, ax = _axes(ax, (5, 1 + 0.18 * len(t)))
+    y = np.arange(len(t))
+    cols = np.where(t["SNP"].astype(str).str.startswith("All"), "tab:red", "0.3")
+    ax.errorbar(t["b"], y, xerr=1.96 * t["se"], fmt="none", ecolor=cols, lw=0.8)
+    ax.scatter(t["b"], y, c=cols, s=10, zorder=3)
+    ax.set_yticks(y, t["SNP"].astype(str), fontsize=6)
+    ax.axvline(0, c="k", lw=0.6)
+    ax.set_xlabel("MR effect size (95% CI)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_mr_funnel(singlesnp, ax=None):
+    """Funnel plot: single-SNP estimates against their precision 1 / SE, pooled lines dashed."""
+    t = singlesnp
+    pooled = t["SNP"].astype(str).str.startswith("All")
+    fig, ax = _axes(ax, (4.5, 4))
+    ax.scatter(t.loc[~pooled, "b"], 1 / t.loc[~pooled, "se"], s=12, c="0.3")
+    for (name, b), col in zip(t.loc[pooled, ["SNP", "b"]].itertuples(index=False),
+                              _palette(max(1, int(pooled.sum())))):
+        ax.axvline(b, ls="--", c=col, lw=1, label=name)
+    if pooled.any():
+        ax.legend(frameon=False, fontsize=7)
+    ax.set_xlabel("single-SNP estimate")
+    ax.set_ylabel("1 / SE")
+    fig.tight_layout()
+    return fig
+
+
+def plot_mr_leaveoneout(loo, ax=None):
+    """Estimate with each SNP left out in turn (``mr_leaveoneout``), 95% CIs; "All" in red."""
+    return plot_mr_forest(loo, ax=ax)

@@ -1,0 +1,107 @@
+"""Shared core of the MR module: column names and the two weighted regressions.
+
+Column conventions
+------------------
+Functions accept TwoSampleMR's dotted names (``beta.exposure``, ``se.outcome``,
+``effect_allele.exposure``, ``eaf.outcome``, ``id.exposure``, ``mr_keep``) and the snake_case
+equivalents (``beta_exposure`` ...).  :func:`normalise_columns` maps either to the dotted form,
+which is what every function of :mod:`radiogenomics.mr` returns (so tables line up with what
+TwoSampleMR users know).
+
+Regressions
+-----------
+With ``bx``, ``by`` the SNP-exposure and SNP-outcome effects and ``sy`` the outcome SEs
+(first-order weights ``w = 1 / sy^2``):
+
+* IVW (TwoSampleMR ``mr_ivw``): weighted regression of ``by`` on ``bx`` through the origin,
+  ``b = sum(w bx by) / sum(w bx^2)``; fixed-effect SE ``1 / sqrt(sum(w bx^2))``; residual
+  standard error ``sigma = sqrt(Q / (n - 1))`` with Cochran's ``Q = sum(w (by - b bx)^2)``;
+  multiplicative random effects SE ``se_fixed * max(1, sigma)`` (TwoSampleMR divides the lm SE
+  by ``min(1, sigma)``, the same thing).
+* MR-Egger (TwoSampleMR ``mr_egger_regression``): SNPs oriented so that ``bx > 0`` (``by`` sign
+  flipped with it), weighted regression of ``by`` on ``bx`` with intercept; SEs of slope and
+  intercept from the lm divided by ``min(1, sigma)``; Rucker's ``Q' = sum(w residual^2)`` on
+  n - 2 degrees of freedom.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["normalise_columns", "DOTTED", "ivw_fit", "egger_fit", "RegressionFit"]
+
+#: snake_case -> TwoSampleMR dotted names
+DOTTED = {}
+for _side in ("exposure", "outcome"):
+    for _f in ("beta", "se", "pval", "eaf", "effect_allele", "other_allele", "samplesize", "id",
+               "ncase", "ncontrol", "units"):
+        DOTTED[f"{_f}_{_side}"] = f"{_f}.{_side}"
+
+
+def normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` with snake_case MR columns renamed to TwoSampleMR's dotted names.
+
+    Refuses a frame that has both spellings of the same column.
+    """
+    both = [c for c in DOTTED if c in df.columns and DOTTED[c] in df.columns]
+    if both:
+        raise ValueError(f"columns given twice, as {both[0]!r} and {DOTTED[both[0]]!r}; keep one")
+    return df.rename(columns={c: d for c, d in DOTTED.items() if c in df.columns})
+
+
+@dataclass
+class RegressionFit:
+    """Result of :func:`ivw_fit` / :func:`egger_fit` (intercept fields NaN for IVW)."""
+
+    b: float
+    se: float              # random-effects (multiplicative) SE
+    se_fixed: float
+    sigma: float           # residual standard error of the weighted regression
+    q: float               # Cochran's Q (IVW) or Rucker's Q' (Egger)
+    q_df: int
+    nsnp: int
+    intercept: float = np.nan
+    intercept_se: float = np.nan
+
+
+def ivw_fit(bx, by, sy) -> RegressionFit:
+    """Inverse-variance weighted estimate (first-order weights); see the module docstring."""
+    bx, by, sy = (np.asarray(v, dtype=np.float64) for v in (bx, by, sy))
+    n = bx.size
+    w = 1.0 / sy**2
+    sxx = np.sum(w * bx * bx)
+    b = np.sum(w * bx * by) / sxx
+    se_fixed = 1.0 / np.sqrt(sxx)
+    q = float(np.sum(w * (by - b * bx) ** 2))
+    sigma = np.sqrt(q / (n - 1)) if n > 1 else np.nan
+    se = se_fixed * max(1.0, sigma) if n > 1 else se_fixed
+    return RegressionFit(b=float(b), se=float(se), se_fixed=float(se_fixed), sigma=float(sigma),
+                         q=q, q_df=n - 1, nsnp=n)
+
+
+def egger_fit(bx, by, sy) -> RegressionFit:
+    """MR-Egger regression (SNPs oriented to positive ``bx``); see the module docstring."""
+    bx, by, sy = (np.asarray(v, dtype=np.float64) for v in (bx, by, sy))
+    n = bx.size
+    if n < 3:
+        raise ValueError(f"MR-Egger needs at least 3 SNPs, got {n}")
+    s = np.sign(bx)
+    s[s == 0] = 1.0
+    bx, by = bx * s, by * s
+    w = 1.0 / sy**2
+    X = np.column_stack([np.ones(n), bx])
+    XtW = X.T * w
+    XtWX = XtW @ X
+    coef = np.linalg.solve(XtWX, XtW @ by)
+    resid = by - X @ coef
+    q = float(np.sum(w * resid**2))
+    sigma = np.sqrt(q / (n - 2))
+    cov_fixed = np.linalg.inv(XtWX)          # lm's covariance is sigma^2 * this
+    se_lm = np.sqrt(np.diag(cov_fixed)) * sigma
+    se = se_lm / min(1.0, sigma)
+    return RegressionFit(b=float(coef[1]), se=float(se[1]), se_fixed=float(np.sqrt(cov_fixed[1, 1])),
+                         sigma=float(sigma), q=q, q_df=n - 2, nsnp=n, intercept=float(coef[0]),
+                         intercept_se=float(se[0]))

@@ -1,0 +1,61 @@
+"""Bridge to R's TwoSampleMR through rpy2 (``backend="TwoSampleMR"``).
+
+Runs the same analysis in R and returns the same DataFrame shape as the native functions.
+Never falls back silently: when rpy2, R or TwoSampleMR is missing, the error says which and
+how to install it.  rpy2 3.6 needs R >= 4.5; with Debian's R 4.2 use rpy2 3.5.17
+(``pip install 'radiogenomics[r]'``).  TwoSampleMR is not on CRAN: install it in R with
+``remotes::install_github("MRCIEU/TwoSampleMR")``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["twosamplemr_available", "run_twosamplemr_mr"]
+
+INSTALL_RPY2 = ("install rpy2 (pip install 'radiogenomics[r]', which pins rpy2 3.5.17 for R < 4.5) "
+                "and R itself (e.g. apt-get install r-base-core)")
+INSTALL_TSMR = ('install TwoSampleMR in R: install.packages("remotes"); '
+                'remotes::install_github("MRCIEU/TwoSampleMR")')
+
+
+def _importr_twosamplemr():
+    try:
+        from rpy2.robjects.packages import importr  # imports rpy2.robjects, which starts R
+    except ImportError as exc:
+        raise RuntimeError(f"backend='TwoSampleMR' needs rpy2, which is not importable ({exc}); "
+                           f"{INSTALL_RPY2}") from exc
+    except Exception as exc:  # rpy2 present but R missing or incompatible (e.g. R_getVar)
+        raise RuntimeError(f"backend='TwoSampleMR': rpy2 cannot start R ({exc}); rpy2 3.6 needs "
+                           f"R >= 4.5, use rpy2 3.5.17 with older R; {INSTALL_RPY2}") from exc
+    try:
+        return importr("TwoSampleMR")
+    except Exception as exc:
+        raise RuntimeError(f"backend='TwoSampleMR': R has no TwoSampleMR package ({exc}); "
+                           f"{INSTALL_TSMR}") from exc
+
+
+def twosamplemr_available() -> bool:
+    """True when rpy2, R and TwoSampleMR can all be loaded."""
+    try:
+        _importr_twosamplemr()
+        return True
+    except RuntimeError:
+        return False
+
+
+def run_twosamplemr_mr(dat: pd.DataFrame, method_list=None) -> pd.DataFrame:
+    """``TwoSampleMR::mr(dat, method_list=...)`` run in R; columns as the native ``mr()``."""
+    tsmr = _importr_twosamplemr()
+    import rpy2.robjects as ro
+    from rpy2.robjects import pandas2ri
+    from rpy2.robjects.conversion import localconverter
+
+    with localconverter(ro.default_converter + pandas2ri.converter):
+        rdat = ro.conversion.py2rpy(dat)
+        if method_list is None:
+            res = tsmr.mr(rdat)
+        else:
+            res = tsmr.mr(rdat, method_list=ro.StrVector(list(method_list)))
+        out = ro.conversion.rpy2py(res)
+    return pd.DataFrame(out).reset_index(drop=True)

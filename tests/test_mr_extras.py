@@ -1,0 +1,114 @@
+"""MR helpers: per-SNP summary statistics from a Cohort, two-step mediation, the R bridge."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+import data_sim
+from radiogenomics.association import design_matrix
+from radiogenomics.mr import ivw_fit
+from radiogenomics.mr.individual import mr_input_from_cohort, snp_summary_statistics
+from radiogenomics.mr.mediation import two_step_mr
+from radiogenomics.mr.rbridge import run_twosamplemr_mr, twosamplemr_available
+
+
+@pytest.fixture(scope="module")
+def cohort_truth():
+    return data_sim.make_cohort(1000, n_radiomic=20, n_genes=50, rng=1)
+
+
+def test_snp_statistics_equal_statsmodels_ols(cohort_truth):
+    cohort, truth = cohort_truth
+    st = snp_summary_statistics(cohort, "lv_mass_index", role="outcome")
+    ids = cohort["genotypes"].index
+    Z = design_matrix(cohort.covariates.loc[ids], ids, cohort.centre.loc[ids])
+    for j in (0, 7):
+        snp = cohort["genotypes"].columns[j]
+        fit = sm.OLS(cohort["traits"].loc[ids, "lv_mass_index"],
+                     pd.concat([cohort["genotypes"].loc[ids, [snp]], Z], axis=1)).fit()
+        row = st.iloc[j]
+        assert row["beta.outcome"] == pytest.approx(fit.params[snp], rel=1e-8)
+        assert row["se.outcome"] == pytest.approx(fit.bse[snp], rel=1e-8)
+        assert row["pval.outcome"] == pytest.approx(fit.pvalues[snp], rel=1e-6)
+    assert (st["samplesize.outcome"] == len(ids)).all()
+    with pytest.raises(ValueError, match="in no view"):
+        snp_summary_statistics(cohort, "not_a_trait")
+
+
+def test_one_cohort_mr_recovers_the_simulated_causal_effect(cohort_truth):
+    cohort, truth = cohort_truth
+    dat = mr_input_from_cohort(cohort, truth.instrumented_module, truth.causal_trait)
+    fit = ivw_fit(dat["beta.exposure"], dat["beta.outcome"], dat["se.outcome"])
+    assert abs(fit.b - truth.causal_effect_trait_units) < 2.5 * fit.se
+    halves = mr_input_from_cohort(cohort, truth.instrumented_module, truth.causal_trait,
+                                  split=True, rng=0)
+    assert (halves["samplesize.exposure"] + halves["samplesize.outcome"] == 1000).all()
+
+
+def test_two_step_mediation_delta_and_bootstrap():
+    d = two_step_mr(0.5, 0.1, 0.4, 0.08, total=0.3)
+    assert d.loc[0, "indirect"] == pytest.approx(0.2)
+    assert d.loc[0, "se"] == pytest.approx(np.sqrt(0.5**2 * 0.08**2 + 0.4**2 * 0.1**2))
+    assert d.loc[0, "proportion_mediated"] == pytest.approx(0.2 / 0.3)
+    b1 = two_step_mr(0.5, 0.1, 0.4, 0.08, method="bootstrap", rng=3)
+    b2 = two_step_mr(0.5, 0.1, 0.4, 0.08, method="bootstrap", rng=3)
+    pd.testing.assert_frame_equal(b1, b2)
+    assert b1.loc[0, "se"] == pytest.approx(d.loc[0, "se"], rel=0.1)
+    assert 0 < b1.loc[0, "pval"] < 0.01
+    with pytest.raises(ValueError, match="positive finite standard error"):
+        two_step_mr(0.5, 0.0, 0.4, 0.08)
+
+
+@pytest.mark.skipif(twosamplemr_available(), reason="TwoSampleMR is installed: error path not reachable")
+def test_twosamplemr_backend_says_what_is_missing():
+    dat = pd.DataFrame({"beta.exposure": [0.1, 0.2], "beta.outcome": [0.01, 0.03],
+                        "se.exposure": [0.01, 0.01], "se.outcome": [0.01, 0.01]})
+    with pytest.raises(RuntimeError, match="rpy2|TwoSampleMR") as exc:
+        run_twosamplemr_mr(dat)
+    assert "install" in str(exc.value)
+
+
+@pytest.mark.skipif(not twosamplemr_available(), reason="R package TwoSampleMR (and rpy2) not "
+                    "installed; CRAN/GitHub unreachable here, parity runs where a user installed it")
+def test_twosamplemr_backend_matches_native_ivw(cohort_truth):
+    cohort, truth = cohort_truth
+    dat = mr_input_from_cohort(cohort, truth.instrumented_module, truth.causal_trait)
+    out = run_twosamplemr_mr(dat, method_list=["mr_ivw"])
+    fit = ivw_fit(dat["beta.exposure"], dat["beta.outcome"], dat["se.outcome"])
+    assert out["b"].iloc[0] == pytest.approx(fit.b, rel=1e-6)
+    assert out["se"].iloc[0] == pytest.approx(fit.se, rel=1e-6)
+
+
+def test_mr_plots_take_twosamplemr_tables():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from pathlib import Path
+
+    from radiogenomics import plotting
+
+    data = Path(__file__).parent / "data" / "mr"
+    dat = pd.read_csv(data / "plots_lipids_ldl_chd_input_harmonised.csv")
+    ss = pd.read_csv(data / "plots_lipids_ldl_chd_singlesnp.csv")
+    res = pd.DataFrame({"method": ["Inverse variance weighted", "MR Egger"], "b": [2.834, 3.253]})
+    fig = plotting.plot_mr_scatter(dat, res)
+    assert len(fig.axes[0].lines) >= 3 and fig.axes[0].get_legend() is not None
+    fig = plotting.plot_mr_forest(ss)
+    assert len(fig.axes[0].get_yticklabels()) == len(ss)
+    assert plotting.plot_mr_funnel(ss).axes[0].collections
+    assert plotting.plot_mr_leaveoneout(ss).axes[0].collections
+
+
+def test_mr_backend_twosamplemr_never_falls_back_silently():
+    from radiogenomics.mr import mr
+
+    dat = pd.DataFrame({"beta.exposure": [0.1, 0.2, 0.15], "beta.outcome": [0.01, 0.03, 0.02],
+                        "se.exposure": [0.01] * 3, "se.outcome": [0.01] * 3, "mr_keep": True})
+    with pytest.raises(ValueError, match="backend must be"):
+        mr(dat, backend="R")
+    if not twosamplemr_available():
+        with pytest.raises(RuntimeError, match="install"):
+            mr(dat, backend="TwoSampleMR")
