@@ -112,3 +112,27 @@ def test_mr_backend_twosamplemr_never_falls_back_silently():
     if not twosamplemr_available():
         with pytest.raises(RuntimeError, match="install"):
             mr(dat, backend="TwoSampleMR")
+
+
+def test_mendelianrandomization_convention_matches_that_package():
+    """mr(convention="MendelianRandomization") against MendelianRandomization 0.10.0 on the
+    LDL-c -> CHD data (tests/data/mr/real_lipids_ldl_chd/mrpkg_allmethods.csv): first-order
+    weighted-median weights and normal Egger p-values, point estimates and p to 1e-6."""
+    from pathlib import Path
+
+    from radiogenomics.mr import mr
+
+    folder = Path(__file__).parent / "data" / "mr" / "real_lipids_ldl_chd"
+    dat = pd.read_csv(folder / "input_harmonised.csv")
+    ref = pd.read_csv(folder / "mrpkg_allmethods.csv").drop_duplicates("Method").set_index("Method")
+    got = mr(dat, method_list=["mr_weighted_median", "mr_penalised_weighted_median",
+                               "mr_egger_regression"], convention="MendelianRandomization",
+             rng=0).set_index("method")
+    assert got.loc["Weighted median", "b"] == pytest.approx(ref.loc["Weighted median", "Estimate"], rel=1e-6)
+    assert got.loc["Penalised weighted median", "b"] == pytest.approx(
+        ref.loc["Penalized weighted median", "Estimate"], rel=1e-6)
+    assert got.loc["MR Egger", "pval"] == pytest.approx(ref.loc["MR-Egger", "P-value"], rel=1e-6)
+    tsmr = mr(dat, method_list=["mr_weighted_median"], rng=0)
+    assert tsmr["b"].iloc[0] != pytest.approx(got.loc["Weighted median", "b"], rel=1e-4)
+    with pytest.raises(ValueError, match="convention must be"):
+        mr(dat, convention="MRbase")

@@ -7,6 +7,7 @@ positive), SEs 0.02 (exposure) and 0.03 (outcome).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from radiogenomics.mr import egger_fit, ivw_fit
@@ -66,3 +67,30 @@ def test_balanced_pleiotropy_leaves_ivw_unbiased_and_directional_biases_it_but_n
     assert ivw_d.mean() - beta > 0.1                      # IVW pulled up by the pleiotropy
     # Egger much less biased (what remains is regression dilution, I2_GX < 1)
     assert abs(egger_d.mean() - beta) < abs(ivw_d.mean() - beta) / 2
+
+
+def test_median_and_mode_resist_a_minority_of_invalid_instruments():
+    """30% of SNPs with directional pleiotropy: IVW is pulled away, the weighted median and the
+    weighted mode (consistent when < 50% of the weight / a plurality is valid; Bowden et al.
+    2016, Hartwig et al. 2017) much less so.  200 datasets of 50 SNPs; point estimates only."""
+    from radiogenomics.mr import mr
+
+    rng = np.random.default_rng(11)
+    beta = 0.3
+    est = {"Inverse variance weighted": [], "Weighted median": [], "Weighted mode": []}
+    for _ in range(200):
+        n = 50
+        gamma = rng.uniform(0.05, 0.2, n)
+        sx, sy = np.full(n, 0.01), np.full(n, 0.02)
+        alpha = np.where(np.arange(n) < 15, rng.uniform(0.05, 0.1, n), 0.0)
+        dat = pd.DataFrame({"beta.exposure": gamma + rng.normal(0, sx), "se.exposure": sx,
+                            "beta.outcome": beta * gamma + alpha + rng.normal(0, sy),
+                            "se.outcome": sy, "mr_keep": True})
+        res = mr(dat, method_list=["mr_ivw", "mr_weighted_median", "mr_weighted_mode"],
+                 nboot=20, rng=rng).set_index("method")["b"]
+        for k in est:
+            est[k].append(res[k])
+    bias = {k: abs(np.mean(v) - beta) for k, v in est.items()}
+    assert bias["Inverse variance weighted"] > 0.1
+    assert bias["Weighted median"] < bias["Inverse variance weighted"] / 2
+    assert bias["Weighted mode"] < bias["Inverse variance weighted"] / 3

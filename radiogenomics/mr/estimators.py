@@ -248,7 +248,7 @@ def _egger_bootstrap(bx, by, sx, sy, nboot, rng):
 
 
 # ------------------------------------------------------------------------------------- mr()
-def _one(obj, bx, by, sx, sy, nboot, rng, cache):
+def _one(obj, bx, by, sx, sy, nboot, rng, cache, convention="TwoSampleMR"):
     n = bx.size
     if obj == "mr_wald_ratio":
         if n != 1:
@@ -265,6 +265,8 @@ def _one(obj, bx, by, sx, sy, nboot, rng, cache):
         return None
     if obj == "mr_egger_regression":
         f = egger_fit(bx, by, sy)
+        if convention == "MendelianRandomization":   # mr_egger: normal p-value
+            return f.b, f.se, _normal_p(f.b / f.se)
         return f.b, f.se, float(2 * stats.t.sf(abs(f.b / f.se), df=n - 2))
     if obj == "mr_egger_regression_bootstrap":
         return _egger_bootstrap(bx, by, sx, sy, nboot, rng)
@@ -273,7 +275,10 @@ def _one(obj, bx, by, sx, sy, nboot, rng, cache):
         if obj == "mr_simple_median":
             w = np.full(n, 1.0 / n)
         else:
-            w = 1 / _second_order_var(bx, by, sx, sy)
+            if convention == "MendelianRandomization":   # mr_median: first-order weights
+                w = bx**2 / sy**2
+            else:                                         # TwoSampleMR: second-order weights
+                w = 1 / _second_order_var(bx, by, sx, sy)
             if obj == "mr_penalised_weighted_median":
                 bwm = weighted_median(r, w)
                 w = w * np.minimum(1, special.erfc(np.sqrt(w * (r - bwm) ** 2 / 2)) * PENK)
@@ -289,7 +294,7 @@ def _one(obj, bx, by, sx, sy, nboot, rng, cache):
 
 
 def mr(dat: pd.DataFrame, method_list=None, rng=None, nboot: int = 1000,
-       backend: str = "native") -> pd.DataFrame:
+       backend: str = "native", convention: str = "TwoSampleMR") -> pd.DataFrame:
     """Run MR estimators on harmonised data (TwoSampleMR ``mr()``).
 
     Parameters
@@ -309,6 +314,11 @@ def mr(dat: pd.DataFrame, method_list=None, rng=None, nboot: int = 1000,
         same SEs.
     nboot : int
         Bootstrap replicates (TwoSampleMR's default 1000).
+    convention : {"TwoSampleMR", "MendelianRandomization"}
+        Where the two R packages differ by design, follow TwoSampleMR (default) or
+        MendelianRandomization: the latter weights the (penalised) weighted median with
+        first-order weights ``bx^2 / sy^2`` instead of second-order ones, and gives MR-Egger a
+        normal rather than t(n - 2) p-value.  Everything else is identical in both packages.
     backend : {"native", "TwoSampleMR"}
         ``"TwoSampleMR"`` runs ``TwoSampleMR::mr`` in R through rpy2
         (:mod:`radiogenomics.mr.rbridge`) and returns the same columns; if rpy2, R or the
@@ -327,6 +337,8 @@ def mr(dat: pd.DataFrame, method_list=None, rng=None, nboot: int = 1000,
         return run_twosamplemr_mr(dat, method_list)
     if backend != "native":
         raise ValueError(f"backend must be 'native' or 'TwoSampleMR', got {backend!r}")
+    if convention not in ("TwoSampleMR", "MendelianRandomization"):
+        raise ValueError(f"convention must be 'TwoSampleMR' or 'MendelianRandomization', got {convention!r}")
     method_list = list(DEFAULT_METHODS if method_list is None else method_list)
     unknown = [m for m in method_list if m not in METHODS]
     if unknown:
@@ -354,7 +366,7 @@ def mr(dat: pd.DataFrame, method_list=None, rng=None, nboot: int = 1000,
         bx, by, sx, sy = bx[ok], by[ok], sx[ok], sy[ok]
         cache: dict = {}
         for obj in method_list:
-            res = _one(obj, bx, by, sx, sy, nboot, rng, cache)
+            res = _one(obj, bx, by, sx, sy, nboot, rng, cache, convention)
             if res is None:
                 continue
             rows.append({"id.exposure": ide, "id.outcome": ido, "outcome": g["outcome"].iloc[0],
