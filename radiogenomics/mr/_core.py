@@ -31,7 +31,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["normalise_columns", "DOTTED", "ivw_fit", "egger_fit", "RegressionFit"]
+__all__ = ["normalise_columns", "prepare_harmonised", "DOTTED", "ivw_fit", "egger_fit",
+           "RegressionFit"]
+
+#: the columns every MR computation needs
+NEEDED = ("beta.exposure", "beta.outcome", "se.exposure", "se.outcome")
 
 #: snake_case -> TwoSampleMR dotted names
 DOTTED = {}
@@ -50,6 +54,34 @@ def normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
     if both:
         raise ValueError(f"columns given twice, as {both[0]!r} and {DOTTED[both[0]]!r}; keep one")
     return df.rename(columns={c: d for c, d in DOTTED.items() if c in df.columns})
+
+
+def prepare_harmonised(dat: pd.DataFrame, extra=(), mr_keep_only: bool = True) -> pd.DataFrame:
+    """Normalised copy restricted to ``mr_keep`` rows, with identifier columns filled in.
+
+    Refuses a non-DataFrame or missing columns with a message naming them and the fix.
+    """
+    if not isinstance(dat, pd.DataFrame):
+        raise TypeError(f"dat must be a pandas DataFrame of harmonised SNPs, got {type(dat).__name__}")
+    d = normalise_columns(dat)
+    missing = [c for c in (*NEEDED, *extra) if c not in d.columns]
+    if missing:
+        raise ValueError(f"dat lacks column(s) {missing}; run harmonise() on the exposure and "
+                         "outcome tables first (TwoSampleMR dotted or snake_case names)")
+    if mr_keep_only and "mr_keep" in d.columns:
+        d = d[d["mr_keep"].astype(bool)]
+    d = d.copy()
+    if "id.exposure" not in d.columns:
+        d["id.exposure"] = d["exposure"] if "exposure" in d.columns else "exposure"
+    if "id.outcome" not in d.columns:
+        d["id.outcome"] = d["outcome"] if "outcome" in d.columns else "outcome"
+    if "exposure" not in d.columns:
+        d["exposure"] = d["id.exposure"]
+    if "outcome" not in d.columns:
+        d["outcome"] = d["id.outcome"]
+    if "SNP" not in d.columns:
+        d["SNP"] = [f"snp{i + 1}" for i in range(len(d))]
+    return d
 
 
 @dataclass

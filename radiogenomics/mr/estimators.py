@@ -43,7 +43,7 @@ from scipy import fft as sfft
 from scipy import special, stats
 
 from ..resampling import check_rng
-from ._core import egger_fit, ivw_fit, normalise_columns
+from ._core import egger_fit, ivw_fit, prepare_harmonised
 
 __all__ = ["mr", "METHODS", "DEFAULT_METHODS", "weighted_median", "mode_estimate"]
 
@@ -346,19 +346,8 @@ def mr(dat: pd.DataFrame, method_list=None, rng=None, nboot: int = 1000,
     if nboot < 2:
         raise ValueError(f"nboot must be at least 2, got {nboot}")
     rng = check_rng(rng)
-    d = normalise_columns(dat)
+    d = prepare_harmonised(dat)
     need = ["beta.exposure", "beta.outcome", "se.exposure", "se.outcome"]
-    missing = [c for c in need if c not in d.columns]
-    if missing:
-        raise ValueError(f"harmonised data lack column(s) {missing}; run harmonise() first")
-    if "mr_keep" in d.columns:
-        d = d[d["mr_keep"].astype(bool)]
-    for c, default in (("id.exposure", "exposure"), ("id.outcome", "outcome")):
-        if c not in d.columns:
-            d = d.assign(**{c: default})
-    for c, src in (("exposure", "id.exposure"), ("outcome", "id.outcome")):
-        if c not in d.columns:
-            d = d.assign(**{c: d[src]})
     rows = []
     for (ide, ido), g in d.groupby(["id.exposure", "id.outcome"], sort=False):
         bx, by, sx, sy = (g[c].to_numpy(dtype=np.float64) for c in need)

@@ -42,7 +42,7 @@ import pandas as pd
 from scipy import stats
 
 from ..resampling import check_rng
-from ._core import ivw_fit, normalise_columns
+from ._core import ivw_fit, prepare_harmonised
 
 __all__ = ["mr_presso", "PressoResult"]
 
@@ -152,15 +152,8 @@ def mr_presso(dat: pd.DataFrame, n_distribution: int = 1000, significance: float
     -------
     PressoResult
     """
-    if not isinstance(dat, pd.DataFrame):
-        raise TypeError(f"dat must be a pandas DataFrame of harmonised SNPs, got {type(dat).__name__}")
-    d = normalise_columns(dat)
+    d = prepare_harmonised(dat)
     need = ["beta.exposure", "se.exposure", "beta.outcome", "se.outcome"]
-    missing = [c for c in need if c not in d.columns]
-    if missing:
-        raise ValueError(f"dat lacks column(s) {missing}; pass a harmonised frame")
-    if "mr_keep" in d.columns:
-        d = d[d["mr_keep"].astype(bool)]
     if d[need].isna().any().any():
         raise ValueError("missing values in beta/se columns; drop those SNPs (or set mr_keep=False)")
     if not 0 < significance <= 1:

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._core import egger_fit, ivw_fit, normalise_columns
+from ._core import egger_fit, ivw_fit, prepare_harmonised
 
 __all__ = [
     "mr_heterogeneity", "mr_pleiotropy_test", "mr_leaveoneout", "mr_singlesnp",
@@ -41,29 +41,7 @@ _METHOD_NAMES = {"ivw": "Inverse variance weighted", "egger": "MR Egger"}
 
 
 # --------------------------------------------------------------------------- helpers
-def _prepare(dat: pd.DataFrame, extra=(), mr_keep_only: bool = True) -> pd.DataFrame:
-    """Normalised copy restricted to ``mr_keep`` rows, with identifier columns filled in."""
-    if not isinstance(dat, pd.DataFrame):
-        raise TypeError(f"dat must be a pandas DataFrame of harmonised SNPs, got {type(dat).__name__}")
-    d = normalise_columns(dat)
-    missing = [c for c in (*_NEEDED, *extra) if c not in d.columns]
-    if missing:
-        raise ValueError(f"dat lacks column(s) {missing}; pass the output of harmonise_data "
-                         "(TwoSampleMR dotted or snake_case names)")
-    if mr_keep_only and "mr_keep" in d.columns:
-        d = d[d["mr_keep"].astype(bool)]
-    d = d.copy()
-    if "id.exposure" not in d.columns:
-        d["id.exposure"] = d["exposure"] if "exposure" in d.columns else "exposure"
-    if "id.outcome" not in d.columns:
-        d["id.outcome"] = d["outcome"] if "outcome" in d.columns else "outcome"
-    if "exposure" not in d.columns:
-        d["exposure"] = d["id.exposure"]
-    if "outcome" not in d.columns:
-        d["outcome"] = d["id.outcome"]
-    if "SNP" not in d.columns:
-        d["SNP"] = [f"snp{i + 1}" for i in range(len(d))]
-    return d
+_prepare = prepare_harmonised
 
 
 def _groups(d: pd.DataFrame):
