@@ -305,10 +305,12 @@ def plot_cca_cross_loadings(estimator, X, Y, component_max: int | None = None, t
 # ----------------------------------------------------------------------------- Mendelian randomisation
 
 def _mr_keep(dat):
-    from .mr import normalise_columns
+    from .mr._core import prepare_harmonised
 
-    dat = normalise_columns(dat)
-    return dat[dat["mr_keep"].astype(bool)] if "mr_keep" in dat.columns else dat
+    d = prepare_harmonised(dat)
+    if len(d[["id.exposure", "id.outcome"]].drop_duplicates()) > 1:
+        raise ValueError("the data hold several exposure-outcome pairs; plot one pair at a time")
+    return d
 
 
 def plot_mr_scatter(dat, results=None, ax=None):

@@ -136,3 +136,29 @@ def test_mendelianrandomization_convention_matches_that_package():
     assert tsmr["b"].iloc[0] != pytest.approx(got.loc["Weighted median", "b"], rel=1e-4)
     with pytest.raises(ValueError, match="convention must be"):
         mr(dat, convention="MRbase")
+
+
+def test_review_guards_mr_keep_text_several_pairs_and_presso_power():
+    import warnings
+
+    from radiogenomics.mr import mr, mr_presso
+
+    rng = np.random.default_rng(0)
+    n = 12
+    base = pd.DataFrame({"SNP": [f"rs{i}" for i in range(n)],
+                         "beta.exposure": rng.uniform(0.05, 0.2, n), "se.exposure": 0.01,
+                         "beta.outcome": rng.normal(0, 0.02, n), "se.outcome": 0.02})
+    as_text = base.assign(mr_keep=["TRUE"] * 9 + ["FALSE", np.nan, "FALSE"])
+    as_bool = base.assign(mr_keep=[True] * 9 + [False] * 3)
+    assert mr(as_text, method_list=["mr_ivw"])["nsnp"].iloc[0] == 9
+    pd.testing.assert_frame_equal(mr(as_text, method_list=["mr_ivw"]), mr(as_bool, method_list=["mr_ivw"]))
+    with pytest.raises(ValueError, match="mr_keep must be logical"):
+        mr(base.assign(mr_keep="maybe"), method_list=["mr_ivw"])
+    two = pd.concat([base.assign(**{"id.exposure": "A"}), base.assign(**{"id.exposure": "B"})])
+    assert len(mr(two, method_list=["mr_ivw"])) == 2
+    with pytest.raises(ValueError, match="one exposure-outcome pair"):
+        mr_presso(two, rng=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        mr_presso(base, n_distribution=100, rng=0)
+    assert any("no SNP" in str(w.message) and "can be flagged" in str(w.message) for w in caught)

@@ -56,6 +56,19 @@ def normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
     return df.rename(columns={c: d for c, d in DOTTED.items() if c in df.columns})
 
 
+def _as_bool(col: pd.Series, name: str) -> np.ndarray:
+    """A logical column as booleans: True/False, 1/0 or the strings TRUE/FALSE (R exports);
+    missing values count as False (not kept)."""
+    if col.dtype == bool:
+        return col.to_numpy()
+    text = col.astype("string").str.strip().str.upper()
+    known = text.isin(["TRUE", "FALSE", "1", "0", "1.0", "0.0", "T", "F"]) | col.isna()
+    if not known.all():
+        raise ValueError(f"{name} must be logical (True/False, or TRUE/FALSE text); found "
+                         f"{col[~known].unique()[:3].tolist()}")
+    return text.isin(["TRUE", "1", "1.0", "T"]).fillna(False).to_numpy(dtype=bool)
+
+
 def prepare_harmonised(dat: pd.DataFrame, extra=(), mr_keep_only: bool = True) -> pd.DataFrame:
     """Normalised copy restricted to ``mr_keep`` rows, with identifier columns filled in.
 
@@ -69,7 +82,7 @@ def prepare_harmonised(dat: pd.DataFrame, extra=(), mr_keep_only: bool = True) -
         raise ValueError(f"dat lacks column(s) {missing}; run harmonise() on the exposure and "
                          "outcome tables first (TwoSampleMR dotted or snake_case names)")
     if mr_keep_only and "mr_keep" in d.columns:
-        d = d[d["mr_keep"].astype(bool)]
+        d = d[_as_bool(d["mr_keep"], "mr_keep")]
     d = d.copy()
     if "id.exposure" not in d.columns:
         d["id.exposure"] = d["exposure"] if "exposure" in d.columns else "exposure"

@@ -334,7 +334,11 @@ def mr(dat: pd.DataFrame, method_list=None, rng=None, nboot: int = 1000,
     if backend == "TwoSampleMR":
         from .rbridge import run_twosamplemr_mr
 
-        return run_twosamplemr_mr(dat, method_list)
+        if convention != "TwoSampleMR":
+            raise ValueError("backend='TwoSampleMR' runs TwoSampleMR's own conventions; "
+                             "convention='MendelianRandomization' needs backend='native'")
+        # TwoSampleMR draws its bootstraps with R's RNG: rng and nboot do not apply there
+        return run_twosamplemr_mr(prepare_harmonised(dat, mr_keep_only=False), method_list)
     if backend != "native":
         raise ValueError(f"backend must be 'native' or 'TwoSampleMR', got {backend!r}")
     if convention not in ("TwoSampleMR", "MendelianRandomization"):
@@ -349,7 +353,7 @@ def mr(dat: pd.DataFrame, method_list=None, rng=None, nboot: int = 1000,
     d = prepare_harmonised(dat)
     need = ["beta.exposure", "beta.outcome", "se.exposure", "se.outcome"]
     rows = []
-    for (ide, ido), g in d.groupby(["id.exposure", "id.outcome"], sort=False):
+    for (ide, ido), g in d.groupby(["id.exposure", "id.outcome"], sort=False, dropna=False):
         bx, by, sx, sy = (g[c].to_numpy(dtype=np.float64) for c in need)
         ok = ~(np.isnan(bx) | np.isnan(by) | np.isnan(sx) | np.isnan(sy))
         bx, by, sx, sy = bx[ok], by[ok], sx[ok], sy[ok]

@@ -10,7 +10,10 @@ of M on Y (``b_my``, ideally from multivariable MR adjusting for X,
 * ``method="bootstrap"``: parametric bootstrap, drawing both estimates from their normal
   sampling distributions (``rng``), percentile interval and the bootstrap SE.
 
-Given a total effect ``b_xy`` the proportion mediated is ``b_xm b_my / b_xy``.
+Given a total effect ``b_xy`` the proportion mediated is ``b_xm b_my / b_xy`` (a point
+estimate only).  Both SE methods assume the two steps' estimates are independent (separate
+samples for the two steps; sample overlap makes them correlated), and the delta method breaks
+down when both effects are near zero (its SE tends to 0): use the bootstrap there.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ With ``B_x`` (n SNPs x K exposures), ``b_y`` and its SEs ``s_y`` (weights ``w = 
 * ``mr_mvivw`` (MendelianRandomization ``mr_mvivw``; TwoSampleMR ``mv_multiple`` with
   ``pval_threshold = 1``): weighted least squares of ``b_y`` on ``B_x`` without intercept.
   Residual standard error ``RSE = sqrt(Q / (n - K))`` with ``Q = sum(w e^2)``; fixed-effect SEs
-  are the WLS SEs divided by ``RSE``; ``model="random"`` multiplies them by ``max(1, RSE)``.
+  are the WLS SEs divided by ``RSE``; ``model="random"`` (the default here) multiplies them by
+  ``max(1, RSE)``; MendelianRandomization's own default is fixed-effect for <= 3 variants.
   ``Q`` on ``n - K`` degrees of freedom is the heterogeneity statistic.  p-values from the
   normal distribution (both R packages' default).
 * ``mr_mvegger`` (MendelianRandomization ``mr_mvegger``; Rees et al. 2017, *Stat Med*

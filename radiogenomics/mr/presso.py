@@ -22,7 +22,9 @@ Algorithm (univariable; SNPs oriented so that ``bx > 0``, weights ``w_j = 1/sy_j
   below.  Outliers: corrected p <= ``significance``.
 * Distortion test: :math:`D = 100 (\\hat\\beta_{all} - \\hat\\beta_{no\\,out}) /
   |\\hat\\beta_{no\\,out}|`; null distribution from IVW fits on the outliers plus ``n - k`` SNPs
-  drawn with replacement from the non-outliers (MRPRESSO's resampling), p = share with
+  drawn with replacement from the non-outliers (MRPRESSO 1.0's ``getRandomBias`` may fit on
+  fewer resampled SNPs; p-values agreed with R's within Monte-Carlo error on the references),
+  p = share with
   :math:`|D^*| > |D|`.
 * "Raw" and "Outlier-corrected" rows: ``lm(by ~ -1 + bx, weights = w)`` — the SE is the lm
   SE (not floored at the fixed-effect SE) and the p-value is from Student's t on ``n - 1`` df.
@@ -57,7 +59,7 @@ class PressoResult:
         MRPRESSO's "Main MR results": columns ``Exposure, MR Analysis, Causal Estimate, Sd,
         T-stat, P-value``; rows "Raw" and "Outlier-corrected" (NaN without outliers).
     global_rss, global_pval : float
-        Observed RSS and empirical p-value of the global test (0 means < 1/n_distribution).
+        Observed RSS and empirical p-value of the global test, (1 + #exceed) / (1 + B), never 0.
     outlier_test : DataFrame or None
         Per SNP (input order of the ``mr_keep`` rows): ``SNP, RSSobs, Pvalue`` (Bonferroni,
         capped at 1); None when the global test is not significant or the test was not asked.
@@ -135,7 +137,9 @@ def mr_presso(dat: pd.DataFrame, n_distribution: int = 1000, significance: float
         Harmonised SNPs (TwoSampleMR dotted or snake_case names; ``mr_keep`` rows used) with
         ``beta.exposure, se.exposure, beta.outcome, se.outcome``.
     n_distribution : int
-        Number of simulated data sets (MRPRESSO's ``NbDistribution``); must exceed the number of
+        Number of simulated data sets (MRPRESSO's ``NbDistribution``).  With never-zero p-values
+        the outlier test can only flag SNPs when ``(1 + B) * significance >= n`` (a warning says
+        so otherwise; MRPRESSO's zero-able p needs ``B > n``).  It must also exceed the number of
         SNPs so that Bonferroni-corrected empirical p-values can reach ``significance``.
     significance : float
         ``SignifThreshold``: the global test must be below it for the outlier test to run, and
@@ -153,6 +157,10 @@ def mr_presso(dat: pd.DataFrame, n_distribution: int = 1000, significance: float
     PressoResult
     """
     d = prepare_harmonised(dat)
+    pairs = d[["id.exposure", "id.outcome"]].drop_duplicates()
+    if len(pairs) > 1:
+        raise ValueError(f"mr_presso fits one exposure-outcome pair but dat holds {len(pairs)} "
+                         f"({pairs.to_records(index=False).tolist()[:3]}...); subset dat to one pair")
     need = ["beta.exposure", "se.exposure", "beta.outcome", "se.outcome"]
     if d[need].isna().any().any():
         raise ValueError("missing values in beta/se columns; drop those SNPs (or set mr_keep=False)")
@@ -166,6 +174,13 @@ def mr_presso(dat: pd.DataFrame, n_distribution: int = 1000, significance: float
     if n >= n_distribution:
         raise ValueError(f"n_distribution ({n_distribution}) must exceed the number of SNPs ({n}) "
                          "for the empirical p-values; increase n_distribution")
+    if outlier_test and (1 + n_distribution) * significance < n:
+        import warnings
+
+        warnings.warn(
+            f"with {n} SNPs and n_distribution = {n_distribution} the smallest Bonferroni-corrected "
+            f"outlier p-value is n / (1 + B) = {n / (1 + n_distribution):.3g} > {significance}: no SNP "
+            f"can be flagged; use n_distribution >= {int(np.ceil(n / significance))}", stacklevel=2)
     rng = check_rng(rng)
     snps = tuple(d["SNP"].astype(str)) if "SNP" in d.columns else ()
     label = "beta.exposure"
