@@ -1,0 +1,544 @@
+"""ComBat harmonisation of multi-centre (multi-batch) feature matrices.
+
+ComBat (Johnson, Li & Rabinovic 2007, *Biostatistics* 8:118) models feature ``g`` of sample
+``j`` in batch (centre) ``i`` as the location/scale model
+
+    y_ijg = alpha_g + x_ij' beta_g + gamma_ig + delta_ig * e_ijg,   e_ijg ~ N(0, sigma_g^2),
+
+where ``x_ij`` are covariates whose effects must be preserved (age, disease, ...).  The steps
+follow R's ``sva::ComBat`` (Leek et al., version 3.46) line by line:
+
+1. **Standardise.**  Ordinary least squares of each feature on ``[batch indicators, covariates]``
+   gives ``B_hat``; the grand mean is ``alpha_g = sum_i (n_i / n) B_hat_ig`` and the pooled
+   variance ``sigma_g^2 = (1/n) sum_ij (y_ijg - fitted_ijg)^2``.  The standardised data are
+   ``z_ijg = (y_ijg - alpha_g - x_ij' beta_g) / sigma_g``.
+2. **Batch estimates.**  ``gamma_hat_ig`` = mean of ``z`` in batch ``i``; ``delta_hat_ig^2`` =
+   sample variance (``n_i - 1``) of ``z`` in batch ``i``.
+3. **Priors (method of moments, per batch, over features).**  ``gamma_ig ~ N(gamma_bar_i, tau_i^2)``
+   with ``gamma_bar_i``, ``tau_i^2`` the mean and variance of ``gamma_hat_i.``;
+   ``delta_ig^2 ~ InverseGamma(a_i, b_i)`` with, for ``m``, ``s^2`` the mean and variance of
+   ``delta_hat_i.^2``, ``a_i = (2 s^2 + m^2) / s^2`` and ``b_i = (m s^2 + m^3) / s^2``.
+4. **Empirical Bayes.**  Parametric: iterate
+
+       gamma*_ig = (n_i tau_i^2 gamma_hat_ig + delta*_ig^2 gamma_bar_i) / (n_i tau_i^2 + delta*_ig^2)
+       delta*_ig^2 = (b_i + 0.5 sum_j (z_ijg - gamma*_ig)^2) / (n_i / 2 + a_i - 1)
+
+   from ``delta* = delta_hat`` until ``max_g(|new - old| / old) <= 1e-4`` over both parameters
+   and all features of the batch (sva's criterion, including its signed denominator).
+   Non-parametric: sva's Monte-Carlo integration over the empirical prior, i.e. for each
+   feature ``g`` the weighted averages of ``gamma_hat_ik`` and ``delta_hat_ik^2`` over all other
+   features ``k != g`` with weights ``L_k = prod_j phi(z_ijg; gamma_hat_ik, delta_hat_ik^2)``.
+   sva loops over features (O(p^2) R code, about 6 min for 2,000 features); here the
+   ``p x p`` weights are computed in blocks in log space (``n (zbar_g - gamma_k)^2 + SS_g``
+   replaces the residual sum of squares), which is exact and takes seconds for 20,000 features.
+   The log-space form also avoids sva's underflow (all weights 0, result NaN) for large batches.
+   With Numba installed the rows are computed by a fused parallel kernel (no ``p x p`` array):
+   about 0.5 s for 1,000 samples x 1,500 features and 7-13 s for 100 x 20,000 (4 batches, 2 cores).
+5. **Adjust.**  ``y*_ijg = sigma_g (z_ijg - gamma*_ig) / delta*_ig + alpha_g + x_ij' beta_g``.
+
+Options as in sva: ``mean_only`` (``delta* = 1``; parametric ``gamma*`` then uses sva's
+``postmean(gamma_hat, gamma_bar, 1, 1, tau^2)``), ``ref_batch`` (Zhang et al. 2018, *BMC
+Bioinformatics* 19:262: the reference batch's coefficient is the grand mean, the pooled variance
+comes from the reference batch only, and the reference batch is returned unchanged) and, unlike
+sva, ``eb=False`` (use ``gamma_hat``, ``delta_hat`` without shrinkage, as neuroCombat does).
+
+Edge cases, following sva 3.46 (``tests/test_harmonize.py`` checks parity with sva outputs):
+
+* a feature that is constant within any batch of two or more samples (or, beyond sva, has fewer
+  than two observed values in such a batch, or none in a one-sample batch) is left unadjusted
+  and excluded from the priors; ``unadjusted_features_`` lists it with the reason;
+* NaN cells stay NaN; the other cells of the feature are used (sva's ``Beta.NA``); as in sva,
+  when any cell is missing the pooled variance is the ``n - 1`` sample variance of the residuals
+  (the adjusted values are invariant to a common rescaling of the pooled variances, so this
+  changes results only marginally);
+* a batch of one sample switches the whole fit to mean-only adjustment, with a warning;
+* a batch confounded with a covariate (rank-deficient design) is an error.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from .cohort import CohortValidationError
+
+__all__ = ["ComBat"]
+
+try:  # optional fused kernel for the O(p^2) non-parametric integration
+    from numba import njit, prange
+except ImportError:  # pragma: no cover
+    njit = None
+
+_CONV = 1e-4
+_MAX_ITER = 10_000
+
+
+def _as_frame(X) -> tuple[pd.DataFrame, bool]:
+    if isinstance(X, pd.DataFrame):
+        return X, True
+    arr = np.asarray(X)
+    if arr.ndim != 2:
+        raise CohortValidationError(
+            f"X must be 2-D (samples x features), got shape {arr.shape}; reshape it or pass a DataFrame")
+    return pd.DataFrame(arr), False
+
+
+def _aligned(obj, index: pd.Index, what: str, is_frame: bool):
+    """Align a Series/DataFrame to ``index`` by label when X is a DataFrame, else by position."""
+    if isinstance(obj, (pd.Series, pd.DataFrame)) and is_frame:
+        missing = index.difference(obj.index)
+        if len(missing):
+            raise CohortValidationError(
+                f"{len(missing)} sample(s) of X have no {what} (e.g. {missing[0]!r}); give a {what} "
+                "for every sample, indexed by the sample IDs of X")
+        return obj.loc[index]
+    if len(obj) != len(index):
+        raise CohortValidationError(
+            f"{what} has {len(obj)} entries but X has {len(index)} samples; pass one per sample")
+    if isinstance(obj, (pd.Series, pd.DataFrame)):
+        obj = obj.set_axis(index, axis=0)
+    return obj
+
+
+class ComBat:
+    """ComBat batch (centre) harmonisation, a scikit-learn style transformer.
+
+    Parameters
+    ----------
+    parametric : bool
+        Parametric empirical-Bayes priors (sva ``par.prior=TRUE``) or sva's non-parametric
+        Monte-Carlo integration (vectorised, exact).
+    mean_only : bool
+        Adjust batch means only (``delta* = 1``), sva ``mean.only``.
+    ref_batch : label or None
+        Reference batch left unchanged; the others are mapped onto it (sva ``ref.batch``).
+    eb : bool
+        Empirical-Bayes shrinkage (default).  ``False`` uses the per-batch estimates directly.
+
+    Attributes
+    ----------
+    batches_ : pandas.Index
+        Batch labels, sorted (R factor level order).
+    grand_mean_, var_pooled_ : pandas.Series
+        Per-feature ``alpha_g`` and ``sigma_g^2``.
+    coef_ : pandas.DataFrame
+        Covariate coefficients ``beta`` (covariate column x feature).
+    gamma_hat_, delta_hat_, gamma_star_, delta_star_ : pandas.DataFrame
+        Batch x feature location/scale estimates before and after empirical Bayes, in units of
+        the pooled SD (``delta`` is a variance).  NaN for unadjusted features.
+    priors_ : pandas.DataFrame
+        Per batch ``gamma_bar``, ``t2``, ``a_prior``, ``b_prior``.
+    unadjusted_features_ : pandas.DataFrame
+        ``feature``, ``reason``, ``batches`` of the features passed through unchanged.
+    mean_only_ : bool
+        Whether mean-only adjustment was used (also forced by a one-sample batch).
+    n_iter_ : dict
+        Parametric EB iterations per batch.
+    """
+
+    def __init__(self, parametric: bool = True, mean_only: bool = False, ref_batch=None,
+                 eb: bool = True):
+        self.parametric = parametric
+        self.mean_only = mean_only
+        self.ref_batch = ref_batch
+        self.eb = eb
+
+    # ------------------------------------------------------------------ helpers
+    def _batch_codes(self, batch, index, is_frame, fit: bool) -> np.ndarray:
+        if batch is None:
+            raise CohortValidationError("batch is required: pass one batch (centre) label per sample")
+        b = batch if isinstance(batch, pd.Series) else pd.Series(np.asarray(batch).ravel())
+        b = _aligned(b, index, "batch", is_frame and isinstance(batch, pd.Series))
+        if b.isna().any():
+            raise CohortValidationError(
+                f"{int(b.isna().sum())} sample(s) have a missing batch label; drop them or label them")
+        if fit:
+            self.batches_ = pd.Index(sorted(pd.unique(b)))
+            if len(self.batches_) < 2:
+                raise CohortValidationError(
+                    "ComBat needs at least two batches; all samples are in batch "
+                    f"{self.batches_[0]!r}, so there is nothing to harmonise")
+        codes = self.batches_.get_indexer(b)
+        if (codes < 0).any():
+            unseen = sorted(set(b[codes < 0].astype(str)))
+            raise CohortValidationError(
+                f"batch(es) {unseen} were not seen in fit (fitted batches: {list(self.batches_)}); "
+                "ComBat can only transform samples of fitted batches: refit including them")
+        return codes
+
+    def _covariates(self, covariates, index, is_frame, fit: bool) -> np.ndarray:
+        n = len(index)
+        if fit:
+            self._cov_spec = None
+        if covariates is None:
+            if not fit and self._cov_spec is not None:
+                raise CohortValidationError(
+                    "ComBat was fitted with covariates; pass the same covariates to transform")
+            return np.zeros((n, 0))
+        if not fit and self._cov_spec is None:
+            raise CohortValidationError(
+                "ComBat was fitted without covariates; transform without covariates too")
+        if isinstance(covariates, pd.Series):
+            covariates = covariates.to_frame()
+        if not isinstance(covariates, pd.DataFrame):
+            arr = np.asarray(covariates)
+            covariates = pd.DataFrame(arr.reshape(n, -1) if arr.ndim == 1 else arr)
+            covariates = covariates.infer_objects()
+            if not fit and covariates.shape[1] == len(self._cov_spec):
+                # an array at transform: columns by position, as in fit
+                covariates.columns = [c for c, _ in self._cov_spec]
+        else:
+            covariates = _aligned(covariates, index, "covariate row", is_frame)
+        if fit:
+            spec = []
+            for c in covariates.columns:
+                col = covariates[c]
+                if col.isna().any():
+                    raise CohortValidationError(
+                        f"covariate {c!r} has {int(col.isna().sum())} missing value(s); impute them "
+                        "or drop those samples")
+                if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+                    spec.append((c, None))
+                else:
+                    levels = (list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype)
+                              else sorted(pd.unique(col)))
+                    spec.append((c, levels))
+            self._cov_spec = spec
+        cols, names = [], []
+        for c, levels in self._cov_spec:
+            if c not in covariates.columns:
+                raise CohortValidationError(
+                    f"covariate {c!r} used in fit is missing; pass the same covariate columns")
+            col = covariates[c]
+            if col.isna().any():
+                raise CohortValidationError(
+                    f"covariate {c!r} has missing values; impute them or drop those samples")
+            if levels is None:
+                cols.append(col.to_numpy(dtype=float))
+                names.append(str(c))
+            else:
+                bad = set(col) - set(levels)
+                if bad:
+                    raise CohortValidationError(
+                        f"covariate {c!r} has level(s) {sorted(map(str, bad))} not seen in fit "
+                        f"(levels: {levels}); refit including them")
+                for lev in levels[1:]:
+                    cols.append((col == lev).to_numpy(dtype=float))
+                    names.append(f"{c}[{lev}]")
+        if fit:
+            self._cov_names = names
+        return np.column_stack(cols) if cols else np.zeros((n, 0))
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, batch, covariates=None):
+        """Learn the standardisation and batch parameters.
+
+        Parameters
+        ----------
+        X : DataFrame or array, samples x features
+        batch : array-like or Series (aligned by index when X is a DataFrame)
+        covariates : DataFrame, Series, array or None
+            Effects to preserve; numeric columns enter as they are, other columns are dummy
+            coded with the first (sorted) level dropped, as R's ``model.matrix``.
+        """
+        Xf, is_frame = _as_frame(X)
+        Y = Xf.to_numpy(dtype=float)
+        n, p = Y.shape
+        self.feature_names_in_ = Xf.columns
+        self.n_features_in_ = p
+        codes = self._batch_codes(batch, Xf.index, is_frame, fit=True)
+        Z = self._covariates(covariates, Xf.index, is_frame, fit=True)
+        nb = len(self.batches_)
+        n_batch = np.bincount(codes, minlength=nb)
+
+        ref = None
+        if self.ref_batch is not None:
+            if self.ref_batch not in self.batches_:
+                raise CohortValidationError(
+                    f"ref_batch {self.ref_batch!r} is not one of the batches {list(self.batches_)}; "
+                    "pass one of them")
+            ref = int(self.batches_.get_loc(self.ref_batch))
+        self._ref = ref
+
+        mean_only = bool(self.mean_only)
+        if (n_batch == 1).any():
+            mean_only = True
+            warnings.warn(
+                f"batch(es) {list(self.batches_[n_batch == 1])} have a single sample: their variance "
+                "cannot be estimated, so ComBat uses mean-only adjustment for all batches (as sva)",
+                UserWarning, stacklevel=2)
+        self.mean_only_ = mean_only
+
+        # design: batch indicators (+ ones column at the reference) and covariates
+        batch_design = np.zeros((n, nb))
+        batch_design[np.arange(n), codes] = 1.0
+        if ref is not None:
+            batch_design[:, ref] = 1.0
+        keep_cov = ~np.all(Z == 1.0, axis=0) if Z.shape[1] else np.zeros(0, bool)
+        Z = Z[:, keep_cov]
+        self._keep_cov = keep_cov
+        design = np.hstack([batch_design, Z])
+        if np.linalg.matrix_rank(design) < design.shape[1]:
+            if Z.shape[1] and np.linalg.matrix_rank(np.hstack([np.ones((n, 1)), Z])) < Z.shape[1] + 1:
+                raise CohortValidationError(
+                    "the covariates are confounded with each other (or constant): the design is rank "
+                    "deficient; remove redundant covariates")
+            raise CohortValidationError(
+                "at least one covariate is confounded with batch (e.g. a disease or scanner present "
+                "in only some batches, or a covariate constant within batches): the batch and "
+                "covariate effects cannot be separated; remove the confounded covariate(s) or "
+                "harmonise within strata")
+
+        # features left unadjusted (sva: zero variance within a batch of >= 2 samples)
+        obs = ~np.isnan(Y)
+        reasons: dict[int, tuple[str, list]] = {}
+        for i in range(nb):
+            rows = codes == i
+            Yi = Y[rows]
+            nobs = obs[rows].sum(axis=0)
+            if n_batch[i] >= 2:
+                with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    const = (nobs >= 2) & (np.nanmax(Yi, axis=0) == np.nanmin(Yi, axis=0))
+                few = nobs < 2
+            else:
+                const = np.zeros(p, bool)
+                few = nobs < 1
+            for g in np.flatnonzero(const | few):
+                why = "constant within batch" if const[g] else "too few observed values in batch"
+                prev, where = reasons.get(g, (why, []))
+                if prev != why:
+                    why = "constant within batch / too few observed values in batch"
+                reasons[g] = (why, where + [self.batches_[i]])
+        bad = np.array(sorted(reasons), dtype=int)
+        self.unadjusted_features_ = pd.DataFrame({
+            "feature": [self.feature_names_in_[g] for g in bad],
+            "reason": [reasons[g][0] for g in bad],
+            "batches": [reasons[g][1] for g in bad]})
+        keep = np.ones(p, bool)
+        keep[bad] = False
+        self._keep = keep
+        Yk = Y[:, keep]
+        pk = Yk.shape[1]
+        any_nan = bool(np.isnan(Yk).any())
+
+        B = _ols(design, Yk)  # (ncol, pk)
+        if ref is not None:
+            grand = B[ref]
+        else:
+            grand = (n_batch / n) @ B[:nb]
+        fitted = design @ B
+        resid = Yk - fitted
+        rsel = codes == ref if ref is not None else slice(None)
+        if any_nan:
+            var_pooled = np.nanvar(resid[rsel], axis=0, ddof=1)
+        else:
+            var_pooled = np.mean(resid[rsel] ** 2, axis=0)
+        cov_part = Z @ B[nb:]
+        stand_mean = grand + cov_part
+        S = (Yk - stand_mean) / np.sqrt(var_pooled)
+
+        gamma_hat = _ols(batch_design, S)  # (nb, pk)
+        delta_hat = np.ones((nb, pk))
+        if not mean_only:
+            for i in range(nb):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    delta_hat[i] = np.nanvar(S[codes == i], axis=0, ddof=1)
+
+        gamma_bar = gamma_hat.mean(axis=1)
+        t2 = gamma_hat.var(axis=1, ddof=1) if pk > 1 else np.full(nb, np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            m = delta_hat.mean(axis=1)
+            s2 = delta_hat.var(axis=1, ddof=1) if pk > 1 else np.full(nb, np.nan)
+            a_prior = (2 * s2 + m ** 2) / s2
+            b_prior = (m * s2 + m ** 3) / s2
+
+        gamma_star = np.empty((nb, pk))
+        delta_star = np.empty((nb, pk))
+        self.n_iter_ = {}
+        for i in range(nb):
+            Si = S[codes == i]
+            if not self.eb:
+                gamma_star[i], delta_star[i] = gamma_hat[i], delta_hat[i]
+            elif self.parametric:
+                if mean_only:
+                    gamma_star[i] = (t2[i] * gamma_hat[i] + gamma_bar[i]) / (t2[i] + 1.0)
+                    delta_star[i] = 1.0
+                else:
+                    gamma_star[i], delta_star[i], it = _it_sol(
+                        Si, gamma_hat[i], delta_hat[i], gamma_bar[i], t2[i], a_prior[i], b_prior[i])
+                    self.n_iter_[self.batches_[i]] = it
+            else:
+                d = np.ones(pk) if mean_only else delta_hat[i]
+                gamma_star[i], delta_star[i] = _int_eprior(Si, gamma_hat[i], d)
+        if ref is not None:
+            gamma_star[ref] = 0.0
+            delta_star[ref] = 1.0
+
+        cols = self.feature_names_in_
+        names = list(self.batches_)
+
+        def full(a):
+            out = np.full((a.shape[0], p), np.nan)
+            out[:, keep] = a
+            return pd.DataFrame(out, index=names, columns=cols)
+
+        def fullvec(v):
+            out = np.full(p, np.nan)
+            out[keep] = v
+            return pd.Series(out, index=cols)
+
+        self.grand_mean_ = fullvec(grand)
+        self.var_pooled_ = fullvec(var_pooled)
+        cov_names = [nm for nm, k in zip(getattr(self, "_cov_names", []), keep_cov) if k]
+        coef = np.full((len(cov_names), p), np.nan)
+        coef[:, keep] = B[nb:]
+        self.coef_ = pd.DataFrame(coef, index=cov_names, columns=cols)
+        self.gamma_hat_, self.delta_hat_ = full(gamma_hat), full(delta_hat)
+        self.gamma_star_, self.delta_star_ = full(gamma_star), full(delta_star)
+        self.priors_ = pd.DataFrame({"gamma_bar": gamma_bar, "t2": t2, "a_prior": a_prior,
+                                     "b_prior": b_prior}, index=names)
+        return self
+
+    # ------------------------------------------------------------------ transform
+    def transform(self, X, batch, covariates=None):
+        """Harmonise samples of fitted batches with the learned parameters.
+
+        Samples of ``ref_batch`` and unadjusted features are returned unchanged; NaN stays NaN.
+        Returns a DataFrame if X is one (index and columns kept), else an array.
+        """
+        if not hasattr(self, "gamma_star_"):
+            raise CohortValidationError("this ComBat is not fitted yet; call fit first")
+        Xf, is_frame = _as_frame(X)
+        if Xf.shape[1] != self.n_features_in_ or (
+                is_frame and not Xf.columns.equals(self.feature_names_in_)
+                and isinstance(self.feature_names_in_, pd.Index)
+                and not isinstance(self.feature_names_in_, pd.RangeIndex)):
+            raise CohortValidationError(
+                f"X has {Xf.shape[1]} features / columns different from the {self.n_features_in_} "
+                "seen in fit; pass the same features in the same order")
+        Y = Xf.to_numpy(dtype=float)
+        codes = self._batch_codes(batch, Xf.index, is_frame, fit=False)
+        Z = self._covariates(covariates, Xf.index, is_frame, fit=False)[:, self._keep_cov]
+        k = self._keep
+        Yk = Y[:, k]
+        stand_mean = self.grand_mean_.to_numpy()[k] + Z @ self.coef_.to_numpy()[:, k]
+        sd = np.sqrt(self.var_pooled_.to_numpy()[k])
+        g = self.gamma_star_.to_numpy()[:, k][codes]
+        d = self.delta_star_.to_numpy()[:, k][codes]
+        adj = ((Yk - stand_mean) / sd - g) / np.sqrt(d) * sd + stand_mean
+        out = Y.copy()
+        out[:, k] = adj
+        if self._ref is not None:
+            rr = codes == self._ref
+            out[rr] = Y[rr]
+        if is_frame:
+            return pd.DataFrame(out, index=Xf.index, columns=Xf.columns)
+        return out
+
+    def fit_transform(self, X, batch, covariates=None):
+        """``fit(X, batch, covariates).transform(X, batch, covariates)``."""
+        return self.fit(X, batch, covariates).transform(X, batch, covariates)
+
+
+def _ols(design: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients of each column of Y, using only its observed rows (sva Beta.NA)."""
+    nanc = np.isnan(Y).any(axis=0)
+    B = np.empty((design.shape[1], Y.shape[1]))
+    if (~nanc).any():
+        B[:, ~nanc] = np.linalg.lstsq(design, Y[:, ~nanc], rcond=None)[0]
+    for j in np.flatnonzero(nanc):
+        o = ~np.isnan(Y[:, j])
+        B[:, j] = np.linalg.lstsq(design[o], Y[o, j], rcond=None)[0]
+    return B
+
+
+def _it_sol(S, g_hat, d_hat, g_bar, t2, a, b, conv=_CONV):
+    """sva's ``it.sol``: joint fixed-point iteration of the parametric EB posterior."""
+    n = (~np.isnan(S)).sum(axis=0)
+    g_old, d_old = g_hat, d_hat
+    for it in range(1, _MAX_ITER + 1):
+        g_new = (t2 * n * g_hat + d_old * g_bar) / (t2 * n + d_old)
+        sum2 = np.nansum((S - g_new) ** 2, axis=0)
+        d_new = (0.5 * sum2 + b) / (n / 2.0 + a - 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            change = max(np.max(np.abs(g_new - g_old) / g_old), np.max(np.abs(d_new - d_old) / d_old))
+        g_old, d_old = g_new, d_new
+        if not change > conv:
+            return g_new, d_new, it
+    warnings.warn("parametric ComBat did not converge in 10,000 iterations", RuntimeWarning,
+                  stacklevel=3)
+    return g_new, d_new, _MAX_ITER
+
+
+def _int_eprior(S, g_hat, d_hat, block_elems: int = 4_000_000):
+    """sva's ``int.eprior`` vectorised: for each feature the posterior means of (gamma, delta)
+    under the empirical distribution of the other features' (gamma_hat, delta_hat).
+
+    log L_gk = -(n_g / 2) log(2 pi d_k) - (n_g (zbar_g - g_k)^2 + SS_g) / (2 d_k),  k != g,
+    normalised by its row maximum (log-sum-exp), in blocks of rows.
+    """
+    p = S.shape[1]
+    n = (~np.isnan(S)).sum(axis=0).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        zbar = np.nanmean(S, axis=0)
+        ss = np.nansum((S - zbar) ** 2, axis=0)
+    log2pid = np.log(2 * np.pi * d_hat)
+    inv2d = 0.5 / d_hat
+    if _int_eprior_numba is not None and np.isfinite(g_hat).all() and np.isfinite(d_hat).all():
+        return _int_eprior_numba(n, zbar, ss, g_hat, d_hat, log2pid, inv2d)
+    g_star = np.empty(p)
+    d_star = np.empty(p)
+    step = max(1, block_elems // max(p, 1))
+    for s in range(0, p, step):
+        e = min(p, s + step)
+        nn = n[s:e, None]
+        diff = zbar[s:e, None] - g_hat[None, :]
+        logw = -0.5 * nn * log2pid[None, :] - (nn * diff * diff + ss[s:e, None]) * inv2d[None, :]
+        logw[np.arange(e - s), np.arange(s, e)] = -np.inf
+        logw -= logw.max(axis=1, keepdims=True)
+        w = np.exp(logw, out=logw)
+        tot = w.sum(axis=1)
+        g_star[s:e] = (w @ g_hat) / tot
+        d_star[s:e] = (w @ d_hat) / tot
+    return g_star, d_star
+
+
+if njit is not None:
+
+    @njit(parallel=True, cache=True)
+    def _int_eprior_numba(n, zbar, ss, g_hat, d_hat, log2pid, inv2d):  # pragma: no cover
+        """Same log-sum-exp weights as the NumPy path, fused per row (two passes, no p x p array)."""
+        p = g_hat.shape[0]
+        g_star = np.empty(p)
+        d_star = np.empty(p)
+        for t in prange(p):
+            nt = n[t]
+            zt = zbar[t]
+            st = ss[t]
+            mx = -np.inf
+            for k in range(p):
+                if k != t:
+                    df = zt - g_hat[k]
+                    lw = -0.5 * nt * log2pid[k] - (nt * df * df + st) * inv2d[k]
+                    if lw > mx:
+                        mx = lw
+            tot = 0.0
+            sg = 0.0
+            sd = 0.0
+            for k in range(p):
+                if k != t:
+                    df = zt - g_hat[k]
+                    w = np.exp(-0.5 * nt * log2pid[k] - (nt * df * df + st) * inv2d[k] - mx)
+                    tot += w
+                    sg += w * g_hat[k]
+                    sd += w * d_hat[k]
+            g_star[t] = sg / tot
+            d_star[t] = sd / tot
+        return g_star, d_star
+else:  # pragma: no cover
+    _int_eprior_numba = None
