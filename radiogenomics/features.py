@@ -125,28 +125,20 @@ def _icc_stats(ms: dict, form: str, confidence: float) -> dict:
     a = 1.0 - confidence
     q = 1.0 - a / 2.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        if form in ("ICC1", "ICC1k"):
-            df1, df2 = n - 1, n * (k - 1)
-            F = msr / msw
+        if form in ("ICC1", "ICC1k", "ICC3", "ICC3k"):
+            # one-way (ICC1: within-subject error MSW) or two-way mixed (ICC3: residual MSE)
+            one_way = form.startswith("ICC1")
+            err = msw if one_way else mse
+            df1, df2 = n - 1, (n * (k - 1) if one_way else (n - 1) * (k - 1))
+            F = msr / err
             fl = F / stats.f.ppf(q, df1, df2)
             fu = F * stats.f.ppf(q, df2, df1)
-            if form == "ICC1":
-                value = (msr - msw) / (msr + (k - 1) * msw)
-                lo, hi = (fl - 1) / (fl + k - 1), (fu - 1) / (fu + k - 1)
-            else:
-                value = (msr - msw) / msr
+            if form.endswith("k"):
+                value = (msr - err) / msr
                 lo, hi = 1 - 1 / fl, 1 - 1 / fu
-        elif form in ("ICC3", "ICC3k"):
-            df1, df2 = n - 1, (n - 1) * (k - 1)
-            F = msr / mse
-            fl = F / stats.f.ppf(q, df1, df2)
-            fu = F * stats.f.ppf(q, df2, df1)
-            if form == "ICC3":
-                value = (msr - mse) / (msr + (k - 1) * mse)
-                lo, hi = (fl - 1) / (fl + k - 1), (fu - 1) / (fu + k - 1)
             else:
-                value = (msr - mse) / msr
-                lo, hi = 1 - 1 / fl, 1 - 1 / fu
+                value = (msr - err) / (msr + (k - 1) * err)
+                lo, hi = (fl - 1) / (fl + k - 1), (fu - 1) / (fu + k - 1)
         else:  # ICC2 / ICC2k, Satterthwaite df for the CI (McGraw & Wong 1996)
             # v = (a MSC + b MSE)^2 / ((a MSC)^2 / (k-1) + (b MSE)^2 / ((n-1)(k-1))) with
             # a = k rho / (n (1 - rho)), b = 1 + k rho (n-1) / (n (1 - rho)), rho = ICC2,
