@@ -29,7 +29,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..cohort import CohortValidationError
 
-__all__ = ["BaseCCA", "check_blocks", "fix_signs", "structure_correlations", "column_correlations"]
+__all__ = ["BaseCCA", "check_blocks", "fix_signs", "structure_correlations", "column_correlations",
+           "thin_svd"]
 
 
 def check_blocks(X, Y, min_samples: int = 3):
@@ -76,6 +77,14 @@ def check_blocks(X, Y, min_samples: int = 3):
                 f"{label} has constant column(s) {list(nm[const][:5])}; remove them "
                 "(Cohort constant_policy='drop')")
     return X, Y, names[0], names[1]
+
+
+def thin_svd(A: np.ndarray, rtol: float = 1e-10):
+    """Thin SVD ``A = U diag(s) Vt`` without directions of (numerically) zero singular value
+    (``s <= rtol * s_max``)."""
+    U, s, Vt = np.linalg.svd(A, full_matrices=False)
+    keep = s > rtol * s[0] if s.size and s[0] > 0 else np.zeros(s.shape, bool)
+    return U[:, keep], s[keep], Vt[keep]
 
 
 def column_correlations(A: np.ndarray, S: np.ndarray) -> np.ndarray:

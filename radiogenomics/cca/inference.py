@@ -52,7 +52,7 @@ from ..resampling import (
     permutation_pvalue,
 )
 from ..resampling.backend import single_threaded_blas
-from ._base import check_blocks
+from ._base import check_blocks, thin_svd
 
 __all__ = ["cca_permutation_test", "CCAPermutationResult", "cross_validated_correlation",
            "CVCorrelationResult", "bootstrap_cca", "BootstrapCCAResult", "ridge_whiten"]
@@ -67,12 +67,10 @@ def ridge_whiten(A: np.ndarray, reg: float, tol: float = 1e-10, check_rank: bool
     Directions with ``d`` below ``tol * d_max`` are dropped (they carry no variance).
     """
     n = A.shape[0]
-    U, d, _ = np.linalg.svd(A, full_matrices=False)
-    keep = d > tol * d[0]
-    U, d = U[:, keep], d[keep]
-    if check_rank and reg == 0 and A.shape[1] > keep.sum():
+    U, d, _ = thin_svd(A, tol)
+    if check_rank and reg == 0 and A.shape[1] > d.size:
         raise ValueError(
-            f"the block has {A.shape[1]} features but rank {int(keep.sum())} on {n} samples: "
+            f"the block has {A.shape[1]} features but rank {d.size} on {n} samples: "
             "classical CCA is not defined; use RegularizedCCA (reg > 0) or SparseCCA")
     return U * (d / np.sqrt(d * d / (n - 1) + reg))
 
@@ -97,18 +95,11 @@ def _reg_of(est) -> tuple[float, float] | None:
     return None
 
 
-def _orth(M: np.ndarray, tol: float = 1e-10) -> np.ndarray:
-    """Orthonormal basis of the column space of ``M`` (rank-revealing, via the SVD)."""
-    U, d, _ = np.linalg.svd(M, full_matrices=False)
-    return U[:, d > tol * d[0]]
-
-
 def _residualise(A: np.ndarray, S: np.ndarray) -> np.ndarray:
-    if S.shape[1] == 0:
-        return A
-    S = S - S.mean(axis=0)
-    Q, _ = np.linalg.qr(S)
-    return A - Q @ (Q.T @ A)
+    """``A`` with the centred columns of ``S`` (earlier canonical variates) regressed out."""
+    from ..association import residualise
+
+    return A if S.shape[1] == 0 else residualise(A, S - S.mean(axis=0))
 
 
 def _design(X, n: int, covariates) -> np.ndarray | None:
@@ -240,8 +231,8 @@ def _statistic_and_null(est, Xk, Yk, Qy, perms_iter, n, B, step=0):
         Ky = ridge_whiten(Yk, regs[1], check_rank=step == 0)
         obs = float(_first_cor_batch(Kx, Ky[None], n)[0])
         if Qy is not None:
-            U, d, _ = np.linalg.svd(Yk, full_matrices=False)
-            UD = U[:, d > 1e-10 * d[0]] * d[d > 1e-10 * d[0]]
+            U, d, _ = thin_svd(Yk)
+            UD = U * d
         with single_threaded_blas():
             for perms in perms_iter:
                 if Qy is None:
@@ -327,7 +318,7 @@ def cca_permutation_test(estimator, X, Y, *, n_components: int | None = None,
         Xk = _residualise(Xc, fitted.x_scores_[:, :j])
         Yk = _residualise(Yc, fitted.y_scores_[:, :j])
         nuisance = [np.ones((n, 1))] + ([] if Z is None else [Z]) + [fitted.y_scores_[:, :j]]
-        Qy = None if (Z is None and j == 0) else _orth(np.hstack(nuisance))
+        Qy = None if (Z is None and j == 0) else thin_svd(np.hstack(nuisance))[0]
         perms_iter = iter_batches(scheme, n_permutations, batch, np.random.default_rng(step_seed))
         stats_[j], nulls[:, j] = _statistic_and_null(one, Xk, Yk, Qy, perms_iter, n,
                                                      n_permutations, j)

@@ -77,7 +77,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..resampling import PermutationScheme, check_rng, iter_batches
 from ..resampling.backend import single_threaded_blas
-from ._base import BaseCCA, check_blocks
+from ._base import BaseCCA, check_blocks, thin_svd
 
 try:
     from numba import njit
@@ -202,13 +202,6 @@ def _check_penalty(value, name: str) -> float:
     return value
 
 
-def _thin_svd(A: np.ndarray, rtol: float = 1e-10):
-    """Thin SVD of ``A`` without directions of (numerically) zero singular value."""
-    U, s, Vt = np.linalg.svd(A, full_matrices=False)
-    keep = s > rtol * s[0] if s.size and s[0] > 0 else np.zeros(s.shape, bool)
-    return U[:, keep], s[keep], Vt[keep]
-
-
 def svd_init(Xs: np.ndarray, Ys: np.ndarray, k: int = 1) -> np.ndarray:
     """First ``k`` right singular vectors of ``Xs'Ys`` (q x k): PMA's deterministic start.
 
@@ -217,7 +210,7 @@ def svd_init(Xs: np.ndarray, Ys: np.ndarray, k: int = 1) -> np.ndarray:
     """
     n, p = Xs.shape
     if p > n:
-        Ux, sx, _ = _thin_svd(Xs)
+        Ux, sx, _ = thin_svd(Xs)
         C = (Ux * sx).T @ Ys            # (r, q): Xs'Ys = Wx C, same right singular vectors
     else:
         C = Xs.T @ Ys
@@ -323,8 +316,8 @@ class _PMD:
         vector of ``C`` (from the smaller Gram matrix).
         """
         if not hasattr(self, "_svds"):
-            Ux, sx, _ = _thin_svd(self.Xs)
-            Uy, sy, Wyt = _thin_svd(self.Ys)
+            Ux, sx, _ = thin_svd(self.Xs)
+            Uy, sy, Wyt = thin_svd(self.Ys)
             self._svds = (np.ascontiguousarray((Ux * sx).T), Uy * sy, Wyt)
         Kx, Ky, Wyt = self._svds
         C = np.matmul(Kx[None], Ky[perms])                      # (c, rx, ry)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..association import design_matrix
+from ..association import design_matrix, residualise
 from ..cohort import Cohort
 
 __all__ = ["snp_summary_statistics", "mr_input_from_cohort"]
@@ -57,11 +57,10 @@ def snp_summary_statistics(cohort: Cohort, trait: str, *, genotypes: str = "geno
                                        and cohort.centre.loc[ids].nunique() > 1) else None
     cov = cohort.covariates.loc[ids] if cohort.covariates is not None else None
     Z = design_matrix(cov, ids, centre).to_numpy()
-    Q, _ = np.linalg.qr(Z)
     g = G.loc[ids].to_numpy(dtype=np.float64)
     yv = y.loc[ids].to_numpy(dtype=np.float64)
-    gr = g - Q @ (Q.T @ g)
-    yr = yv - Q @ (Q.T @ yv)
+    resid = residualise(np.column_stack([g, yv]), Z)
+    gr, yr = resid[:, :-1], resid[:, -1]
     gg = np.einsum("ij,ij->j", gr, gr)
     if (gg <= 1e-12).any():
         bad = list(G.columns[gg <= 1e-12][:5])
