@@ -1,14 +1,16 @@
 """Radiomic feature extraction over a manifest of cases with pyradiomics.
 
 :func:`extract` runs pyradiomics' ``RadiomicsFeatureExtractor`` on every case of a manifest
-(one row per case: ``sample_id``, ``image``, ``mask`` and optionally ``label`` and ``centre``)
-and collects
+(one row per case: ``sample_id``, ``image``, ``mask`` and optionally ``label``, ``centre`` and
+``regions``) and collects
 
 * ``features``: samples x features, names exactly as pyradiomics writes them
   (``original_glcm_Contrast``), prefixed with the label name when several labels are extracted
-  (``MYO_original_glcm_Contrast``);
+  (``MYO_original_glcm_Contrast``) and with the region name for regional masks
+  (``AHA3_original_firstorder_Mean``);
 * ``diagnostics``: pyradiomics' ``diagnostics_*`` entries, kept apart from the features;
-* ``errors``: one row per failed (case, label) with the stage and a reason naming the fix.
+* ``errors``: one row per failed (case, label) or (case, region) with the stage and a reason
+  naming the fix.
 
 Design points:
 
@@ -18,28 +20,42 @@ Design points:
 * A failing case never stops the batch and is never dropped silently: unreadable files, an
   empty mask, a label absent from the mask, an image/mask geometry mismatch and any error
   raised by pyradiomics are recorded in ``errors`` (``stage`` is one of ``read_image``,
-  ``read_mask``, ``geometry``, ``label``, ``extract``).  A case whose labels partly fail keeps
-  a row in ``features`` with NaN for the failed label's columns; a case where every label
-  fails has no row in ``features``.  ``cases`` gives the status of every manifest row.
+  ``read_mask``, ``read_regions``, ``geometry``, ``label``, ``extract``).  A case whose labels
+  (or regions) partly fail keeps a row in ``features`` with NaN for the failed ones' columns;
+  a case where every label and region fails has no row in ``features``.  ``cases`` gives the
+  status of every manifest row.
+* Regional masks (``regions=``, e.g. AHA myocardial segments): the manifest's ``regions``
+  column gives, per case, a second label map on the image grid whose non-zero values are
+  regions (AHA segments 1..16 or 1..17).  Each requested region is extracted with that map as
+  the mask (``extractor.execute(image, region_map, label=value)``), after the labels and
+  independently of them (a broken label mask does not stop the regions, and vice versa; an
+  unreadable image fails both).  Its features and diagnostics are always prefixed with the
+  region name; label features keep the naming rules above.  Without ``regions=`` a
+  ``regions`` column is ignored.
 * ``cache_dir``: every case that finished without error is written atomically (temporary file
   then :func:`os.replace`) as a small JSON file (exact float round trip) named by a SHA-256 of
   the image and mask (absolute path, modification time, size), the labels, the extraction
-  settings and the pyradiomics version.  A rerun reads those cases from the cache; a changed
-  file or setting changes the name and forces a new extraction.  Failed cases are not cached
-  (they are retried on the next run).
+  settings and the pyradiomics version, and, when regions are requested, the region map's
+  stamp and the region names and values.  A rerun reads those cases from the cache; a changed
+  file, setting or region request changes the name and forces a new extraction.  Failed cases
+  are not cached (they are retried on the next run).
 
 Label conventions conflict between data sets (ACDC: 1 = RV, 2 = MYO, 3 = LV; M&Ms:
 1 = LV, 2 = MYO, 3 = RV), so presets are provided and the names are written into the
-feature names.
+feature names.  Region presets (:data:`REGION_PRESETS`): ``"aha16"`` (``AHA1`` .. ``AHA16``)
+and ``"aha17"`` (``AHA1`` .. ``AHA17``, segment 17 the apex cap), the value of each segment
+being its AHA number.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sys
 import tempfile
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,11 +63,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["extract", "ExtractionResult", "LABEL_PRESETS", "ExtractionError"]
+__all__ = ["extract", "ExtractionResult", "LABEL_PRESETS", "REGION_PRESETS", "ExtractionError"]
 
 LABEL_PRESETS = {
     "mnms": {"LV": 1, "MYO": 2, "RV": 3},
     "acdc": {"RV": 1, "MYO": 2, "LV": 3},
+}
+
+#: Regional-mask presets for ``extract(regions=...)``: name -> value in the region label map
+#: (AHA 16/17-segment model of the left-ventricular myocardium; 17 is the apex cap).
+REGION_PRESETS = {
+    "aha16": {f"AHA{i}": i for i in range(1, 17)},
+    "aha17": {f"AHA{i}": i for i in range(1, 18)},
 }
 
 ERROR_COLUMNS = ["sample_id", "label", "stage", "reason"]
@@ -79,7 +102,8 @@ def _read_manifest(manifest) -> pd.DataFrame:
     missing = [c for c in ("sample_id", "image", "mask") if c not in manifest.columns]
     if missing:
         raise ExtractionError(f"manifest lacks column(s) {missing}; it needs sample_id, image, "
-                              f"mask (optional: label, centre); it has {list(manifest.columns)}")
+                              f"mask (optional: label, centre, regions); it has "
+                              f"{list(manifest.columns)}")
     m = manifest.reset_index(drop=True).copy()
     if m["sample_id"].isna().any():
         raise ExtractionError("manifest has empty sample_id values; give every case an ID")
@@ -88,17 +112,22 @@ def _read_manifest(manifest) -> pd.DataFrame:
     if len(dup):
         raise ExtractionError(f"duplicated sample_id in manifest: {list(dup[:5])}; each row "
                               "must be one case (use labels= for several ROIs of one case)")
+
+    def _abs(p):
+        p = Path(str(p)).expanduser()
+        if not p.is_absolute() and base is not None:
+            p = base / p
+        return str(p.absolute())
+
     for col in ("image", "mask"):
         if m[col].isna().any():
             bad = list(m.loc[m[col].isna(), "sample_id"][:5])
             raise ExtractionError(f"manifest has no {col} path for sample(s) {bad}")
-
-        def _abs(p, base=base):
-            p = Path(str(p)).expanduser()
-            if not p.is_absolute() and base is not None:
-                p = base / p
-            return str(p.absolute())
         m[col] = m[col].map(_abs)
+    if "regions" in m.columns:
+        # optional per case: an empty cell is kept as None (an error row if regions are requested)
+        m["regions"] = [None if (pd.isna(p) or not str(p).strip()) else _abs(p)
+                        for p in m["regions"].astype(object)]
     return m
 
 
@@ -138,12 +167,46 @@ def _resolve_labels(labels, manifest: pd.DataFrame, default_label: int):
     return [spec] * len(manifest)
 
 
-def _as_label_value(v, what) -> int:
+def _resolve_regions(regions):
+    """Region spec: list of (name, value), or None when no regions are requested."""
+    if regions is None:
+        return None
+    if isinstance(regions, str):
+        key = regions.lower()
+        if key not in REGION_PRESETS:
+            raise ExtractionError(f"unknown region preset {regions!r}; use one of "
+                                  f"{sorted(REGION_PRESETS)}, a dict name -> region value or a "
+                                  "list of region values")
+        spec = list(REGION_PRESETS[key].items())
+    elif isinstance(regions, dict):
+        if not regions:
+            raise ExtractionError("regions dict is empty; give at least one name -> value")
+        spec = [(str(k), _as_label_value(v, f"region {k!r}", "region map")) for k, v in
+                regions.items()]
+    elif isinstance(regions, (list, tuple, np.ndarray)):
+        vals = [_as_label_value(v, "regions", "region map") for v in regions]
+        if not vals:
+            raise ExtractionError("regions list is empty; give at least one region value")
+        spec = [(f"region{v}", v) for v in vals]
+    else:
+        raise ExtractionError(f"regions must be a preset name {sorted(REGION_PRESETS)}, a dict "
+                              f"name -> value or a list of values, got {type(regions).__name__}")
+    names = [n for n, _ in spec]
+    values = [v for _, v in spec]
+    if any(not n.strip() for n in names):
+        raise ExtractionError(f"regions {regions!r}: region names must be non-empty (they "
+                              "prefix the feature names)")
+    if len(set(values)) != len(values) or len(set(names)) != len(names):
+        raise ExtractionError(f"regions {regions!r} repeat a name or value; each must be unique")
+    return spec
+
+
+def _as_label_value(v, what, where="mask") -> int:
     try:
         f = float(v)
     except (TypeError, ValueError):
         raise ExtractionError(f"{what}: label value {v!r} is not a number; label values are "
-                              "the integer voxel values of the mask") from None
+                              f"the integer voxel values of the {where}") from None
     if not np.isfinite(f) or f != int(f) or f <= 0:
         raise ExtractionError(f"{what}: label value {v!r} must be a positive integer "
                               "(0 is background)")
@@ -177,7 +240,9 @@ def _canonical_hash(obj) -> str:
     return hashlib.sha256(s.encode()).hexdigest()
 
 
-def _file_stamp(path: str):
+def _file_stamp(path: str | None):
+    if path is None:
+        return [None, None, None]
     try:
         st = os.stat(path)
         return [path, st.st_mtime_ns, st.st_size]
@@ -197,22 +262,22 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[-1] if lines else ''}"[:500]
 
 
-def _geometry_problem(image, mask, tol: float) -> str | None:
+def _geometry_problem(image, mask, tol: float, what: str = "mask") -> str | None:
     if image.GetDimension() != mask.GetDimension():
-        return (f"image is {image.GetDimension()}-D but mask is {mask.GetDimension()}-D")
+        return (f"image is {image.GetDimension()}-D but {what} is {mask.GetDimension()}-D")
     parts = []
     if image.GetSize() != mask.GetSize():
-        parts.append(f"size image {image.GetSize()} vs mask {mask.GetSize()}")
-    for what, a, b in (("spacing", image.GetSpacing(), mask.GetSpacing()),
+        parts.append(f"size image {image.GetSize()} vs {what} {mask.GetSize()}")
+    for prop, a, b in (("spacing", image.GetSpacing(), mask.GetSpacing()),
                        ("origin", image.GetOrigin(), mask.GetOrigin()),
                        ("direction", image.GetDirection(), mask.GetDirection())):
         if not np.allclose(a, b, rtol=0, atol=tol * max(1.0, float(np.max(np.abs(a))))):
-            parts.append(f"{what} image {tuple(round(x, 6) for x in a)} vs mask "
+            parts.append(f"{prop} image {tuple(round(x, 6) for x in a)} vs {what} "
                          f"{tuple(round(x, 6) for x in b)}")
     if parts:
-        return ("image and mask geometry differ (" + "; ".join(parts) + "); resample the mask "
-                "onto the image grid (or set correctMask: True in the parameters for small "
-                "differences)")
+        return (f"image and {what} geometry differ (" + "; ".join(parts) + f"); resample the "
+                f"{what} onto the image grid (or set correctMask: True in the parameters for "
+                "small differences)")
     return None
 
 
@@ -220,71 +285,144 @@ def _label_text(name, value):
     return f"{value}" if name is None else f"{value} ({name})"
 
 
+def _region_text(name, value):
+    return f"region {value} ({name})"
+
+
+def _targets_text(task: dict) -> list[str]:
+    """The ``label`` column entries of every (label and region) target of a case."""
+    return ([_label_text(n, v) for n, v in task["labels"]]
+            + [_region_text(n, v) for n, v in (task.get("regions") or [])])
+
+
+def _read_file(sitk, path: str, key: str):
+    """(image, None) or (None, reason)."""
+    if not os.path.isfile(path):
+        return None, f"{key} file {path!r} does not exist; check the manifest path"
+    try:
+        return sitk.ReadImage(path), None
+    except Exception as e:  # noqa: BLE001 - recorded, batch continues
+        return None, (f"cannot read {key} file {path!r} ({_short(e)}); check that it is a "
+                      "complete image file in a format SimpleITK reads (NRRD, NIfTI, MHA, ...)")
+
+
+@contextmanager
+def _quiet_radiomics(verbose: bool):
+    """Raise the level of pyradiomics' logger to ERROR for the block (restored after)."""
+    logger = logging.getLogger("radiomics")
+    old_level = logger.level
+    if not verbose:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(old_level)
+
+
 def _run_case(task: dict) -> dict:
-    """Extract one case (all its labels).  Never raises: failures go to ``errors``."""
+    """Extract one case (all its labels, then all its regions).  Never raises: failures go to
+    ``errors``.  pyradiomics' own log messages below ERROR are silenced for the call unless
+    ``task["verbose"]`` (it repeats advice such as "Fixed bin Count enabled" for every case)."""
+    with _quiet_radiomics(task.get("verbose", False)):
+        return _run_case_inner(task)
+
+
+def _run_case_inner(task: dict) -> dict:
     import SimpleITK as sitk
 
     sid = task["sample_id"]
     out = {"sample_id": sid, "features": {}, "diagnostics": {}, "errors": []}
-    label_names = [_label_text(n, v) for n, v in task["labels"]]
+    label_texts = [_label_text(n, v) for n, v in task["labels"]]
+    region_spec = task.get("regions") or []
+    region_texts = [_region_text(n, v) for n, v in region_spec]
 
-    def fail_all(stage, reason):
-        for lt in label_names:
+    def fail(texts, stage, reason):
+        for lt in texts:
             out["errors"].append({"sample_id": sid, "label": lt, "stage": stage, "reason": reason})
+
+    image, problem = _read_file(sitk, task["image"], "image")
+    if image is None:   # nothing can be extracted: every label and region fails
+        fail(label_texts + region_texts, "read_image", problem)
         return out
 
-    imgs = {}
-    for key in ("image", "mask"):
-        path = task[key]
-        if not os.path.isfile(path):
-            return fail_all(f"read_{key}", f"{key} file {path!r} does not exist; check the "
-                                           "manifest path")
-        try:
-            imgs[key] = sitk.ReadImage(path)
-        except Exception as e:  # noqa: BLE001 - recorded, batch continues
-            return fail_all(f"read_{key}", f"cannot read {key} file {path!r} ({_short(e)}); "
-                                           "check that it is a complete image file in a format "
-                                           "SimpleITK reads (NRRD, NIfTI, MHA, ...)")
-    image, mask = imgs["image"], imgs["mask"]
     settings = task["state"]["setting"]
-    if not settings.get("correctMask", False):
-        tol = settings.get("geometryTolerance") or 1e-6
-        problem = _geometry_problem(image, mask, float(tol))
-        if problem:
-            return fail_all("geometry", problem)
-    try:
-        marr = sitk.GetArrayViewFromImage(mask)
-        present = sorted(int(v) for v in np.unique(marr) if v != 0)
-    except Exception as e:  # noqa: BLE001
-        return fail_all("read_mask", f"cannot read mask voxel values ({_short(e)})")
-    if not present:
-        return fail_all("label", "mask is empty (no non-zero voxel); check the segmentation file")
+    extractor_box = {}
 
-    try:
-        extractor = _make_extractor(task["params"])
-    except Exception as e:  # noqa: BLE001
-        return fail_all("extract", f"cannot build the pyradiomics extractor ({_short(e)})")
+    def get_extractor():
+        """Built once per case, on first use; (extractor, None) or (None, reason)."""
+        if not extractor_box:
+            try:
+                extractor_box["x"] = (_make_extractor(task["params"]), None)
+            except Exception as e:  # noqa: BLE001
+                extractor_box["x"] = (None, f"cannot build the pyradiomics extractor ({_short(e)})")
+        return extractor_box["x"]
 
-    multi = task["prefix"]
-    for (name, value), lt in zip(task["labels"], label_names):
-        if value not in present:
-            out["errors"].append({
-                "sample_id": sid, "label": lt, "stage": "label",
-                "reason": (f"label {lt} is not present in the mask (labels present: {present}); "
-                           "check the label value / convention (e.g. labels='acdc' vs 'mnms')")})
-            continue
+    def run_rois(roi, kind, targets, texts, prefixes):
+        """Extract every (name, value) of ``targets`` from the label map ``roi``."""
+        is_region = kind == "region map"
+        if not settings.get("correctMask", False):
+            tol = settings.get("geometryTolerance") or 1e-6
+            problem = _geometry_problem(image, roi, float(tol), what=kind)
+            if problem:
+                return fail(texts, "geometry", problem)
         try:
-            res = extractor.execute(image, mask, label=value)
+            present = sorted(int(v) for v in np.unique(sitk.GetArrayViewFromImage(roi)) if v != 0)
         except Exception as e:  # noqa: BLE001
-            out["errors"].append({"sample_id": sid, "label": lt, "stage": "extract",
-                                  "reason": f"pyradiomics failed: {_short(e)}"})
-            continue
-        prefix = f"{name}_" if (multi and name is not None) else ""
-        for k, v in res.items():
-            if k.startswith("diagnostics_"):
-                out["diagnostics"][prefix + k] = _plain(v, numeric=False)
-            else:
-                out["features"][prefix + k] = _plain(v, numeric=True)
+            return fail(texts, "read_regions" if is_region else "read_mask",
+                        f"cannot read {kind} voxel values ({_short(e)})")
+        if not present:
+            return fail(texts, "label", f"{kind} is empty (no non-zero voxel); check the "
+                                        f"{'region map' if is_region else 'segmentation'} file")
+        extractor, problem = get_extractor()
+        if extractor is None:
+            return fail(texts, "extract", problem)
+        for (name, value), lt, prefix in zip(targets, texts, prefixes):
+            if value not in present:
+                if is_region:
+                    reason = (f"{lt} is not present in the region map (regions present: "
+                              f"{present}); check the region values (e.g. regions='aha16' vs "
+                              "'aha17') and the region map file")
+                else:
+                    reason = (f"label {lt} is not present in the mask (labels present: "
+                              f"{present}); check the label value / convention (e.g. "
+                              "labels='acdc' vs 'mnms')")
+                fail([lt], "label", reason)
+                continue
+            try:
+                res = extractor.execute(image, roi, label=value)
+            except Exception as e:  # noqa: BLE001
+                fail([lt], "extract", f"pyradiomics failed: {_short(e)}")
+                continue
+            for k, v in res.items():
+                if k.startswith("diagnostics_"):
+                    out["diagnostics"][prefix + k] = _plain(v, numeric=False)
+                else:
+                    out["features"][prefix + k] = _plain(v, numeric=True)
+
+    # labels, from the mask
+    mask, problem = _read_file(sitk, task["mask"], "mask")
+    if mask is None:
+        fail(label_texts, "read_mask", problem)
+    else:
+        multi = task["prefix"]
+        run_rois(mask, "mask", task["labels"], label_texts,
+                 [f"{n}_" if (multi and n is not None) else "" for n, _ in task["labels"]])
+        del mask
+
+    # regions, from the region map (independent of the label mask)
+    if region_spec:
+        path = task.get("region_map")
+        if path is None:
+            fail(region_texts, "read_regions",
+                 "the manifest has no region map for this case (empty cell in its 'regions' "
+                 "column); add the path of its region label map, or drop the case")
+            return out
+        rmap, problem = _read_file(sitk, path, "region map")
+        if rmap is None:
+            fail(region_texts, "read_regions", problem)
+            return out
+        run_rois(rmap, "region map", region_spec, region_texts,
+                 [f"{n}_" for n, _ in region_spec])
     return out
 
 
@@ -304,11 +442,16 @@ def _plain(v, numeric: bool):
 # --------------------------------------------------------------------------- cache
 
 def _cache_key(task: dict, settings_hash: str, version: str) -> str:
-    return _canonical_hash({"format": _CACHE_FORMAT, "image": _file_stamp(task["image"]),
-                            "mask": _file_stamp(task["mask"]),
-                            "labels": [[n, v] for n, v in task["labels"]],
-                            "prefix": task["prefix"], "settings": settings_hash,
-                            "pyradiomics": version})
+    key = {"format": _CACHE_FORMAT, "image": _file_stamp(task["image"]),
+           "mask": _file_stamp(task["mask"]),
+           "labels": [[n, v] for n, v in task["labels"]],
+           "prefix": task["prefix"], "settings": settings_hash,
+           "pyradiomics": version}
+    if task.get("regions"):
+        # only with regions requested, so that keys (and caches) without regions are unchanged
+        key["regions"] = {"map": _file_stamp(task.get("region_map")),
+                          "spec": [[n, v] for n, v in task["regions"]]}
+    return _canonical_hash(key)
 
 
 def _cache_read(path: Path):
@@ -348,12 +491,14 @@ class ExtractionResult:
     diagnostics : DataFrame
         pyradiomics ``diagnostics_*`` entries per sample.
     errors : DataFrame
-        Columns ``sample_id, label, stage, reason``; one row per failed (case, label).
+        Columns ``sample_id, label, stage, reason``; one row per failed (case, label) or
+        (case, region); for a region ``label`` reads ``"region <value> (<name>)"``.
     cases : DataFrame
-        One row per manifest case: ``sample_id, image, mask, centre, status, cached`` with
-        status ``ok``, ``partial`` (some labels failed) or ``failed``.
+        One row per manifest case: ``sample_id, image, mask, centre, status, cached`` (plus
+        ``regions``, the region map path, when regions were requested) with status ``ok``,
+        ``partial`` (some labels or regions failed) or ``failed`` (all failed).
     provenance : dict
-        pyradiomics and SimpleITK versions, settings hash, settings, labels.
+        pyradiomics and SimpleITK versions, settings hash, settings, labels, regions.
     n_cached : int
         Number of cases read from the cache.
     """
@@ -408,15 +553,16 @@ class ExtractionResult:
 # --------------------------------------------------------------------------- main
 
 def extract(manifest, params=None, labels=None, n_jobs: int = 1, cache_dir=None,
-            progress=None) -> ExtractionResult:
+            progress=None, regions=None, verbose: bool = False) -> ExtractionResult:
     """Extract pyradiomics features for every case of a manifest.
 
     Parameters
     ----------
     manifest : DataFrame or path to CSV
         Columns ``sample_id``, ``image``, ``mask`` and optionally ``label`` (per-case label
-        value, used when ``labels`` is None) and ``centre``.  Relative paths in a CSV are taken
-        relative to the CSV's folder.
+        value, used when ``labels`` is None), ``centre`` and ``regions`` (per-case path of a
+        region label map, used only with ``regions=``).  Relative paths in a CSV (``image``,
+        ``mask``, ``regions``) are taken relative to the CSV's folder.
     params : path, dict or None
         pyradiomics parameter file (YAML/JSON), a parameter dict as
         ``RadiomicsFeatureExtractor`` accepts (keys ``setting``, ``imageType``,
@@ -431,10 +577,25 @@ def extract(manifest, params=None, labels=None, n_jobs: int = 1, cache_dir=None,
     n_jobs : int
         Worker processes (one case per task); 1 runs in this process.
     cache_dir : path or None
-        Folder for per-case cache files; cases already there (same files, labels and
+        Folder for per-case cache files; cases already there (same files, labels, regions and
         settings) are not recomputed.
     progress : bool or None
         Show a tqdm progress bar; None shows it only on an interactive terminal.
+    verbose : bool
+        Let pyradiomics' warnings and info messages through (by default only its errors are
+        shown; failures are reported in ``errors`` either way).
+    regions : dict, list of int, str or None
+        Regional masks to extract besides the labels, from the label map in the manifest's
+        ``regions`` column (same grid as the image; non-zero values are regions, e.g. AHA
+        segments).  A dict maps names to region values, a list of values names them
+        ``region<value>``, a string names a preset (``"aha16"``: ``AHA1`` .. ``AHA16``;
+        ``"aha17"``: ``AHA1`` .. ``AHA17``; see :data:`REGION_PRESETS`).  Every region's
+        features and diagnostics are prefixed with its name (``AHA3_original_firstorder_Mean``)
+        whatever the labels; a failing region (stage ``read_regions``, ``geometry``, ``label`` or
+        ``extract``; an empty ``regions`` cell is a ``read_regions`` error of that case) leaves
+        NaN in its columns and an error row.  Requesting regions from a manifest without a
+        ``regions`` column raises :class:`ExtractionError`.  None (default): no regions; a
+        ``regions`` column is then ignored.
 
     Returns
     -------
@@ -448,7 +609,8 @@ def extract(manifest, params=None, labels=None, n_jobs: int = 1, cache_dir=None,
         raise ExtractionError(f"n_jobs must be a positive integer, got {n_jobs!r}")
     if isinstance(params, (str, os.PathLike)):
         params = str(Path(params).absolute())
-    extractor = _make_extractor(params)  # validates params in the parent process
+    with _quiet_radiomics(verbose):
+        extractor = _make_extractor(params)  # validates params in the parent process
     state = _extractor_state(extractor)
     settings_hash = _canonical_hash(state)
     version = str(radiomics.__version__)
@@ -456,10 +618,25 @@ def extract(manifest, params=None, labels=None, n_jobs: int = 1, cache_dir=None,
     case_labels = _resolve_labels(labels, m, default_label)
     # named labels (dict, preset, several values) are prefixed; one unnamed label is not
     prefix = any(n is not None for n, _ in case_labels[0])
+    region_spec = _resolve_regions(regions)
+    if region_spec is not None:
+        if "regions" not in m.columns:
+            raise ExtractionError(
+                f"regions={regions!r} was given but the manifest has no 'regions' column; add a "
+                "column 'regions' with each case's region label map (on the image grid, regions "
+                "as non-zero values), or leave regions=None")
+        clash = ({n for n, _ in case_labels[0] if n is not None} & {n for n, _ in region_spec}
+                 if prefix else set())
+        if clash:
+            raise ExtractionError(f"name(s) {sorted(clash)} are used by both labels and regions; "
+                                  "feature names would collide, rename the labels or regions")
+    region_maps = (list(m["regions"]) if region_spec is not None else [None] * len(m))
 
     tasks = [{"sample_id": sid, "image": img, "mask": msk, "labels": lab, "params": params,
-              "state": state, "prefix": prefix}
-             for sid, img, msk, lab in zip(m["sample_id"], m["image"], m["mask"], case_labels)]
+              "state": state, "prefix": prefix, "regions": region_spec, "region_map": rmap,
+              "verbose": bool(verbose)}
+             for sid, img, msk, lab, rmap in zip(m["sample_id"], m["image"], m["mask"],
+                                                 case_labels, region_maps)]
 
     results: dict[str, dict] = {}
     cached: set[str] = set()
@@ -500,10 +677,10 @@ def extract(manifest, params=None, labels=None, n_jobs: int = 1, cache_dir=None,
                         res = fut.result()
                     except Exception as e:  # noqa: BLE001 - e.g. a worker process crashed
                         res = {"sample_id": t["sample_id"], "features": {}, "diagnostics": {},
-                               "errors": [{"sample_id": t["sample_id"],
-                                           "label": _label_text(n, v), "stage": "extract",
+                               "errors": [{"sample_id": t["sample_id"], "label": lt,
+                                           "stage": "extract",
                                            "reason": f"worker process failed: {_short(e)}"}
-                                          for n, v in t["labels"]]}
+                                          for lt in _targets_text(t)]}
                     _finish(res)
     finally:
         bar.close()
@@ -536,9 +713,14 @@ def extract(manifest, params=None, labels=None, n_jobs: int = 1, cache_dir=None,
     cases = pd.DataFrame({"sample_id": order, "image": m["image"], "mask": m["mask"],
                           "centre": m["centre"] if "centre" in m.columns else None,
                           "status": status, "cached": [s in cached for s in order]})
+    if region_spec is not None:
+        cases.insert(3, "regions", region_maps)
     provenance = {"pyradiomics_version": version, "simpleitk_version": sitk.__version__,
                   "settings_hash": settings_hash, "settings": state,
                   "labels": [[n, v] for n, v in case_labels[0]] if labels is not None else None,
+                  "regions": ([[n, v] for n, v in region_spec] if region_spec is not None
+                              else None),
+                  "regions_source": regions if isinstance(regions, str) else None,
                   "params_source": params if isinstance(params, str) else
                   ("dict" if isinstance(params, dict) else "pyradiomics defaults")}
     return ExtractionResult(features=features, diagnostics=diagnostics, errors=errors,

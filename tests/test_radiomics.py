@@ -1,6 +1,7 @@
 """Tests of radiogenomics.radiomics on real pyradiomics (data: tests/data/radiomics/README.md)."""
 
 import ast
+import os
 import shutil
 from pathlib import Path
 
@@ -11,8 +12,8 @@ import pytest
 pytest.importorskip("radiomics")
 sitk = pytest.importorskip("SimpleITK")
 
-from radiogenomics.radiomics import (LABEL_PRESETS, ExtractionError, ExtractionResult,  # noqa: E402
-                                     extract)
+from radiogenomics.radiomics import (LABEL_PRESETS, REGION_PRESETS, ExtractionError,  # noqa: E402
+                                     ExtractionResult, extract)
 
 DATA = Path(__file__).parent / "data" / "radiomics"
 IMG = DATA / "breast1_image.nrrd"
@@ -186,3 +187,211 @@ def test_manifest_csv_relative_paths_and_validation(tmp_path):
         extract(_manifest([("a", "x", "y"), ("a", "x", "y")]))
     with pytest.raises(ExtractionError, match="parameter file"):
         extract(_manifest([("a", "x", "y")]), params=tmp_path / "none.yaml")
+
+
+# --------------------------------------------------------------------------- regional masks
+
+def _ring_case(tmp_path, n_sectors=4, seed=0, name="c"):
+    """Synthetic short-axis-like case: a ring (label 1) cut into ``n_sectors`` angular sectors
+    (region values 1..n) on a 32 x 32 x 4 grid.  Returns image, mask, region map paths and
+    the numpy arrays (z, y, x)."""
+    rng = np.random.default_rng(seed)
+    z, y, x = np.mgrid[0:4, 0:32, 0:32]
+    r = np.hypot(x - 15.5, y - 15.5)
+    ring = (r >= 6) & (r <= 12)
+    sector = np.floor((np.arctan2(y - 15.5, x - 15.5) + np.pi) / (2 * np.pi / n_sectors))
+    sector = np.minimum(sector, n_sectors - 1).astype(np.int64) + 1
+    regions = np.where(ring, sector, 0).astype(np.uint8)
+    arr = rng.normal(100.0, 20.0, size=ring.shape)
+    img = sitk.GetImageFromArray(arr)
+    img.SetSpacing((1.0, 1.0, 2.0))
+    img.SetOrigin((-10.0, 5.0, 0.0))
+
+    def on_grid(a):
+        out = sitk.GetImageFromArray(a)
+        out.CopyInformation(img)
+        return out
+    paths = (_write(img, tmp_path / f"{name}_image.nrrd"),
+             _write(on_grid(ring.astype(np.uint8)), tmp_path / f"{name}_mask.nrrd"),
+             _write(on_grid(regions), tmp_path / f"{name}_regions.nrrd"))
+    return paths, arr, regions
+
+
+def _region_manifest(rows):
+    return pd.DataFrame(rows, columns=["sample_id", "image", "mask", "regions"])
+
+
+def test_regions_match_numpy_and_direct_pyradiomics(tmp_path):
+    from radiomics import featureextractor
+    (img, msk, reg), arr, regions = _ring_case(tmp_path)
+    spec = {f"AHA{k}": k for k in range(1, 5)}
+    res = extract(_region_manifest([("c", img, msk, reg)]), params=FAST, regions=spec)
+    assert res.errors.empty and res.cases["status"].tolist() == ["ok"]
+    f = res.features.loc["c"]
+    direct = featureextractor.RadiomicsFeatureExtractor(FAST)
+    for k in range(1, 5):
+        sel = regions == k
+        assert sel.sum() > 20
+        mean = f[f"AHA{k}_original_firstorder_Mean"]
+        assert mean == pytest.approx(arr[sel].mean(), rel=1e-12)
+        d = direct.execute(img, reg, label=k)
+        for name, v in d.items():
+            if name.startswith("diagnostics_"):
+                assert f"AHA{k}_{name}" in res.diagnostics.columns
+            else:
+                assert f[f"AHA{k}_{name}"] == float(v)
+    # sectors differ, so the region means are not all the same
+    assert len({f[f"AHA{k}_original_firstorder_Mean"] for k in range(1, 5)}) == 4
+    # the label features keep pyradiomics' own names, identical to a run without regions
+    plain = extract(_manifest([("c", img, msk)]), params=FAST)
+    pd.testing.assert_series_equal(f[plain.features.columns], plain.features.loc["c"])
+    assert not any(c.startswith("AHA") for c in plain.features.columns)
+    assert res.provenance["regions"] == [[n, v] for n, v in spec.items()]
+    assert plain.provenance["regions"] is None
+    assert res.cases["regions"].tolist() == [reg]
+    # a regions column without regions= is ignored
+    ignored = extract(_region_manifest([("c", img, msk, reg)]), params=FAST)
+    pd.testing.assert_frame_equal(ignored.features, plain.features)
+    assert "regions" not in ignored.cases.columns
+
+
+def test_region_presets_and_list_names(tmp_path):
+    assert REGION_PRESETS["aha16"] == {f"AHA{i}": i for i in range(1, 17)}
+    assert REGION_PRESETS["aha17"] == {**REGION_PRESETS["aha16"], "AHA17": 17}
+    (img, msk, reg), arr, regions = _ring_case(tmp_path, n_sectors=16)
+    m = _region_manifest([("c", img, msk, reg)])
+    res = extract(m, params=FAST, regions="aha16", labels={"MYO": 1})
+    assert res.errors.empty
+    cols = res.features.columns
+    assert "MYO_original_firstorder_Mean" in cols
+    for i in range(1, 17):
+        assert f"AHA{i}_original_firstorder_Mean" in cols
+        assert res.features.loc["c", f"AHA{i}_original_firstorder_Mean"] == \
+            pytest.approx(arr[regions == i].mean(), rel=1e-12)
+    assert res.provenance["regions_source"] == "aha16"
+    lst = extract(m, params=FAST, regions=[3, 5])
+    assert {"region3_original_firstorder_Mean", "region5_original_firstorder_Mean"} <= \
+        set(lst.features.columns)
+    assert lst.features.loc["c", "region3_original_firstorder_Mean"] == \
+        res.features.loc["c", "AHA3_original_firstorder_Mean"]
+    with pytest.raises(ExtractionError, match="unknown region preset"):
+        extract(m, params=FAST, regions="aha18")
+    with pytest.raises(ExtractionError, match="repeat a name or value"):
+        extract(m, params=FAST, regions={"a": 1, "b": 1})
+    with pytest.raises(ExtractionError, match="positive integer"):
+        extract(m, params=FAST, regions=[0, 1])
+    with pytest.raises(ExtractionError, match="used by both labels and regions"):
+        extract(m, params=FAST, labels={"AHA1": 1}, regions="aha16")
+
+
+def test_missing_region_value_is_partial(tmp_path):
+    (img, msk, reg), _, _ = _ring_case(tmp_path, n_sectors=16)
+    res = extract(_region_manifest([("c", img, msk, reg)]), params=FAST, regions="aha17")
+    assert res.cases["status"].tolist() == ["partial"]
+    assert res.errors[["sample_id", "label", "stage"]].values.tolist() == \
+        [["c", "region 17 (AHA17)", "label"]]
+    assert "not present in the region map" in res.errors["reason"][0]
+    f = res.features.loc["c"]
+    assert np.isfinite(f["original_firstorder_Mean"])        # label features kept
+    assert np.isfinite(f["AHA16_original_firstorder_Mean"])
+    assert not any(c.startswith("AHA17_") for c in res.features.columns)
+    assert "[label region 17 (AHA17)] label" in res.summary()
+
+
+def test_region_failures_are_recorded(tmp_path):
+    (img, msk, reg), _, regions = _ring_case(tmp_path)
+    rmap = sitk.ReadImage(reg)
+    spaced = sitk.Image(rmap)
+    spaced.SetSpacing((1.0, 1.0, 3.0))
+    wrong = _write(spaced, tmp_path / "spaced_regions.nrrd")
+    empty = _write(rmap * 0, tmp_path / "empty_regions.nrrd")
+    corrupt = tmp_path / "corrupt_regions.nrrd"
+    corrupt.write_bytes(Path(reg).read_bytes()[:300])
+    m = _region_manifest([("good", img, msk, reg),
+                          ("geom", img, msk, wrong),
+                          ("empty", img, msk, empty),
+                          ("corrupt", img, msk, str(corrupt)),
+                          ("missing", img, msk, str(tmp_path / "nope.nrrd")),
+                          ("nocell", img, msk, np.nan),
+                          ("badimage", str(tmp_path / "noimg.nrrd"), msk, reg)])
+    res = extract(m, params=FAST, regions=[1, 2], n_jobs=2)
+    st = res.cases.set_index("sample_id")["status"].to_dict()
+    assert st == {"good": "ok", "geom": "partial", "empty": "partial", "corrupt": "partial",
+                  "missing": "partial", "nocell": "partial", "badimage": "failed"}
+    err = res.errors
+    assert set(err["label"]) == {"region 1 (region1)", "region 2 (region2)", "1"}
+    by = err.groupby("sample_id")["stage"].agg(lambda s: sorted(set(s))).to_dict()
+    assert by == {"geom": ["geometry"], "empty": ["label"], "corrupt": ["read_regions"],
+                  "missing": ["read_regions"], "nocell": ["read_regions"],
+                  "badimage": ["read_image"]}
+    assert (err.groupby("sample_id").size().drop("badimage") == 2).all()   # both regions
+    assert len(err[err["sample_id"] == "badimage"]) == 3                    # label + 2 regions
+    reason = err.set_index("sample_id")["reason"]
+    assert "image and region map geometry differ (spacing" in reason["geom"].iloc[0]
+    assert "region map is empty" in reason["empty"].iloc[0]
+    assert "cannot read region map file" in reason["corrupt"].iloc[0]
+    assert "does not exist" in reason["missing"].iloc[0]
+    assert "manifest has no region map for this case" in reason["nocell"].iloc[0]
+    # failed regions leave NaN; the label features of those cases are kept
+    f = res.features
+    assert f.loc["good"].notna().all()
+    for sid in ("geom", "empty", "corrupt", "missing", "nocell"):
+        assert np.isfinite(f.loc[sid, "original_firstorder_Mean"])
+        assert np.isnan(f.loc[sid, "region1_original_firstorder_Mean"])
+    assert "badimage" not in f.index
+    # a broken label mask does not stop the regions
+    broken = extract(_region_manifest([("c", img, str(tmp_path / "nomask.nrrd"), reg)]),
+                     params=FAST, regions=[1])
+    assert broken.cases["status"].tolist() == ["partial"]
+    assert broken.errors[["label", "stage"]].values.tolist() == [["1", "read_mask"]]
+    assert broken.features.loc["c", "region1_original_firstorder_Mean"] == \
+        pytest.approx(np.asarray(sitk.GetArrayFromImage(sitk.ReadImage(img)))[regions == 1].mean(),
+                      rel=1e-12)
+
+
+def test_regions_without_column_raises(tmp_path):
+    (img, msk, _), _, _ = _ring_case(tmp_path)
+    with pytest.raises(ExtractionError, match="no 'regions' column"):
+        extract(_manifest([("c", img, msk)]), params=FAST, regions="aha16")
+
+
+def test_regions_csv_relative_paths(tmp_path):
+    _ring_case(tmp_path, name="r")
+    pd.DataFrame({"sample_id": ["a", "b"], "image": ["r_image.nrrd"] * 2,
+                  "mask": ["r_mask.nrrd"] * 2, "regions": ["r_regions.nrrd", None]}) \
+        .to_csv(tmp_path / "man.csv", index=False)
+    res = extract(tmp_path / "man.csv", params=FAST, regions=[1])
+    assert res.cases["regions"].tolist() == [str(tmp_path / "r_regions.nrrd"), None]
+    assert np.isfinite(res.features.loc["a", "region1_original_firstorder_Mean"])
+    assert res.errors[["sample_id", "stage"]].values.tolist() == [["b", "read_regions"]]
+
+
+def test_regions_cache(tmp_path):
+    (img, msk, reg), _, regions = _ring_case(tmp_path)
+    m = _region_manifest([("c", img, msk, reg)])
+    cache = tmp_path / "cache"
+    spec = {"A": 1, "B": 2}
+    first = extract(m, params=FAST, regions=spec, cache_dir=cache)
+    assert first.n_cached == 0 and first.errors.empty
+    second = extract(m, params=FAST, regions=spec, cache_dir=cache)
+    assert second.n_cached == 1
+    pd.testing.assert_frame_equal(first.features, second.features)
+    # another region spec (names or values) misses the cache
+    assert extract(m, params=FAST, regions={"A": 1, "B": 3}, cache_dir=cache).n_cached == 0
+    assert extract(m, params=FAST, regions={"A": 1, "C": 2}, cache_dir=cache).n_cached == 0
+    # without regions the key is that of a manifest without the column
+    no_reg = extract(m, params=FAST, cache_dir=cache)
+    assert no_reg.n_cached == 0
+    assert extract(_manifest([("c", img, msk)]), params=FAST, cache_dir=cache).n_cached == 1
+    # a changed region map forces re-extraction
+    rmap = sitk.ReadImage(reg)
+    swapped = sitk.GetImageFromArray(np.where(regions == 1, 2, np.where(regions == 2, 1, regions))
+                                     .astype(np.uint8))
+    swapped.CopyInformation(rmap)
+    before = os.stat(reg).st_mtime_ns
+    _write(swapped, reg)                      # same size: the stamp must differ by mtime
+    os.utime(reg, ns=(before + 10**9, before + 10**9))
+    third = extract(m, params=FAST, regions=spec, cache_dir=cache)
+    assert third.n_cached == 0
+    assert third.features.loc["c", "A_original_firstorder_Mean"] == \
+        first.features.loc["c", "B_original_firstorder_Mean"]
