@@ -10,6 +10,10 @@ make_cohort
 make_mr_summary
     Simulate two-sample Mendelian-randomisation GWAS summary statistics in
     TwoSampleMR format.
+make_phantoms, make_imaging_cohort
+    Write synthetic cardiac short-axis phantoms (image, label map, AHA regions) whose
+    myocardial texture follows a latent fibrosis factor, with centre-specific gain and noise;
+    ``make_imaging_cohort`` drives them by a shared factor of a simulated cohort.
 GroundTruth
     Container of everything used to generate a cohort.
 
@@ -19,6 +23,7 @@ Every stochastic function takes ``rng`` (int, ``None`` or
 """
 
 from .cohort import DEFAULT_VIEWS, SimulatedFrames, log_cpm, make_cohort, module_scores
+from .phantoms import PHANTOM_LABELS, PHANTOM_PARAMS, PhantomSet, make_imaging_cohort, make_phantoms
 from .genetics import MRSummary, draw_instruments, make_mr_summary, simulate_dosages
 from .truth import GroundTruth, RadiomicTransform, population_canonical_correlations
 
@@ -31,6 +36,11 @@ __all__ = [
     "draw_instruments",
     "log_cpm",
     "make_cohort",
+    "make_imaging_cohort",
+    "make_phantoms",
+    "PHANTOM_LABELS",
+    "PHANTOM_PARAMS",
+    "PhantomSet",
     "make_mr_summary",
     "module_scores",
     "population_canonical_correlations",

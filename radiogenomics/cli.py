@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=0.05, help="FDR/FWER level (default 0.05)")
     p.add_argument("--permutations", type=int, default=1000,
                    help="Freedman-Lane permutations within centres (default 1000; 0: none)")
+    p.add_argument("--no-images", action="store_true",
+                   help="skip section 6 (phantom images, pyradiomics extraction, ComBat)")
+    p.add_argument("--jobs", type=int, default=2,
+                   help="worker processes for the radiomic extraction (default 2)")
 
     p = sub.add_parser("simulate", help="write a synthetic cohort with ground truth",
                        description="Write a synthetic cohort from data_sim.make_cohort to --out.")
@@ -148,7 +152,7 @@ def _cmd_demo(args) -> int:
     from .demo import run_demo
 
     result = run_demo(args.out, rng=args.seed, alpha=args.alpha, n_permutations=args.permutations,
-                      **_sim_kwargs(args))
+                      images=not args.no_images, n_jobs=args.jobs, **_sim_kwargs(args))
     print(result.summary())
     print(f"\nReport written to {result.report_path.resolve()}")
     return 0

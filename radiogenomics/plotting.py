@@ -25,6 +25,7 @@ __all__ = [
     "plot_mr_forest",
     "plot_mr_funnel",
     "plot_mr_leaveoneout",
+    "plot_phantoms",
 ]
 
 
@@ -386,3 +387,27 @@ def plot_mr_funnel(singlesnp, ax=None):
 def plot_mr_leaveoneout(loo, ax=None):
     """Estimate with each SNP left out in turn (``mr_leaveoneout``), 95% CIs; "All" in red."""
     return plot_mr_forest(loo, ax=ax)
+
+
+def plot_phantoms(phantoms, n: int = 4, slice_index: int | None = None, label: str = "MYO"):
+    """Mid-ventricular slices of ``n`` phantoms (a :class:`data_sim.PhantomSet`) from the lowest
+    to the highest latent fibrosis score, with the ``label`` contour (default myocardium)."""
+    import matplotlib.pyplot as plt
+    import SimpleITK as sitk
+
+    t = phantoms.truth.sort_values("fibrosis")
+    pick = t.index[np.unique(np.linspace(0, len(t) - 1, max(1, n)).round().astype(int))]
+    man = phantoms.manifest.set_index("sample_id")
+    fig, axes = plt.subplots(1, len(pick), figsize=(2.6 * len(pick), 3.2), squeeze=False)
+    value = phantoms.labels[label]
+    for ax, sid in zip(axes[0], pick):
+        img = sitk.GetArrayFromImage(sitk.ReadImage(man.at[sid, "image"]))
+        msk = sitk.GetArrayFromImage(sitk.ReadImage(man.at[sid, "mask"]))
+        k = img.shape[0] // 2 if slice_index is None else int(slice_index)
+        ax.imshow(img[k], cmap="gray")
+        ax.contour(msk[k] == value, levels=[0.5], colors="tab:orange", linewidths=0.6)
+        ax.set_title(f"{sid} ({man.at[sid, 'centre']})\nfibrosis {t.at[sid, 'fibrosis']:+.2f}, "
+                     f"scar {100 * t.at[sid, 'fibrosis_fraction']:.0f}%", fontsize=7)
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig

@@ -34,9 +34,10 @@ def test_demo_writes_report_tables_and_plots(tmp_path):
     res = run_demo(tmp_path, rng=3, n_samples=100, n_radiomic=40, n_genes=200)
     html = (tmp_path / "report.html").read_text()
     for section in ("1. Cohort", "2. Per-centre distributions", "3. Radiomics x expression",
-                    "5. CCA: imaging traits", "6. Check against the ground truth"):
+                    "5. CCA: imaging traits", "6. From images", "7. Check against the ground truth"):
         assert section in html
-    for png in ("cohort_overview.png", "centre_effects.png", "association_volcano.png"):
+    for png in ("cohort_overview.png", "centre_effects.png", "association_volcano.png",
+                "phantoms.png", "association_image_volcano.png"):
         assert (tmp_path / png).stat().st_size > 1000
         assert png in html
     views = pd.read_csv(tmp_path / "cohort_views.csv", index_col=0)
@@ -52,9 +53,22 @@ def test_demo_writes_report_tables_and_plots(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     for f in tmp_path.iterdir():  # shareable like any file the user writes
+        if f.is_dir():
+            continue
         assert stat.S_IMODE(f.stat().st_mode) == 0o666 & ~umask, f
     # the screen finds the planted shared signal
     assert res.association.n_significant > 0
+    # from images: features recover the factor, ComBat removes the centre, hits are true genes
+    img = res.images
+    assert img["extraction"].cases["status"].eq("ok").all()
+    assert img["latent_correlation"]["|r| after ComBat"].max() > 0.8
+    eta = img["latent_correlation"]
+    n_img = len(img["harmonised"])
+    assert eta["centre eta2, raw"].max() > 0.3
+    # after ComBat: typical between-centre share at or below its null expectation (G-1)/(n-1)
+    assert eta["centre eta2 after ComBat"].median() < 2 / (n_img - 1)
+    t = img["truth"]
+    assert t["genes_hit"] > 0 and t["genes_hit_true"] >= 0.8 * t["genes_hit"], t
 
 
 def test_cli_demo_and_module_entry_point(tmp_path):
