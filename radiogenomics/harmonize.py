@@ -53,6 +53,20 @@ Edge cases, following sva 3.46 (``tests/test_harmonize.py`` checks parity with s
   changes results only marginally);
 * a batch of one sample switches the whole fit to mean-only adjustment, with a warning;
 * a batch confounded with a covariate (rank-deficient design) is an error.
+
+What ComBat does and does not remove (measured on ``data_sim`` phantoms, ``tests/test_phantoms.py``:
+120 patients, 3 centres with scanner gain and noise-level differences, pyradiomics features,
+ComBat fitted on each training fold of a 10-fold split and applied to its test fold): a
+7-nearest-neighbour centre classifier falls from 0.73-0.94 accuracy to 0.31-0.37 (chance 1/3;
+0.32 on the same patients imaged without centre effects), the sex effect on myocardial shape
+keeps its t statistic (-10.2 before, -10.4 after) and the correlation of the features with the
+latent factor is kept.  A multinomial logistic regression, which can only use centre *means*,
+still reaches 0.48-0.52 (0.27 without centre effects): the empirical-Bayes shrinkage of
+``gamma`` toward the batch's mean effect over all features leaves part of the mean shift of
+features whose centre effect is unlike the others' (gain-scaled first-order features beside
+gain-invariant texture features).  With ``eb=False`` the training-fold centre means are
+removed exactly.  Non-linear effects (noise level changes texture non-linearly) are outside a
+location/scale model.
 """
 
 from __future__ import annotations
