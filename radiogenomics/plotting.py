@@ -26,6 +26,9 @@ __all__ = [
     "plot_mr_funnel",
     "plot_mr_leaveoneout",
     "plot_phantoms",
+    "plot_mofa_variance_explained",
+    "plot_mofa_factors",
+    "plot_mofa_top_weights",
 ]
 
 
@@ -409,5 +412,77 @@ def plot_phantoms(phantoms, n: int = 4, slice_index: int | None = None, label: s
         ax.set_title(f"{sid} ({man.at[sid, 'centre']})\nfibrosis {t.at[sid, 'fibrosis']:+.2f}, "
                      f"scar {100 * t.at[sid, 'fibrosis_fraction']:.0f}%", fontsize=7)
         ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def plot_mofa_variance_explained(result, group: str | None = None, min_r2: float = 0.0, ax=None):
+    """Heatmap of variance explained (percent) per factor x view (MOFA2's
+    ``plot_variance_explained``); one panel per group unless ``group`` is given."""
+    import matplotlib.pyplot as plt
+
+    groups = [group] if group is not None else list(result.groups)
+    facs = result.active_factors(min_r2) if min_r2 else list(result.factors.columns)
+    if ax is None:
+        fig, axes = plt.subplots(1, len(groups), figsize=(1.2 + 1.1 * len(result.views) *
+                                                          len(groups), 0.9 + 0.3 * len(facs)),
+                                 squeeze=False)
+        axes = axes[0]
+    else:
+        fig, axes = ax.figure, [ax]
+    vmax = max(float(result.r2["r2"].max()), 1e-9)
+    for a, g in zip(axes, groups):
+        tab = result.r2_table(group=g).loc[facs]
+        im = a.imshow(tab.to_numpy(), cmap="Blues", vmin=0, vmax=vmax, aspect="auto")
+        a.set_xticks(range(tab.shape[1]), tab.columns, rotation=45, ha="right", fontsize=8)
+        a.set_yticks(range(tab.shape[0]), tab.index, fontsize=8)
+        for i in range(tab.shape[0]):
+            for j in range(tab.shape[1]):
+                v = tab.iat[i, j]
+                a.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=6,
+                       color="white" if v > vmax / 2 else "black")
+        a.set_title(g if len(groups) > 1 else "variance explained (%)", fontsize=9)
+    fig.colorbar(im, ax=list(axes), shrink=0.8, label="R2 (%)")
+    return fig
+
+
+def plot_mofa_factors(result, color=None, factors=(1, 2), ax=None):
+    """Scatter of two factors, coloured by a covariate (a Series by sample ID: numeric ->
+    colour scale, otherwise one colour per level)."""
+    names = [f"Factor{f}" if isinstance(f, (int, np.integer)) else str(f) for f in factors]
+    Z = result.factors[names]
+    fig, ax = _axes(ax, (4.5, 4))
+    if color is None:
+        ax.scatter(Z.iloc[:, 0], Z.iloc[:, 1], s=12, c="0.3")
+    else:
+        c = color.reindex(Z.index)
+        if pd.api.types.is_numeric_dtype(c) and c.nunique() > 5:
+            sc = ax.scatter(Z.iloc[:, 0], Z.iloc[:, 1], s=12, c=c, cmap="viridis")
+            fig.colorbar(sc, ax=ax, label=color.name or "")
+        else:
+            lev = [x for x in pd.unique(c.astype(object)) if not pd.isna(x)]
+            for lv, col in zip(lev, _palette(len(lev))):
+                m = (c == lv).to_numpy()
+                ax.scatter(Z.iloc[m, 0], Z.iloc[m, 1], s=12, color=col, label=str(lv))
+            if c.isna().any():
+                m = c.isna().to_numpy()
+                ax.scatter(Z.iloc[m, 0], Z.iloc[m, 1], s=10, c="0.8", label="missing")
+            ax.legend(frameon=False, fontsize=7, title=color.name)
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    fig.tight_layout()
+    return fig
+
+
+def plot_mofa_top_weights(result, view: str, factor=1, n: int = 15, ax=None):
+    """Top ``n`` weights of ``view`` on ``factor`` (scaled to max |w| = 1), sign by colour."""
+    t = result.top_weights(view, factor, n=n).iloc[::-1]
+    fig, ax = _axes(ax, (4.5, 0.8 + 0.22 * len(t)))
+    ax.barh(range(len(t)), t["scaled"].abs(),
+            color=["tab:red" if w > 0 else "tab:blue" for w in t["weight"]])
+    ax.set_yticks(range(len(t)), t["feature"], fontsize=7)
+    ax.set_xlabel("|weight| (scaled)")
+    fname = f"Factor{factor}" if isinstance(factor, (int, np.integer)) else str(factor)
+    ax.set_title(f"{view}: {fname} (red +, blue -)", fontsize=9)
     fig.tight_layout()
     return fig
