@@ -43,7 +43,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -370,13 +370,14 @@ class MOFA:
         seed = _seed_from(self.rng)
         gpu_used = False
         if self.gpu:
-            try:
-                import cupy  # noqa: F401
-                gpu_used = True
-            except Exception:  # noqa: BLE001 - any import failure means no GPU mode
-                warnings.warn("gpu=True but CuPy cannot be imported: mofapy2 would silently run "
-                              "on the CPU, so the model is fitted on the CPU (install the 'gpu' "
-                              "extra for CuPy)", RuntimeWarning, stacklevel=2)
+            from .resampling.backend import cupy_available
+
+            gpu_used = cupy_available()
+            if not gpu_used:
+                warnings.warn("gpu=True but CuPy cannot be imported or sees no CUDA device: "
+                              "mofapy2 would silently run on the CPU, so the model is fitted on "
+                              "the CPU (install the 'gpu' extra for CuPy)", RuntimeWarning,
+                              stacklevel=2)
         t0 = time.perf_counter()
         buf = io.StringIO()
         tmpdir = None
