@@ -54,6 +54,13 @@ Edge cases, following sva 3.46 (``tests/test_harmonize.py`` checks parity with s
 * a batch of one sample switches the whole fit to mean-only adjustment, with a warning;
 * a batch confounded with a covariate (rank-deficient design) is an error.
 
+Batches not seen in fit (``new_batches="estimate"``, for leave-one-centre-out validation): as
+neuroHarmonize's and ComBat-GAM's "apply to a new site", the training model supplies ``alpha``,
+``beta`` and ``sigma``; the new batch's ``gamma_hat``, ``delta_hat`` come from its own
+standardised samples and go through the same per-batch priors and empirical-Bayes step as in fit
+(no outcome is used; see ``ComBat.transform``).  A fitted batch relabelled as new gets exactly the
+fit's ``gamma*``, ``delta*``.
+
 What ComBat does and does not remove (measured on ``data_sim`` phantoms, ``tests/test_phantoms.py``:
 120 patients, 3 centres with scanner gain and noise-level differences, pyradiomics features,
 ComBat fitted on each training fold of a 10-fold split and applied to its test fold): a
@@ -130,6 +137,14 @@ class ComBat:
         Reference batch left unchanged; the others are mapped onto it (sva ``ref.batch``).
     eb : bool
         Empirical-Bayes shrinkage (default).  ``False`` uses the per-batch estimates directly.
+    new_batches : {"error", "estimate"}
+        What ``transform`` does with samples of batches not seen in fit.  ``"error"`` (default)
+        raises, naming them.  ``"estimate"`` harmonises each new batch with the *training*
+        standardisation (``alpha``, ``beta``, ``sigma``) and location/scale parameters estimated
+        from the new batch's own samples, with the same empirical-Bayes step as fit, as
+        neuroHarmonize / ComBat-GAM do for a new site (see ``transform``).  This is for
+        leave-one-centre-out validation: the held-out centre is harmonised without refitting and
+        without its outcome.
 
     Attributes
     ----------
@@ -150,17 +165,27 @@ class ComBat:
         Whether mean-only adjustment was used (also forced by a one-sample batch).
     n_iter_ : dict
         Parametric EB iterations per batch.
+    new_batch_params_ : dict
+        Set by each ``transform`` call (``{}`` when it had no new batch); not a fitted attribute.
+        New batch label -> DataFrame (feature x ``gamma_hat``, ``delta_hat``, ``gamma_star``,
+        ``delta_star``, NaN where the feature was left unadjusted), estimated from that call's
+        samples of the batch; ``.attrs`` holds ``n_samples``, ``mean_only``, ``eb`` (whether
+        shrinkage was applied), the priors ``gamma_bar``, ``t2``, ``a_prior``, ``b_prior``,
+        ``n_iter`` and the ``unadjusted`` features (those left unadjusted for this batch on top of
+        ``unadjusted_features_``).
     """
 
     def __init__(self, parametric: bool = True, mean_only: bool = False, ref_batch=None,
-                 eb: bool = True):
+                 eb: bool = True, new_batches: str = "error"):
         self.parametric = parametric
         self.mean_only = mean_only
         self.ref_batch = ref_batch
         self.eb = eb
+        self.new_batches = new_batches
 
     # ------------------------------------------------------------------ helpers
-    def _batch_codes(self, batch, index, is_frame, fit: bool) -> np.ndarray:
+    def _batch_codes(self, batch, index, is_frame, fit: bool):
+        """Codes into ``batches_`` (-1 for batches not seen in fit) and the aligned labels."""
         if batch is None:
             raise CohortValidationError("batch is required: pass one batch (centre) label per sample")
         b = batch if isinstance(batch, pd.Series) else pd.Series(np.asarray(batch).ravel())
@@ -175,12 +200,13 @@ class ComBat:
                     "ComBat needs at least two batches; all samples are in batch "
                     f"{self.batches_[0]!r}, so there is nothing to harmonise")
         codes = self.batches_.get_indexer(b)
-        if (codes < 0).any():
-            unseen = sorted(set(b[codes < 0].astype(str)))
+        if (codes < 0).any() and (fit or getattr(self, "new_batches", "error") == "error"):
+            unseen = _sorted_labels(pd.unique(b[codes < 0]))
             raise CohortValidationError(
                 f"batch(es) {unseen} were not seen in fit (fitted batches: {list(self.batches_)}); "
-                "ComBat can only transform samples of fitted batches: refit including them")
-        return codes
+                "pass new_batches=\"estimate\" to ComBat to estimate each new batch's location and "
+                "scale from its own samples (no outcome used), or refit including them")
+        return codes, b.to_numpy()
 
     def _covariates(self, covariates, index, is_frame, fit: bool) -> np.ndarray:
         n = len(index)
@@ -262,7 +288,7 @@ class ComBat:
         n, p = Y.shape
         self.feature_names_in_ = Xf.columns
         self.n_features_in_ = p
-        codes = self._batch_codes(batch, Xf.index, is_frame, fit=True)
+        codes, _ = self._batch_codes(batch, Xf.index, is_frame, fit=True)
         Z = self._covariates(covariates, Xf.index, is_frame, fit=True)
         nb = len(self.batches_)
         n_batch = np.bincount(codes, minlength=nb)
@@ -362,32 +388,17 @@ class ComBat:
                     warnings.simplefilter("ignore", RuntimeWarning)
                     delta_hat[i] = np.nanvar(S[codes == i], axis=0, ddof=1)
 
-        gamma_bar = gamma_hat.mean(axis=1)
-        t2 = gamma_hat.var(axis=1, ddof=1) if pk > 1 else np.full(nb, np.nan)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            m = delta_hat.mean(axis=1)
-            s2 = delta_hat.var(axis=1, ddof=1) if pk > 1 else np.full(nb, np.nan)
-            a_prior = (2 * s2 + m ** 2) / s2
-            b_prior = (m * s2 + m ** 3) / s2
+        gamma_bar, t2, a_prior, b_prior = _priors(gamma_hat, delta_hat)
 
         gamma_star = np.empty((nb, pk))
         delta_star = np.empty((nb, pk))
         self.n_iter_ = {}
         for i in range(nb):
-            Si = S[codes == i]
-            if not self.eb:
-                gamma_star[i], delta_star[i] = gamma_hat[i], delta_hat[i]
-            elif self.parametric:
-                if mean_only:
-                    gamma_star[i] = (t2[i] * gamma_hat[i] + gamma_bar[i]) / (t2[i] + 1.0)
-                    delta_star[i] = 1.0
-                else:
-                    gamma_star[i], delta_star[i], it = _it_sol(
-                        Si, gamma_hat[i], delta_hat[i], gamma_bar[i], t2[i], a_prior[i], b_prior[i])
-                    self.n_iter_[self.batches_[i]] = it
-            else:
-                d = np.ones(pk) if mean_only else delta_hat[i]
-                gamma_star[i], delta_star[i] = _int_eprior(Si, gamma_hat[i], d)
+            gamma_star[i], delta_star[i], it = _eb_step(
+                S[codes == i], gamma_hat[i], delta_hat[i], gamma_bar[i], t2[i], a_prior[i],
+                b_prior[i], eb=self.eb, parametric=self.parametric, mean_only=mean_only)
+            if it is not None:
+                self.n_iter_[self.batches_[i]] = it
         if ref is not None:
             gamma_star[ref] = 0.0
             delta_star[ref] = 1.0
@@ -419,13 +430,44 @@ class ComBat:
 
     # ------------------------------------------------------------------ transform
     def transform(self, X, batch, covariates=None):
-        """Harmonise samples of fitted batches with the learned parameters.
+        """Harmonise samples with the learned parameters.
 
         Samples of ``ref_batch`` and unadjusted features are returned unchanged; NaN stays NaN.
-        Returns a DataFrame if X is one (index and columns kept), else an array.
+        Returns a DataFrame if X is one (index and columns kept), else an array.  The fitted
+        attributes are never modified.
+
+        Samples of batches not seen in fit raise an error unless ``new_batches="estimate"``.  Then
+        each new batch ``i`` is standardised with the training model,
+        ``z = (y - alpha - x' beta) / sigma``; ``gamma_hat`` is the mean and ``delta_hat^2`` the
+        sample variance (``n_i - 1``) of ``z`` per feature within the batch; the batch's priors
+        come from its own features and the empirical-Bayes step of fit is applied (parametric or
+        non-parametric, ``mean_only`` honoured, none with ``eb=False``); finally
+        ``y* = sigma (z - gamma*) / delta* + alpha + x' beta``.  The estimate is transductive on
+        the new batch's *features* only (no outcome or label is used), so pass all samples of a
+        new batch in one call: each call re-estimates from the samples it is given, and
+        ``new_batch_params_`` records the estimates of the last call.
+
+        * A new batch needs two or more samples for its scale.  A one-sample new batch gets
+          location-only adjustment (``delta* = 1``) with a warning, as sva treats one-sample
+          batches; with ``eb=False`` its location estimate is the sample itself, so its adjusted
+          values are the covariate-predicted means ``alpha + x' beta``.
+        * Location-only adjustment is also used when the fit was (``mean_only_``, including the
+          fit forced to mean-only by a one-sample training batch).
+        * Features left unadjusted in fit stay unadjusted.  Features constant within the new batch
+          (or with fewer than two observed values in it) are left unadjusted for that batch, with
+          a warning naming them, and are excluded from its priors.  With fewer than two usable
+          features no prior can be estimated and the batch's own estimates are used unshrunk.
+        * With ``ref_batch`` the reference semantics are unchanged: ``alpha`` and ``sigma`` are the
+          reference batch's, so new batches are mapped onto the reference, and reference samples
+          are returned unchanged.
+        * Seen batches in the same call are transformed exactly as without new batches.
         """
         if not hasattr(self, "gamma_star_"):
             raise CohortValidationError("this ComBat is not fitted yet; call fit first")
+        new_batches = getattr(self, "new_batches", "error")  # objects pickled before the option
+        if new_batches not in ("error", "estimate"):
+            raise CohortValidationError(
+                f"new_batches={new_batches!r} is not one of 'error', 'estimate'")
         Xf, is_frame = _as_frame(X)
         if Xf.shape[1] != self.n_features_in_ or (
                 is_frame and not Xf.columns.equals(self.feature_names_in_)
@@ -435,15 +477,31 @@ class ComBat:
                 f"X has {Xf.shape[1]} features / columns different from the {self.n_features_in_} "
                 "seen in fit; pass the same features in the same order")
         Y = Xf.to_numpy(dtype=float)
-        codes = self._batch_codes(batch, Xf.index, is_frame, fit=False)
+        codes, labels = self._batch_codes(batch, Xf.index, is_frame, fit=False)
         Z = self._covariates(covariates, Xf.index, is_frame, fit=False)[:, self._keep_cov]
         k = self._keep
         Yk = Y[:, k]
         stand_mean = self.grand_mean_.to_numpy()[k] + Z @ self.coef_.to_numpy()[:, k]
         sd = np.sqrt(self.var_pooled_.to_numpy()[k])
-        g = self.gamma_star_.to_numpy()[:, k][codes]
-        d = self.delta_star_.to_numpy()[:, k][codes]
+        seen = codes >= 0
+        g = np.empty_like(Yk)
+        d = np.empty_like(Yk)
+        g[seen] = self.gamma_star_.to_numpy()[:, k][codes[seen]]
+        d[seen] = self.delta_star_.to_numpy()[:, k][codes[seen]]
+        passthrough = np.zeros(Yk.shape, bool)
+        self.new_batch_params_ = {}
+        if not seen.all():
+            with np.errstate(invalid="ignore"):
+                S = (Yk - stand_mean) / sd
+            for lab in _sorted_labels(pd.unique(labels[~seen])):
+                rows = ~seen & (labels == lab)
+                key = lab.item() if isinstance(lab, np.generic) else lab
+                gi, di, params = self._estimate_new_batch(key, S[rows], Yk[rows])
+                g[rows], d[rows] = gi, di
+                passthrough[np.ix_(rows, np.isnan(gi))] = True
+                self.new_batch_params_[key] = params
         adj = ((Yk - stand_mean) / sd - g) / np.sqrt(d) * sd + stand_mean
+        adj[passthrough] = Yk[passthrough]
         out = Y.copy()
         out[:, k] = adj
         if self._ref is not None:
@@ -453,9 +511,92 @@ class ComBat:
             return pd.DataFrame(out, index=Xf.index, columns=Xf.columns)
         return out
 
+    def _estimate_new_batch(self, label, S: np.ndarray, Y: np.ndarray):
+        """``gamma*``, ``delta*`` (over the fit-adjusted features; NaN = leave unadjusted) and the
+        inspection frame of one new batch from its standardised data ``S`` and raw data ``Y``
+        (samples x features; constancy is judged on ``Y``, as in fit)."""
+        n_i, pk = S.shape
+        obs = ~np.isnan(S)
+        nobs = obs.sum(axis=0)
+        if n_i >= 2:
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                const = (nobs >= 2) & (np.nanmax(Y, axis=0) == np.nanmin(Y, axis=0))
+            few = nobs < 2
+        else:
+            const = np.zeros(pk, bool)
+            few = nobs < 1  # the single cell is NaN: stays NaN
+        valid = ~(const | few)
+        feats = self.feature_names_in_[self._keep]
+        if n_i >= 2 and (const | few).any():
+            parts = []
+            if const.any():
+                parts.append(f"constant within the batch: {list(feats[const])}")
+            if few.any():
+                parts.append(f"fewer than two observed values: {list(feats[few])}")
+            warnings.warn(
+                f"new batch {label!r}: {int((const | few).sum())} feature(s) left unadjusted for "
+                f"this batch ({'; '.join(parts)})", UserWarning, stacklevel=3)
+        mean_only = bool(self.mean_only_) or n_i == 1
+        if n_i == 1:
+            warnings.warn(
+                f"new batch {label!r} has a single sample: its variance cannot be estimated, so it "
+                "gets location-only adjustment (delta* = 1), as sva treats one-sample batches"
+                + ("" if self.eb else "; with eb=False its location estimate is the sample "
+                   "itself, so its adjusted values are the covariate-predicted means"),
+                UserWarning, stacklevel=3)
+        Sv = S[:, valid]
+        pv = Sv.shape[1]
+        eb = bool(self.eb)
+        if eb and pv < 2:
+            eb = False
+            if pv:
+                warnings.warn(
+                    f"new batch {label!r}: fewer than two features to estimate its empirical-Bayes "
+                    "priors from; using its own estimates without shrinkage", UserWarning,
+                    stacklevel=3)
+        gh = np.full(pv, np.nan)
+        dh = np.ones(pv)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if pv:
+                gh = np.nanmean(Sv, axis=0)
+                if not mean_only:
+                    dh = np.nanvar(Sv, axis=0, ddof=1)
+        gbar = t2 = a = b = np.nan
+        gs, ds, it = gh, dh, None
+        if pv:
+            gbar, t2, a, b = (float(v[0]) for v in _priors(gh[None, :], dh[None, :]))
+            gs, ds, it = _eb_step(Sv, gh, dh, gbar, t2, a, b, eb=eb,
+                                  parametric=self.parametric, mean_only=mean_only)
+        if mean_only:
+            ds = np.ones(pv)
+        g = np.full(pk, np.nan)
+        d = np.full(pk, np.nan)
+        g[valid], d[valid] = gs, ds
+
+        p = self.n_features_in_
+        cols = {}
+        for nm, v in (("gamma_hat", gh), ("delta_hat", dh), ("gamma_star", gs), ("delta_star", ds)):
+            full = np.full(p, np.nan)
+            full[np.flatnonzero(self._keep)[valid]] = v
+            cols[nm] = full
+        params = pd.DataFrame(cols, index=self.feature_names_in_)
+        params.attrs.update(
+            n_samples=n_i, mean_only=mean_only, eb=eb, gamma_bar=gbar, t2=t2, a_prior=a,
+            b_prior=b, n_iter=it, unadjusted=list(feats[~valid]))
+        return g, d, params
+
     def fit_transform(self, X, batch, covariates=None):
         """``fit(X, batch, covariates).transform(X, batch, covariates)``."""
         return self.fit(X, batch, covariates).transform(X, batch, covariates)
+
+
+def _sorted_labels(labels) -> list:
+    try:
+        return sorted(labels)
+    except TypeError:  # mixed label types
+        return sorted(labels, key=str)
 
 
 def _ols(design: np.ndarray, Y: np.ndarray) -> np.ndarray:
@@ -468,6 +609,35 @@ def _ols(design: np.ndarray, Y: np.ndarray) -> np.ndarray:
         o = ~np.isnan(Y[:, j])
         B[:, j] = np.linalg.lstsq(design[o], Y[o, j], rcond=None)[0]
     return B
+
+
+def _priors(gamma_hat: np.ndarray, delta_hat: np.ndarray):
+    """Method-of-moments hyper-parameters per batch (row) over features (columns), as sva:
+    ``gamma_bar``, ``t2`` (mean, variance of ``gamma_hat``) and the inverse-gamma ``a``, ``b``
+    from the mean and variance of ``delta_hat``.  NaN with fewer than two features."""
+    nb, pk = gamma_hat.shape
+    gamma_bar = gamma_hat.mean(axis=1)
+    t2 = gamma_hat.var(axis=1, ddof=1) if pk > 1 else np.full(nb, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        m = delta_hat.mean(axis=1)
+        s2 = delta_hat.var(axis=1, ddof=1) if pk > 1 else np.full(nb, np.nan)
+        a_prior = (2 * s2 + m ** 2) / s2
+        b_prior = (m * s2 + m ** 3) / s2
+    return gamma_bar, t2, a_prior, b_prior
+
+
+def _eb_step(S, g_hat, d_hat, g_bar, t2, a, b, *, eb: bool, parametric: bool, mean_only: bool):
+    """Empirical-Bayes ``(gamma*, delta*, iterations or None)`` of one batch from its standardised
+    data ``S`` (samples x features) and estimates, as sva (shared by fit and new batches)."""
+    if not eb:
+        return g_hat, d_hat, None
+    if parametric:
+        if mean_only:  # sva: postmean(gamma.hat, gamma.bar, 1, 1, t2)
+            return (t2 * g_hat + g_bar) / (t2 + 1.0), np.ones_like(g_hat), None
+        return _it_sol(S, g_hat, d_hat, g_bar, t2, a, b)
+    d = np.ones_like(g_hat) if mean_only else d_hat
+    g_star, d_star = _int_eprior(S, g_hat, d)
+    return g_star, d_star, None
 
 
 def _it_sol(S, g_hat, d_hat, g_bar, t2, a, b, conv=_CONV):
@@ -484,7 +654,7 @@ def _it_sol(S, g_hat, d_hat, g_bar, t2, a, b, conv=_CONV):
         if not change > conv:
             return g_new, d_new, it
     warnings.warn("parametric ComBat did not converge in 10,000 iterations", RuntimeWarning,
-                  stacklevel=3)
+                  stacklevel=4)
     return g_new, d_new, _MAX_ITER
 
 

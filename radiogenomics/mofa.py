@@ -402,6 +402,12 @@ class MOFA:
                 shutil.rmtree(tmpdir, ignore_errors=True)
             else:
                 hdf5_bytes = None
+        # mofapy2 stores sample names as text: give back the caller's own ID objects
+        by_text = {str(s_): s_ for s_ in prep.samples}
+        if len(by_text) == len(prep.samples):
+            result.factors.index = pd.Index([by_text.get(s_, s_) for s_ in result.factors.index],
+                                            name=result.factors.index.name)
+            result.groups_of_samples.index = result.factors.index
         result._hdf5_bytes = hdf5_bytes
         result.source = None if outfile is None else str(path)
         result.likelihoods = dict(zip(prep.views, prep.likelihoods))

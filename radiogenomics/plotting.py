@@ -29,6 +29,9 @@ __all__ = [
     "plot_mofa_variance_explained",
     "plot_mofa_factors",
     "plot_mofa_top_weights",
+    "plot_calibration",
+    "plot_decision_curve",
+    "plot_validation_by_group",
 ]
 
 
@@ -484,5 +487,65 @@ def plot_mofa_top_weights(result, view: str, factor=1, n: int = 15, ax=None):
     ax.set_xlabel("|weight| (scaled)")
     fname = f"Factor{factor}" if isinstance(factor, (int, np.integer)) else str(factor)
     ax.set_title(f"{view}: {fname} (red +, blue -)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_calibration(result, n_bins: int = 10, ax=None):
+    """Calibration plot of a binary :class:`~radiogenomics.validation.ValidationResult`:
+    observed event rate (Wilson 95% CI) against mean predicted risk per quantile bin, the
+    diagonal, and the calibration intercept and slope in the legend."""
+    cal = result.calibration(n_bins=n_bins)
+    t = cal.table
+    fig, ax = _axes(ax, (4.2, 4.2))
+    ax.plot([0, 1], [0, 1], ls="--", c="0.6", lw=1)
+    ax.errorbar(t["mean_predicted"], t["observed_rate"],
+                yerr=[t["observed_rate"] - t["lower"], t["upper"] - t["observed_rate"]],
+                fmt="o", ms=4, c="tab:blue", capsize=2,
+                label=f"intercept {cal.intercept:+.2f}, slope {cal.slope:.2f}")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean predicted risk")
+    ax.set_ylabel("observed event rate")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    ax.set_title(f"calibration ({result.cv})", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_decision_curve(result, thresholds=None, ax=None):
+    """Decision curve (net benefit against threshold probability): model, treat all, treat
+    none (Vickers & Elkin 2006)."""
+    dc = result.decision_curve(thresholds)
+    fig, ax = _axes(ax, (4.8, 3.6))
+    ax.plot(dc["threshold"], dc["net_benefit_model"], c="tab:blue", label="model")
+    ax.plot(dc["threshold"], dc["net_benefit_treat_all"], c="0.5", ls="--", label="treat all")
+    ax.axhline(0, c="0.2", lw=0.8, label="treat none")
+    lo = min(-0.05, float(dc["net_benefit_model"].min()))
+    ax.set_ylim(lo, max(0.05, float(dc[["net_benefit_model", "net_benefit_treat_all"]].max().max())
+                        * 1.1))
+    ax.set_xlabel("threshold probability")
+    ax.set_ylabel("net benefit")
+    ax.legend(frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_validation_by_group(result, metric: str | None = None, breakdown: str = "centre",
+                             ax=None):
+    """A metric with its bootstrap CI per group (e.g. centre) beside the pooled value."""
+    metric = metric or ("auroc" if result.kind == "binary" else "r2")
+    m = result.metrics
+    rows = m[(m["metric"] == metric) & ((m["breakdown"] == breakdown) | (m["breakdown"] == "all"))]
+    rows = rows[rows["group"].astype(str).ne("all") | rows["breakdown"].eq("all")]
+    fig, ax = _axes(ax, (4.5, 0.8 + 0.35 * len(rows)))
+    y = np.arange(len(rows))[::-1]
+    ax.errorbar(rows["estimate"], y, xerr=[rows["estimate"] - rows["lower"],
+                                           rows["upper"] - rows["estimate"]],
+                fmt="o", c="tab:blue", capsize=2)
+    ax.set_yticks(y, [str(g) for g in rows["group"]])
+    if metric.startswith("auroc"):
+        ax.axvline(0.5, c="0.6", ls="--", lw=1)
+    ax.set_xlabel(metric)
     fig.tight_layout()
     return fig

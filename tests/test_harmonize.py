@@ -211,8 +211,12 @@ def test_unseen_batch_error(ds1):
     m = ComBat().fit(X, C["centre"], C[["age", "disease"]])
     batch = C["centre"].copy()
     batch.iloc[:3] = "Z"
-    with pytest.raises(CohortValidationError, match="not seen in fit"):
+    with pytest.raises(CohortValidationError, match="not seen in fit") as e:
         m.transform(X, batch, C[["age", "disease"]])
+    assert "['Z']" in str(e.value) and 'new_batches="estimate"' in str(e.value)
+    m.new_batches = "guess"
+    with pytest.raises(CohortValidationError, match="new_batches"):
+        m.transform(X, C["centre"], C[["age", "disease"]])
 
 
 def test_confounded_covariate_error(ds1):
@@ -239,3 +243,217 @@ def test_numpy_and_numba_nonparametric_paths_agree(ds1, monkeypatch):
     b = ComBat(parametric=False).fit(X, C["centre"], C[["age", "disease"]])
     np.testing.assert_allclose(a.gamma_star_.to_numpy(), b.gamma_star_.to_numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(a.delta_star_.to_numpy(), b.delta_star_.to_numpy(), rtol=1e-10)
+
+
+# ---------------------------------------------------------------- batches not seen in fit
+def _std(m, X, cov):
+    """(y - alpha - x' beta) / sigma with the fitted model."""
+    sm = m.grand_mean_.to_numpy() + np.asarray(cov, float) @ m.coef_.to_numpy()
+    return (np.asarray(X, float) - sm) / np.sqrt(m.var_pooled_.to_numpy())
+
+
+def test_new_batch_eb_false_standardised_exactly(ds1):
+    """eb=False: within a new batch the adjusted data have standardised mean 0 and SD 1 on the
+    training scale, the same property the fitted batches have."""
+    X, C = ds1
+    cov = C[["age", "disease"]]
+    tr = C["centre"].isin(["A", "B"]).to_numpy()
+    m = ComBat(eb=False, new_batches="estimate").fit(X[tr], C["centre"][tr], cov[tr])
+    # the property holds for the fitted batches ...
+    fitted = _std(m, m.transform(X[tr], C["centre"][tr], cov[tr]), cov[tr])
+    for b in "AB":
+        sel = (C["centre"][tr] == b).to_numpy()
+        np.testing.assert_allclose(fitted[sel].mean(0), 0, atol=1e-10)
+        np.testing.assert_allclose(fitted[sel].std(0, ddof=1), 1, atol=1e-10)
+    # ... and for the unseen batch C, whose raw data are far from it
+    new = (C["centre"] == "C").to_numpy()
+    raw = _std(m, X[new], cov[new])
+    assert np.abs(raw.std(0, ddof=1) - 1).max() > 0.1 or np.abs(raw.mean(0)).max() > 0.1
+    out = m.transform(X[new], C["centre"][new], cov[new])
+    z = _std(m, out, cov[new])
+    np.testing.assert_allclose(z.mean(0), 0, atol=1e-10)
+    np.testing.assert_allclose(z.std(0, ddof=1), 1, atol=1e-10)
+    P = m.new_batch_params_["C"]
+    np.testing.assert_allclose(P["gamma_star"], raw.mean(0), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(P["delta_star"], raw.var(0, ddof=1), rtol=1e-12)
+    assert P.index.equals(X.columns) and P.attrs["n_samples"] == 30 and not P.attrs["eb"]
+
+
+@pytest.mark.parametrize("kw", [{}, {"parametric": False}, {"mean_only": True}, {"eb": False},
+                                {"ref_batch": "A"}, {"parametric": False, "mean_only": True}])
+def test_new_batch_reproduces_fit_estimates(ds1, kw):
+    """The new-batch path is fit's own estimation: a fitted batch relabelled as new gets the
+    fit's gamma*/delta* (same standardisation, same per-batch priors and EB step) and hence the
+    same harmonised values, so it inherits the sva parity of fit."""
+    X, C = ds1
+    cov = C[["age", "disease"]]
+    m = ComBat(new_batches="estimate", **kw).fit(X, C["centre"], cov)
+    sel = (C["centre"] == "C").to_numpy()
+    out = m.transform(X[sel], C["centre"][sel].replace("C", "C_new"), cov[sel])
+    P = m.new_batch_params_["C_new"]
+    np.testing.assert_allclose(P["gamma_star"], m.gamma_star_.loc["C"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(P["delta_star"], m.delta_star_.loc["C"], rtol=1e-9)
+    assert P.attrs["n_iter"] == m.n_iter_.get("C")
+    ref = m.transform(X[sel], C["centre"][sel], cov[sel])
+    assert _err_sd(out, ref.to_numpy(), X) < 1e-10
+
+
+def _sim_new_centre(seed=0, p=50, nper=30):
+    """3 training centres with mild effects and a new centre with a strong additive (4 SD) and
+    multiplicative (x2-3) effect; age (40-80) has a real effect of 0.1-0.3 per year."""
+    rng = np.random.default_rng(seed)
+    batch = np.repeat(["T1", "T2", "T3", "NEW"], nper)
+    age = rng.uniform(40, 80, len(batch))
+    alpha = rng.normal(10, 2, p)
+    slope = rng.uniform(0.1, 0.3, p) * rng.choice([-1, 1], p)
+    sigma = rng.uniform(0.5, 2, p)
+    gam = {"T1": rng.normal(0, 0.5, p), "T2": rng.normal(0.5, 0.5, p),
+           "T3": rng.normal(-0.5, 0.5, p), "NEW": rng.normal(4, 1, p)}
+    dl = {b: rng.uniform(0.8, 1.2, p) for b in ("T1", "T2", "T3")} | {"NEW": rng.uniform(2, 3, p)}
+    Y = np.array([alpha + slope * a + sigma * (gam[b] + dl[b] * rng.normal(size=p))
+                  for a, b in zip(age, batch)])
+    X = pd.DataFrame(Y, columns=[f"f{j:02d}" for j in range(p)])
+    return X, pd.Series(batch), pd.DataFrame({"age": age}), slope
+
+
+@pytest.mark.parametrize("parametric", [True, False])
+def test_new_centre_simulated_eb(parametric):
+    """Leave-one-centre-out use: fit on 3 centres, harmonise the 4th as a new batch (EB on).
+    Its mean shift is removed and the age effect within it is preserved."""
+    X, b, cov, slope = _sim_new_centre()
+    tr = (b != "NEW").to_numpy()
+    m = ComBat(parametric=parametric, new_batches="estimate").fit(X[tr], b[tr], cov[tr])
+    h_tr = m.transform(X[tr], b[tr], cov[tr]).to_numpy()
+    h_new = m.transform(X[~tr], b[~tr], cov[~tr]).to_numpy()
+    age = cov["age"].to_numpy()
+
+    def gap(new, train):  # |mean difference| per feature, true age effect removed
+        return np.abs((new - np.outer(age[~tr], slope)).mean(0)
+                      - (train - np.outer(age[tr], slope)).mean(0))
+
+    raw_gap = gap(X.to_numpy()[~tr], X.to_numpy()[tr])
+    new_gap = gap(h_new, h_tr)
+    assert np.median(new_gap) < 0.1 * np.median(raw_gap)
+
+    a = age[~tr] - age[~tr].mean()
+
+    def slopes(H):
+        return a @ (H - H.mean(0)) / (a @ a)
+
+    assert np.mean(np.abs(slopes(h_new) - slope) / np.abs(slope)) < 0.2
+    assert 0.8 < np.mean(slopes(h_new) / slope) < 1.2
+    # meaningful: without the age covariate the new centre's scaling attenuates the age effect
+    m0 = ComBat(parametric=parametric, new_batches="estimate").fit(X[tr], b[tr])
+    assert np.mean(slopes(m0.transform(X[~tr], b[~tr]).to_numpy()) / slope) < 0.85
+    # the new centre's scale is estimated (about 2-3 times the pooled SD)
+    assert np.median(np.sqrt(m.new_batch_params_["NEW"]["delta_star"])) > 1.8
+
+
+def _fitted_state(m):
+    return {k: (v.copy() if hasattr(v, "copy") else v) for k, v in vars(m).items()
+            if k.endswith("_") and k != "new_batch_params_" or k.startswith("_")}
+
+
+def _assert_same_state(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        if isinstance(a[k], (pd.DataFrame, pd.Series, pd.Index)):
+            assert a[k].equals(b[k]), k
+        elif isinstance(a[k], np.ndarray):
+            np.testing.assert_array_equal(a[k], b[k])
+        else:
+            assert a[k] == b[k], k
+
+
+@pytest.mark.parametrize("kw", [{}, {"parametric": False}])
+def test_transform_new_batch_keeps_fitted_attributes(ds1, kw):
+    X, C = ds1
+    cov = C[["age", "disease"]]
+    tr = (C["centre"] != "D").to_numpy()
+    m = ComBat(new_batches="estimate", **kw).fit(X[tr], C["centre"][tr], cov[tr])
+    before = _fitted_state(m)
+    g0 = m.gamma_star_.copy()
+    m.transform(X, C["centre"], cov)
+    assert set(m.new_batch_params_) == {"D"}
+    pd.testing.assert_frame_equal(m.gamma_star_, g0)
+    _assert_same_state(before, _fitted_state(m))
+    # per-call: a later call without new batches clears it
+    m.transform(X[tr], C["centre"][tr], cov[tr])
+    assert m.new_batch_params_ == {}
+
+
+@pytest.mark.parametrize("eb", [True, False])
+def test_new_batch_single_sample_location_only(ds1, eb):
+    X, C = ds1
+    cov = C[["age", "disease"]]
+    tr = (C["centre"] != "D").to_numpy()
+    m = ComBat(eb=eb, new_batches="estimate").fit(X[tr], C["centre"][tr], cov[tr])
+    one = np.flatnonzero(~tr)[:1]
+    with pytest.warns(UserWarning, match="single sample"):
+        out = m.transform(X.iloc[one], ["Z"], cov.iloc[one])
+    P = m.new_batch_params_["Z"]
+    assert P.attrs["mean_only"] and np.all(P["delta_star"] == 1)
+    # location-only: y* = y - sigma gamma*
+    sd = np.sqrt(m.var_pooled_.to_numpy())
+    np.testing.assert_allclose(out.to_numpy()[0], X.iloc[one].to_numpy()[0] - sd * P["gamma_star"],
+                               rtol=1e-12)
+    z = _std(m, X.iloc[one], cov.iloc[one])[0]
+    np.testing.assert_allclose(P["gamma_hat"], z, rtol=1e-12)
+    if eb:  # shrunk toward the batch's mean effect over features, not all the way
+        assert 0 < np.abs(P["gamma_star"] - z).max() < np.abs(z - z.mean()).max()
+    else:  # the covariate-predicted means
+        np.testing.assert_allclose(_std(m, out, cov.iloc[one]), 0, atol=1e-10)
+
+
+@pytest.mark.parametrize("kw", [{}, {"ref_batch": "A"}])
+def test_mixed_seen_and_new_batches(ds1, kw):
+    X, C = ds1
+    cov = C[["age", "disease"]]
+    tr = C["centre"].isin(["A", "B"]).to_numpy()
+    m = ComBat(new_batches="estimate", **kw).fit(X[tr], C["centre"][tr], cov[tr])
+    perm = np.random.default_rng(2).permutation(len(X))
+    Xp, bp, cp = X.iloc[perm], C["centre"].iloc[perm], cov.iloc[perm]
+    out = m.transform(Xp, bp, cp)
+    assert out.index.equals(Xp.index)
+    seen = bp.isin(["A", "B"]).to_numpy()
+    plain = ComBat(**kw).fit(X[tr], C["centre"][tr], cov[tr]).transform(Xp[seen], bp[seen], cp[seen])
+    pd.testing.assert_frame_equal(out[seen], plain, rtol=0, atol=0)
+    assert set(m.new_batch_params_) == {"C", "D"}
+    # each new batch equals transforming it alone
+    for b in "CD":
+        sel = (bp == b).to_numpy()
+        alone = m.transform(Xp[sel], bp[sel], cp[sel])
+        np.testing.assert_allclose(out[sel].to_numpy(), alone.to_numpy(), rtol=1e-12)
+    if kw:  # reference rows unchanged
+        r = (bp == "A").to_numpy()
+        pd.testing.assert_frame_equal(out[r], Xp[r])
+
+
+def test_new_batch_constant_feature_nan_and_fit_unadjusted(ds1):
+    X, C = ds1
+    X = X.copy()
+    cov = C[["age", "disease"]]
+    tr = (C["centre"] != "D").to_numpy()
+    new = ~tr
+    X.loc[new, "f03"] = 7.0                       # constant within the new batch only
+    X.loc[C.index[tr & (C["centre"] == "B").to_numpy()], "f11"] = 2.0  # constant in fitted B
+    rows = np.flatnonzero(new)
+    arr = X.to_numpy()
+    arr[rows[:3], 5] = np.nan
+    arr[rows[4], 20] = np.nan
+    X = pd.DataFrame(arr, index=X.index, columns=X.columns)
+    m = ComBat(new_batches="estimate").fit(X[tr], C["centre"][tr], cov[tr])
+    assert list(m.unadjusted_features_["feature"]) == ["f11"]
+    with pytest.warns(UserWarning, match=r"new batch 'D'.*constant within the batch: \['f03'\]"):
+        out = m.transform(X[new], C["centre"][new], cov[new])
+    pd.testing.assert_series_equal(out["f03"], X.loc[new, "f03"])
+    pd.testing.assert_series_equal(out["f11"], X.loc[new, "f11"])
+    np.testing.assert_array_equal(np.isnan(out.to_numpy()), np.isnan(X[new].to_numpy()))
+    P = m.new_batch_params_["D"]
+    assert P.loc[["f03", "f11"]].isna().all().all() and P.attrs["unadjusted"] == ["f03"]
+    assert P.drop(index=["f03", "f11"]).notna().all().all()
+    # f03 is excluded from the batch's priors: the other features are as without f03 at all
+    # (alpha, beta and sigma are per feature, so the fit does not depend on f03 either)
+    m2 = ComBat(new_batches="estimate").fit(X[tr].drop(columns="f03"), C["centre"][tr], cov[tr])
+    out2 = m2.transform(X[new].drop(columns="f03"), C["centre"][new], cov[new])
+    np.testing.assert_allclose(out.drop(columns="f03").to_numpy(), out2.to_numpy(), rtol=1e-10)

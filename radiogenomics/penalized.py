@@ -1,0 +1,968 @@
+r"""Penalised prediction: glmnet-compatible elastic net, in-fold harmonisation, stability
+selection and multi-modal fusion.
+
+glmnet's parameterisation
+-------------------------
+For ``family="gaussian"`` glmnet minimises, over standardised predictors (``1/n`` SDs),
+
+.. math::
+
+    \frac{1}{2n}\sum_i (y_i - \beta_0 - x_i^T\beta)^2
+    + \lambda\Big[\frac{1-\alpha}{2}\lVert\beta\rVert_2^2 + \alpha\lVert\beta\rVert_1\Big],
+
+and it standardises ``y`` internally too, which rescales the penalty: the solution equals
+scikit-learn's ``ElasticNet(alpha=lambda/s_y, l1_ratio=alpha)`` fitted to ``y/s_y`` (``s_y``
+the ``1/n`` SD of ``y``), with coefficients multiplied by ``s_y / s_x``; ridge (``alpha=0``) is
+``Ridge(alpha=n lambda / s_y)`` on ``y/s_y``.  For ``family="binomial"`` the loss is
+:math:`-\frac1n \ell(\beta)` and the solution equals ``LogisticRegression(C=1/(n lambda),
+l1_ratio=alpha)``; here the SAGA solution is then polished by Newton steps on its active set
+(signs fixed), which brings it to glmnet's ``thresh=1e-14`` answer to about 1e-9.  Coefficients
+are returned on the original scale with the intercept first, as ``coef(glmnet_fit)``.
+:func:`glmnet_lambda_sequence` reproduces glmnet's default sequence (``lambda_max`` the
+smallest lambda with all coefficients zero, ``nlambda`` log-spaced values down to
+``lambda.min.ratio`` = 1e-4 if n > p else 1e-2).  Parity with glmnet 4.1-6:
+``tests/test_penalized.py`` (data and outputs in ``tests/data/glmnet``).
+
+Estimators
+----------
+* :class:`PenalizedModel`: scikit-learn estimator (regressor or classifier) with lambda chosen
+  by inner K-fold CV on glmnet's sequence (``selection="min"`` or ``"1se"``), multi-output
+  targets fitted column by column.
+* :class:`ComBatTransformer`: ComBat inside a Pipeline.  The batch (centre) and covariate
+  columns travel in ``X`` and are consumed by the step, so every cross-validation splitter
+  fits harmonisation on training rows only; held-out centres are harmonised from their own
+  features (``new_batches="estimate"``, label-free).
+* :func:`make_pipeline`: ComBat -> variance filter -> PenalizedModel.
+* :func:`stability_selection`: Meinshausen & Buhlmann (2010) selection probabilities with the
+  per-family error bound.
+* :class:`FusionModel`: early, late (stacked) and intermediate (CCA / MOFA+ scores) fusion of
+  modalities with missing blocks, and each modality's contribution.
+* :func:`predict_modules` (virtual transcriptomics: module scores from imaging),
+  :func:`predict_traits` (imaging traits from expression), :func:`predict_view` (any view to
+  any view): cross-validated metrics per target.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+
+__all__ = ["glmnet_lambda_sequence", "glmnet_fit", "GlmnetPath", "PenalizedModel",
+           "ComBatTransformer", "make_pipeline", "stability_selection", "StabilityResult",
+           "FusionModel", "PenalizedError", "predict_view", "predict_modules", "predict_traits",
+           "PredictionTaskResult"]
+
+
+class PenalizedError(ValueError):
+    """Invalid input to a penalised model (names the problem and the fix)."""
+
+
+# ------------------------------------------------------------------------------ helpers
+
+def _as_xy(X, y):
+    Xf = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=float))
+    A = Xf.to_numpy(dtype=float)
+    if A.ndim != 2:
+        raise PenalizedError(f"X must be 2-D (samples x features), got shape {A.shape}")
+    yv = np.asarray(y, dtype=float)
+    if yv.shape[0] != A.shape[0]:
+        raise PenalizedError(f"X has {A.shape[0]} rows but y has {yv.shape[0]} values")
+    if not np.all(np.isfinite(A)):
+        raise PenalizedError("X has NaN or inf; impute or remove them first (or use "
+                             "FusionModel for missing modality blocks)")
+    if not np.all(np.isfinite(yv)):
+        raise PenalizedError("y has NaN or inf; drop those samples first")
+    return Xf, A, yv
+
+
+def _standardise(A):
+    mx = A.mean(axis=0)
+    sx = A.std(axis=0)
+    return mx, sx
+
+
+def _check_family(family, y):
+    if family not in ("gaussian", "binomial"):
+        raise PenalizedError(f"family must be 'gaussian' or 'binomial', got {family!r}")
+    if family == "binomial":
+        u = np.unique(y)
+        if not np.isin(u, (0.0, 1.0)).all() or len(u) != 2:
+            raise PenalizedError(f"binomial y must be coded 0/1 with both classes present, got "
+                                 f"values {u[:5]}")
+
+
+def glmnet_lambda_sequence(X, y, family: str = "gaussian", alpha: float = 1.0,
+                           n_lambda: int = 100, lambda_min_ratio: float | None = None) -> np.ndarray:
+    """glmnet's default lambda sequence (decreasing), on glmnet's scale.
+
+    ``lambda_max = max_j |x_j' (y - ybar)| / (n max(alpha, 1e-3))`` with ``x_j`` standardised
+    (``1/n`` SD); for gaussian models ``y`` is also divided by its ``1/n`` SD and the result
+    multiplied back (glmnet's internal standardisation of y), so lambda is on y's scale.
+    """
+    _, A, yv = _as_xy(X, y)
+    _check_family(family, yv)
+    n, p = A.shape
+    mx, sx = _standardise(A)
+    ok = sx > 0
+    Xs = (A[:, ok] - mx[ok]) / sx[ok]
+    r = yv - yv.mean()
+    a = max(float(alpha), 1e-3)
+    lam_max = np.max(np.abs(Xs.T @ r)) / (n * a)
+    if lambda_min_ratio is None:
+        lambda_min_ratio = 1e-4 if n > p else 1e-2
+    return lam_max * np.exp(np.linspace(0.0, np.log(lambda_min_ratio), int(n_lambda)))
+
+
+@dataclass
+class GlmnetPath:
+    """Coefficients along a lambda path, original scale, intercept first (``coef(fit)``)."""
+
+    coef: pd.DataFrame          # lambdas x ["(Intercept)", features]
+    family: str
+    alpha: float
+
+    @property
+    def lambdas(self) -> np.ndarray:
+        return self.coef.index.to_numpy(dtype=float)
+
+    def predict(self, X, s: float | None = None, type: str = "response") -> np.ndarray:
+        """Predictions at lambda ``s`` (default the last): the linear predictor, or for
+        binomial with ``type="response"`` the probability."""
+        row = self.coef.iloc[-1] if s is None else self.coef.iloc[
+            int(np.argmin(np.abs(self.lambdas - s)))]
+        eta = np.asarray(X, dtype=float) @ row.iloc[1:].to_numpy() + row.iloc[0]
+        if self.family == "binomial" and type == "response":
+            return 1.0 / (1.0 + np.exp(-eta))
+        return eta
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.coef.copy()
+
+    def __repr__(self) -> str:
+        return (f"GlmnetPath(family={self.family!r}, alpha={self.alpha}, "
+                f"{len(self.coef)} lambdas, {self.coef.shape[1] - 1} features)")
+
+
+def _polish_logistic(Xs, y, b0, b, lam, alpha, tol=1e-13, max_iter=50):
+    """Newton steps on the active set (signs fixed) of the penalised logistic problem."""
+    n = len(y)
+    active = np.flatnonzero(b != 0)
+    s = np.sign(b[active])
+    w = np.r_[b0, b[active]]
+    Xa = np.c_[np.ones(n), Xs[:, active]]
+    pen = np.r_[0.0, np.full(len(active), lam * (1 - alpha))]
+    l1 = np.r_[0.0, lam * alpha * s]
+    for _ in range(max_iter):
+        eta = Xa @ w
+        p = 1.0 / (1.0 + np.exp(-eta))
+        g = Xa.T @ (p - y) / n + pen * w + l1
+        H = (Xa * (p * (1 - p))[:, None]).T @ Xa / n + np.diag(pen)
+        try:
+            step = np.linalg.solve(H, g)
+        except np.linalg.LinAlgError:
+            return b0, b
+        w_new = w - step
+        if np.any(np.sign(w_new[1:]) != s):   # a sign would flip: keep the solver's answer
+            return b0, b
+        w = w_new
+        if np.max(np.abs(step)) < tol:
+            break
+    out = b.copy()
+    out[active] = w[1:]
+    return float(w[0]), out
+
+
+def glmnet_fit(X, y, family: str = "gaussian", alpha: float = 1.0, lambdas=None,
+               n_lambda: int = 100, lambda_min_ratio: float | None = None,
+               tol: float = 1e-12, max_iter: int = 100_000) -> GlmnetPath:
+    """Elastic-net path in glmnet's parameterisation (see the module docstring), with
+    ``standardize=TRUE`` and an intercept.  Returns coefficients on the original scale."""
+    from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
+
+    Xf, A, yv = _as_xy(X, y)
+    _check_family(family, yv)
+    if not 0 <= alpha <= 1:
+        raise PenalizedError(f"alpha (glmnet's mixing parameter) must be in [0, 1], got {alpha}")
+    if lambdas is None:
+        lambdas = glmnet_lambda_sequence(A, yv, family, alpha, n_lambda, lambda_min_ratio)
+    lambdas = np.asarray(lambdas, dtype=float)
+    if np.any(lambdas <= 0):
+        raise PenalizedError("lambdas must be positive")
+    n, p = A.shape
+    mx, sx = _standardise(A)
+    ok = sx > 0
+    Xs = (A[:, ok] - mx[ok]) / sx[ok]
+    rows = []
+    if family == "gaussian":
+        my, sy = yv.mean(), yv.std()
+        ys = (yv - my) / sy
+        for lam in lambdas:
+            if alpha == 0:
+                m = Ridge(alpha=n * lam / sy).fit(Xs, ys)
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    m = ElasticNet(alpha=lam / sy, l1_ratio=alpha, tol=tol,
+                                   max_iter=max_iter).fit(Xs, ys)
+            bs = np.zeros(p)
+            bs[ok] = m.coef_ * sy / sx[ok]
+            rows.append(np.r_[my - bs @ mx, bs])
+    else:
+        for lam in lambdas:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if alpha == 0:
+                    m = LogisticRegression(C=1 / (n * lam), l1_ratio=0.0, solver="lbfgs",
+                                           tol=tol, max_iter=max_iter).fit(Xs, yv)
+                else:
+                    m = LogisticRegression(C=1 / (n * lam), l1_ratio=alpha, solver="saga",
+                                           tol=max(tol, 1e-10), max_iter=max_iter,
+                                           random_state=0).fit(Xs, yv)
+            b0, b = _polish_logistic(Xs, yv, m.intercept_[0], m.coef_[0].copy(), lam, alpha)
+            bs = np.zeros(p)
+            bs[ok] = b / sx[ok]
+            rows.append(np.r_[b0 - bs @ mx, bs])
+    names = ["(Intercept)"] + [str(c) for c in Xf.columns]
+    coef = pd.DataFrame(np.array(rows), index=pd.Index(lambdas, name="lambda"), columns=names)
+    return GlmnetPath(coef=coef, family=family, alpha=float(alpha))
+
+
+# ------------------------------------------------------------------------------ estimator
+
+def _cv_lambda(Xs, y, family, alpha, lambdas, cv, rng, selection):
+    """Inner K-fold CV over the lambda path on standardised X (fast sklearn paths)."""
+    from sklearn.linear_model import LogisticRegression, enet_path
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    seed = int(np.random.default_rng(rng).integers(2**31 - 1))
+    splitter = (StratifiedKFold(cv, shuffle=True, random_state=seed) if family == "binomial"
+                else KFold(cv, shuffle=True, random_state=seed))
+    err = np.zeros((cv, len(lambdas)))
+    for f, (tr, te) in enumerate(splitter.split(Xs, y if family == "binomial" else None)):
+        A, B = Xs[tr], Xs[te]
+        m, s = A.mean(0), A.std(0)
+        s[s == 0] = 1.0
+        A, B = (A - m) / s, (B - m) / s
+        if family == "gaussian":
+            my, sy = y[tr].mean(), y[tr].std() or 1.0
+            yt = (y[tr] - my) / sy
+            if alpha == 0:
+                U, d, Vt = np.linalg.svd(A, full_matrices=False)
+                uy = U.T @ yt
+                for j, lam in enumerate(lambdas):
+                    coef = Vt.T @ (d / (d**2 + len(tr) * lam / sy) * uy)
+                    err[f, j] = np.mean((y[te] - (my + sy * (B @ coef))) ** 2)
+            else:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    _, coefs, _ = enet_path(A, yt, l1_ratio=alpha, alphas=lambdas / sy,
+                                            tol=1e-6, max_iter=5000)
+                pred = my + sy * (B @ coefs)
+                err[f] = np.mean((y[te][:, None] - pred) ** 2, axis=0)
+        else:
+            lr = LogisticRegression(C=1.0, l1_ratio=alpha, solver="saga" if alpha > 0 else "lbfgs",
+                                    tol=1e-4, max_iter=5000, warm_start=True, random_state=seed)
+            for j, lam in enumerate(lambdas):
+                lr.set_params(C=1 / (len(tr) * lam))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    lr.fit(A, y[tr])
+                p = np.clip(lr.predict_proba(B)[:, 1], 1e-12, 1 - 1e-12)
+                err[f, j] = -2 * np.mean(y[te] * np.log(p) + (1 - y[te]) * np.log(1 - p))
+    mean, se = err.mean(0), err.std(0, ddof=1) / np.sqrt(cv)
+    best = int(np.argmin(mean))
+    if selection == "1se":
+        ok = np.flatnonzero(mean <= mean[best] + se[best])
+        best = int(ok.min())          # largest lambda within one SE (lambdas decrease)
+    return best, pd.DataFrame({"lambda": lambdas, "cv_error": mean, "cv_se": se})
+
+
+class PenalizedModel(BaseEstimator):
+    """Elastic net / lasso / ridge in glmnet's parameterisation, lambda by inner CV.
+
+    Parameters
+    ----------
+    family : {"gaussian", "binomial"}
+    alpha : float
+        glmnet's mixing parameter: 1 lasso, 0 ridge, in between elastic net.
+    lambda_ : float or None
+        Fixed penalty (glmnet's scale); None chooses it by ``cv``-fold CV on glmnet's default
+        sequence of ``n_lambda`` values (``selection="min"``: smallest CV error; ``"1se"``:
+        largest lambda within one SE, ``cv.glmnet``'s ``lambda.1se``).
+    rng : int or Generator
+        Seeds the inner folds (SPEC 7).
+
+    Multi-output ``y`` (2-D, gaussian) is fitted column by column; ``coef_`` is then a
+    features x targets DataFrame.
+    """
+
+    def __init__(self, family: str = "gaussian", alpha: float = 1.0, lambda_: float | None = None,
+                 n_lambda: int = 50, lambda_min_ratio: float | None = None, cv: int = 5,
+                 selection: str = "min", rng=None):
+        self.family = family
+        self.alpha = alpha
+        self.lambda_ = lambda_
+        self.n_lambda = n_lambda
+        self.lambda_min_ratio = lambda_min_ratio
+        self.cv = cv
+        self.selection = selection
+        self.rng = rng
+
+    @property
+    def _estimator_type(self):
+        return "classifier" if self.family == "binomial" else "regressor"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = self._estimator_type
+        if self.family == "binomial":
+            from sklearn.utils import ClassifierTags
+            tags.classifier_tags = ClassifierTags()
+        else:
+            from sklearn.utils import RegressorTags
+            tags.regressor_tags = RegressorTags()
+        return tags
+
+    def fit(self, X, y):
+        Xf, A, Y = _as_xy(X, y)
+        if self.selection not in ("min", "1se"):
+            raise PenalizedError(f"selection must be 'min' or '1se', got {self.selection!r}")
+        multi = Y.ndim == 2 and Y.shape[1] > 1
+        if multi and self.family != "gaussian":
+            raise PenalizedError("multi-output targets are supported for family='gaussian' only")
+        Ym = Y.reshape(len(Y), -1)
+        targets = (list(y.columns) if isinstance(y, pd.DataFrame) else
+                   [getattr(y, "name", None) or "y"] if not multi else
+                   [f"y{j}" for j in range(Ym.shape[1])])
+        n, p = A.shape
+        if n < 2 * self.cv and self.lambda_ is None:
+            raise PenalizedError(f"n = {n} is too small for {self.cv}-fold inner CV; lower cv or "
+                                 "give lambda_")
+        gen = np.random.default_rng(self.rng)
+        self.feature_names_in_ = np.array([str(c) for c in Xf.columns], dtype=object)
+        coefs, intercepts, lams, curves = [], [], [], {}
+        for j in range(Ym.shape[1]):
+            yj = Ym[:, j]
+            _check_family(self.family, yj)
+            if self.lambda_ is None:
+                seq = glmnet_lambda_sequence(A, yj, self.family, self.alpha, self.n_lambda,
+                                             self.lambda_min_ratio)
+                best, curve = _cv_lambda(A, yj, self.family, self.alpha, seq, self.cv,
+                                         gen, self.selection)
+                lam = float(seq[best])
+                curves[targets[j]] = curve
+            else:
+                lam = float(self.lambda_)
+            path = glmnet_fit(A, yj, self.family, self.alpha, lambdas=[lam],
+                              tol=1e-8 if self.family == "gaussian" else 1e-8)
+            row = path.coef.iloc[0]
+            intercepts.append(float(row.iloc[0]))
+            coefs.append(row.iloc[1:].to_numpy())
+            lams.append(lam)
+        C = np.column_stack(coefs)
+        self.targets_ = targets
+        self.multi_output_ = multi
+        self.coef_ = (pd.DataFrame(C, index=self.feature_names_in_, columns=targets) if multi
+                      else pd.Series(C[:, 0], index=self.feature_names_in_, name="coef"))
+        self.intercept_ = np.array(intercepts) if multi else intercepts[0]
+        self.lambda_chosen_ = np.array(lams) if multi else lams[0]
+        self.cv_curves_ = curves
+        if self.family == "binomial":
+            self.classes_ = np.array([0.0, 1.0])
+        return self
+
+    def decision_function(self, X):
+        A = X.to_numpy(dtype=float) if isinstance(X, pd.DataFrame) else np.asarray(X, float)
+        C = self.coef_.to_numpy()
+        return A @ C + self.intercept_
+
+    def predict(self, X):
+        eta = self.decision_function(X)
+        if self.family == "binomial":
+            return (eta > 0).astype(float)
+        return eta
+
+    def predict_proba(self, X):
+        if self.family != "binomial":
+            raise PenalizedError("predict_proba is for family='binomial'")
+        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        return np.column_stack([1 - p, p])
+
+    def score(self, X, y):
+        from sklearn.metrics import r2_score, roc_auc_score
+        if self.family == "binomial":
+            return roc_auc_score(y, self.predict_proba(X)[:, 1])
+        return r2_score(y, self.predict(X))
+
+    @property
+    def selected_features_(self) -> list[str]:
+        c = self.coef_
+        nz = (c != 0).any(axis=1) if isinstance(c, pd.DataFrame) else c != 0
+        return list(c.index[nz.to_numpy()])
+
+
+# ------------------------------------------------------------------------------ ComBat step
+
+class ComBatTransformer(BaseEstimator, TransformerMixin):
+    """ComBat as a Pipeline step; batch and covariates travel as columns of ``X``.
+
+    ``X`` must be a DataFrame holding the feature columns plus ``batch`` (e.g. ``"centre"``)
+    and the ``covariates`` columns; the step returns the harmonised feature columns only.
+    Fitting happens on the rows the surrounding cross-validation gives it (training rows), so
+    harmonisation never sees test rows; unseen batches at transform time (a held-out centre)
+    are harmonised from their own features without any outcome (``new_batches="estimate"``).
+    Text covariates with two levels are coded 0/1.  ``combat_kwargs`` go to
+    :class:`~radiogenomics.harmonize.ComBat`.
+    """
+
+    def __init__(self, batch: str = "centre", covariates: Sequence[str] = (), enabled: bool = True,
+                 new_batches: str = "estimate", combat_kwargs: Mapping | None = None):
+        self.batch = batch
+        self.covariates = covariates
+        self.enabled = enabled
+        self.new_batches = new_batches
+        self.combat_kwargs = combat_kwargs
+
+    def _split(self, X):
+        if not isinstance(X, pd.DataFrame):
+            raise PenalizedError("ComBatTransformer needs a DataFrame with the batch and "
+                                 "covariate columns")
+        meta = [self.batch, *self.covariates]
+        missing = [c for c in meta if c not in X.columns]
+        if missing:
+            raise PenalizedError(f"X lacks column(s) {missing} needed by ComBatTransformer; add "
+                                 "them (see radiogenomics.validation.design_matrix)")
+        feats = X.drop(columns=meta)
+        cov = None
+        if self.covariates:
+            cov = pd.DataFrame(index=X.index)
+            for c in self.covariates:
+                col = X[c]
+                if pd.api.types.is_numeric_dtype(col):
+                    cov[c] = col.astype(float)
+                else:
+                    lev = sorted(col.astype(str).unique())
+                    if len(lev) > 2:
+                        raise PenalizedError(f"covariate {c!r} has {len(lev)} levels; one-hot "
+                                             "code it first")
+                    cov[c] = (col.astype(str) == lev[-1]).astype(float)
+        return feats.astype(float), X[self.batch].astype(str), cov
+
+    def fit(self, X, y=None):
+        from .harmonize import ComBat
+
+        feats, batch, cov = self._split(X)
+        self.feature_names_out_ = np.array(feats.columns, dtype=object)
+        self.single_batch_ = None
+        if self.enabled and batch.nunique() < 2:
+            # one training centre (e.g. leave-one-centre-out with two centres): nothing to
+            # harmonise among the training rows; other centres are mapped onto its per-feature
+            # mean and SD (location/scale, no covariates, no shrinkage)
+            self.single_batch_ = (batch.iloc[0], feats.mean(), feats.std(ddof=1).replace(0, 1.0))
+            return self
+        if self.enabled:
+            kw = dict(self.combat_kwargs or {})
+            kw.setdefault("new_batches", self.new_batches)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                self.combat_ = ComBat(**kw).fit(feats, batch, cov)
+        return self
+
+    def transform(self, X):
+        feats, batch, cov = self._split(X)
+        if not self.enabled:
+            return feats
+        if self.single_batch_ is not None:
+            label, mu, sd = self.single_batch_
+            out = feats.copy()
+            for b in pd.unique(batch):
+                if b == label:
+                    continue
+                rows = (batch == b).to_numpy()
+                sub = feats.loc[rows]
+                s_ = sub.std(ddof=1).replace(0, 1.0).fillna(1.0)
+                out.loc[rows] = (sub - sub.mean()) / s_ * sd + mu
+            return out
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return self.combat_.transform(feats, batch, cov)
+
+    def get_feature_names_out(self, input_features=None):
+        return self.feature_names_out_
+
+
+class _DropConstant(BaseEstimator, TransformerMixin):
+    """Drop features constant on the training rows (remembered, so test rows match)."""
+
+    def fit(self, X, y=None):
+        A = np.asarray(X, dtype=float)
+        self.keep_ = A.std(axis=0) > 0
+        self.columns_ = list(X.columns[self.keep_]) if isinstance(X, pd.DataFrame) else None
+        return self
+
+    def transform(self, X):
+        if isinstance(X, pd.DataFrame):
+            return X.loc[:, self.keep_]
+        return np.asarray(X)[:, self.keep_]
+
+
+def make_pipeline(family: str = "gaussian", alpha: float = 0.5, harmonize: bool = True,
+                  batch: str = "centre", covariates: Sequence[str] = (), selection: str = "min",
+                  cv: int = 5, rng=None, combat_kwargs: Mapping | None = None):
+    """ComBat (in-fold) -> drop constant features -> :class:`PenalizedModel`.
+
+    Pass ``X`` as a DataFrame of features plus the ``batch`` and ``covariates`` columns (with
+    ``harmonize=False`` those columns are still removed before the model, so the same ``X``
+    works for both).  Every learnt step is fitted on training rows only, so any splitter
+    (k-fold, leave-one-centre-out, nested) gives leakage-free estimates.
+    """
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([
+        ("combat", ComBatTransformer(batch=batch, covariates=tuple(covariates), enabled=harmonize,
+                                     combat_kwargs=combat_kwargs)),
+        ("filter", _DropConstant()),
+        ("model", PenalizedModel(family=family, alpha=alpha, selection=selection, cv=cv, rng=rng)),
+    ])
+
+
+# ------------------------------------------------------------------------------ stability
+
+@dataclass
+class StabilityResult:
+    """Stability selection (Meinshausen & Buhlmann 2010).
+
+    ``probabilities``: features x lambdas selection frequencies; ``max_probability``: per
+    feature, the maximum over the lambda grid; ``selected``: features with
+    ``max_probability >= threshold``; ``expected_false_selections``: the bound
+    ``q^2 / ((2 threshold - 1) p)`` with ``q`` the mean number of features selected per
+    subsample (at the grid's smallest lambda) - valid under the paper's exchangeability
+    assumption.
+    """
+
+    probabilities: pd.DataFrame
+    max_probability: pd.Series
+    selected: list[str]
+    threshold: float
+    expected_false_selections: float
+    mean_selected: float
+    n_subsamples: int
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"max_probability": self.max_probability,
+                             "selected": self.max_probability >= self.threshold}).sort_values(
+            "max_probability", ascending=False)
+
+    def summary(self) -> str:
+        return (f"Stability selection: {len(self.selected)} of {len(self.max_probability)} "
+                f"features with selection probability >= {self.threshold} over "
+                f"{self.n_subsamples} half-samples; mean features selected per subsample "
+                f"{self.mean_selected:.1f}; E[false selections] <= "
+                f"{self.expected_false_selections:.2f} (Meinshausen & Buhlmann bound)")
+
+    def __repr__(self) -> str:
+        return (f"StabilityResult({len(self.selected)} selected of "
+                f"{len(self.max_probability)}, threshold {self.threshold})")
+
+
+def stability_selection(X, y, family: str = "gaussian", alpha: float = 1.0, lambdas=None,
+                        n_lambda: int = 10, n_subsamples: int = 100, fraction: float = 0.5,
+                        threshold: float = 0.6, strata=None, rng=None,
+                        progress: bool | None = None) -> StabilityResult:
+    """Selection probability of each feature over random subsamples of half the samples.
+
+    Each subsample (``fraction`` of the rows, without replacement, within ``strata`` such as
+    centres when given) is fitted along ``lambdas`` (default: the upper part of glmnet's
+    sequence, from lambda_max to lambda_max/10, where few features enter); a feature counts as
+    selected at a lambda when its coefficient is non-zero.
+    """
+    from tqdm.auto import tqdm
+
+    Xf, A, yv = _as_xy(X, y)
+    _check_family(family, yv)
+    if not 0.5 < threshold <= 1:
+        raise PenalizedError(f"threshold must be in (0.5, 1], got {threshold}")
+    if not 0 < fraction < 1:
+        raise PenalizedError(f"fraction must be in (0, 1), got {fraction}")
+    if alpha == 0:
+        raise PenalizedError("stability selection needs an L1 part (alpha > 0)")
+    gen = np.random.default_rng(rng)
+    if lambdas is None:
+        lambdas = glmnet_lambda_sequence(A, yv, family, alpha, n_lambda, 0.1)
+    lambdas = np.asarray(lambdas, float)
+    n, p = A.shape
+    if strata is None:
+        groups = [np.arange(n)]
+    else:
+        lab = np.asarray(strata)
+        groups = [np.flatnonzero(lab == g) for g in pd.unique(lab)]
+    counts = np.zeros((p, len(lambdas)))
+    n_sel = []
+    disable = None if progress is None else not progress
+    for _ in tqdm(range(int(n_subsamples)), desc="stability selection", disable=disable):
+        rows = np.concatenate([gen.choice(g, max(1, int(round(fraction * len(g)))),
+                                          replace=False) for g in groups])
+        if family == "binomial" and len(np.unique(yv[rows])) < 2:
+            continue
+        path = glmnet_fit(A[rows], yv[rows], family, alpha, lambdas=lambdas, tol=1e-6)
+        nz = path.coef.iloc[:, 1:].to_numpy().T != 0
+        counts += nz
+        n_sel.append(nz[:, -1].sum())
+    B = len(n_sel)
+    probs = pd.DataFrame(counts / max(B, 1), index=[str(c) for c in Xf.columns],
+                         columns=pd.Index(lambdas, name="lambda"))
+    maxp = probs.max(axis=1).rename("max_probability")
+    q = float(np.mean(n_sel)) if n_sel else 0.0
+    bound = q**2 / ((2 * threshold - 1) * p)
+    return StabilityResult(probabilities=probs, max_probability=maxp,
+                           selected=list(maxp.index[maxp >= threshold]), threshold=threshold,
+                           expected_false_selections=bound, mean_selected=q, n_subsamples=B)
+
+
+# ------------------------------------------------------------------------------ fusion
+
+class FusionModel(BaseEstimator):
+    """Multi-modal prediction with missing modalities.
+
+    ``X`` is a DataFrame with the columns of every modality (``modalities``: name -> list of
+    columns); a sample lacking a modality has NaN in all of its columns.
+
+    * ``strategy="early"``: one model on all columns; missing blocks are filled with the
+      training means of the block (recorded in ``imputed_fraction_``).
+    * ``"late"``: one ``base`` model per modality, fitted on the samples that have it; a
+      stacked meta-learner (least squares / logistic on the modality predictions) is fitted on
+      out-of-fold predictions (``inner_cv`` folds), one per pattern of available modalities,
+      so every sample is predicted from whichever modalities it has.
+    * ``"intermediate"``: ``n_components`` joint scores learnt on the training samples -
+      ``joint="cca"`` (regularised CCA of the first two modalities; samples need both) or
+      ``"mofa"`` (MOFA+ factors, missing blocks allowed; test samples are projected on the
+      training weights by ridge least squares) - then ``base`` on the scores.
+
+    ``contributions_`` (after fit): for late fusion the meta-learner's weight of each modality
+    (full pattern) and for every strategy the modality's share of samples that had it.
+    Use :func:`radiogenomics.validation.modality_contributions` for the change in
+    cross-validated score when a modality is dropped.
+    """
+
+    def __init__(self, modalities: Mapping[str, Sequence[str]] | None = None,
+                 strategy: str = "late", base=None, family: str = "gaussian",
+                 inner_cv: int = 5, joint: str = "cca", n_components: int = 3, rng=None):
+        self.modalities = modalities
+        self.strategy = strategy
+        self.base = base
+        self.family = family
+        self.inner_cv = inner_cv
+        self.joint = joint
+        self.n_components = n_components
+        self.rng = rng
+
+    @property
+    def _estimator_type(self):
+        return "classifier" if self.family == "binomial" else "regressor"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = self._estimator_type
+        return tags
+
+    def _base(self, seed):
+        b = self.base if self.base is not None else PenalizedModel(family=self.family, alpha=0.5)
+        b = clone(b)
+        if "rng" in b.get_params():
+            b.set_params(rng=int(seed))
+        return b
+
+    def _check(self, X):
+        if not isinstance(X, pd.DataFrame):
+            raise PenalizedError("FusionModel needs a DataFrame with the modality columns")
+        if not self.modalities:
+            raise PenalizedError("give modalities: a dict name -> list of columns")
+        if self.strategy not in ("early", "late", "intermediate"):
+            raise PenalizedError(f"strategy must be 'early', 'late' or 'intermediate', got "
+                                 f"{self.strategy!r}")
+        for m, cols in self.modalities.items():
+            miss = [c for c in cols if c not in X.columns]
+            if miss:
+                raise PenalizedError(f"modality {m!r}: columns {miss[:5]} not in X")
+        have = pd.DataFrame({m: X[list(c)].notna().all(axis=1) for m, c in
+                             self.modalities.items()})
+        partial = {m: X[list(c)].notna().any(axis=1) & ~have[m] for m, c in
+                   self.modalities.items()}
+        bad = [m for m, s in partial.items() if s.any()]
+        if bad:
+            raise PenalizedError(f"modality {bad[0]!r} is partly missing for some samples; a "
+                                 "modality must be wholly present or wholly NaN (impute cells "
+                                 "first)")
+        return have
+
+    def _predict_base(self, model, A):
+        if self.family == "binomial":
+            p = np.clip(model.predict_proba(A)[:, 1], 1e-9, 1 - 1e-9)
+            return np.log(p / (1 - p))
+        return model.predict(A)
+
+    def fit(self, X, y):
+        have = self._check(X)
+        yv = np.asarray(y, dtype=float)
+        gen = np.random.default_rng(self.rng)
+        names = list(self.modalities)
+        self.modality_presence_ = have.mean()
+        if self.strategy == "early":
+            cols = [c for m in names for c in self.modalities[m]]
+            self.fill_ = X[cols].mean()
+            self.imputed_fraction_ = float(X[cols].isna().to_numpy().mean())
+            self.model_ = self._base(gen.integers(2**31)).fit(X[cols].fillna(self.fill_), yv)
+            self.contributions_ = pd.DataFrame({"presence": self.modality_presence_})
+            return self
+        if self.strategy == "late":
+            from sklearn.model_selection import KFold, StratifiedKFold
+
+            self.models_ = {}
+            oof = pd.DataFrame(np.nan, index=X.index, columns=names)
+            for m in names:
+                rows = have[m].to_numpy()
+                if rows.sum() < 2 * self.inner_cv:
+                    raise PenalizedError(f"modality {m!r} is present for only {rows.sum()} "
+                                         "samples; too few to fit and stack it")
+                A, ym = X.loc[rows, list(self.modalities[m])], yv[rows]
+                self.models_[m] = self._base(gen.integers(2**31)).fit(A, ym)
+                spl = (StratifiedKFold if self.family == "binomial" else KFold)(
+                    self.inner_cv, shuffle=True, random_state=int(gen.integers(2**31)))
+                pred = np.empty(len(ym))
+                for tr, te in spl.split(A, ym if self.family == "binomial" else None):
+                    mm = self._base(gen.integers(2**31)).fit(A.iloc[tr], ym[tr])
+                    pred[te] = self._predict_base(mm, A.iloc[te])
+                oof.loc[rows, m] = pred
+            self.oof_ = oof
+            self.meta_ = {}
+            pats = {tuple(r) for r in have.to_numpy()} | {tuple([True] * len(names))}
+            for pat in pats:
+                used = [m for m, h in zip(names, pat) if h]
+                if not used:
+                    continue
+                self.meta_[pat] = self._fit_meta(oof[used], yv, have[used].all(axis=1).to_numpy())
+            full = self.meta_.get(tuple([True] * len(names)))
+            w = (pd.Series(full["coef"], index=names) if full is not None
+                 else pd.Series(np.nan, index=names))
+            self.contributions_ = pd.DataFrame({"meta_weight": w,
+                                                "presence": self.modality_presence_})
+            return self
+        # intermediate
+        self.scores_model_ = self._fit_joint(X, have, gen)
+        S = self._joint_scores(X, have)
+        ok = S.notna().all(axis=1).to_numpy()
+        self.model_ = self._base(gen.integers(2**31)).fit(S.loc[ok], yv[ok])
+        self.n_train_used_ = int(ok.sum())
+        self.contributions_ = pd.DataFrame({"presence": self.modality_presence_})
+        return self
+
+    def _fit_meta(self, P, y, rows):
+        from sklearn.linear_model import LinearRegression, LogisticRegression
+        A, yy = P.loc[rows].to_numpy(), y[rows]
+        if len(yy) < 3:
+            return None
+        if self.family == "binomial":
+            if len(np.unique(yy)) < 2:
+                return None
+            m = LogisticRegression(C=1e4, max_iter=1000).fit(A, yy)
+            return {"cols": list(P.columns), "coef": m.coef_[0], "intercept": m.intercept_[0]}
+        m = LinearRegression().fit(A, yy)
+        return {"cols": list(P.columns), "coef": m.coef_, "intercept": m.intercept_}
+
+    def _fit_joint(self, X, have, gen):
+        names = list(self.modalities)
+        if self.joint == "cca":
+            from .cca import RegularizedCCA
+            if len(names) < 2:
+                raise PenalizedError("joint='cca' needs two modalities")
+            a, b = names[:2]
+            rows = (have[a] & have[b]).to_numpy()
+            est = RegularizedCCA(n_components=self.n_components, reg_x=0.1, reg_y=0.1,
+                                 scale=True)
+            est.fit(X.loc[rows, list(self.modalities[a])], X.loc[rows, list(self.modalities[b])])
+            return ("cca", est)
+        if self.joint == "mofa":
+            from .mofa import MOFA
+            views = {m: X.loc[have[m].to_numpy(), list(self.modalities[m])] for m in names}
+            res = MOFA(self.n_components, standardize=True,
+                       rng=int(gen.integers(2**31))).fit(views)
+            stats = {}
+            for m in names:
+                D = views[m]
+                mu, sd = D.mean(), D.std(ddof=1)
+                Zs = ((D - mu) / sd)
+                scale = np.nanstd(Zs.to_numpy() - np.nanmean(Zs.to_numpy(), axis=0))
+                W = res.weights[m].to_numpy()
+                F = res.factors.reindex(D.index).to_numpy()
+                resid = Zs.to_numpy() / scale - F @ W.T
+                stats[m] = {"mu": mu, "sd": sd, "scale": scale, "W": W,
+                            "noise": np.maximum(np.var(resid, axis=0), 1e-6)}
+            return ("mofa", stats)
+        raise PenalizedError(f"joint must be 'cca' or 'mofa', got {self.joint!r}")
+
+    def _joint_scores(self, X, have):
+        kind, obj = self.scores_model_
+        names = list(self.modalities)
+        if kind == "cca":
+            a, b = names[:2]
+            rows = (have[a] & have[b]).to_numpy()
+            S = pd.DataFrame(np.nan, index=X.index,
+                             columns=[f"cca{k + 1}" for k in range(self.n_components)])
+            if rows.any():
+                sx, sy = obj.transform(X.loc[rows, list(self.modalities[a])],
+                                       X.loc[rows, list(self.modalities[b])])
+                S.loc[rows] = (np.asarray(sx) + np.asarray(sy)) / 2
+            return S
+        K = self.n_components
+        prec = np.zeros((len(X), K, K)) + np.eye(K)
+        rhs = np.zeros((len(X), K))
+        for m in names:
+            st = obj[m]
+            rows = have[m].to_numpy()
+            if not rows.any():
+                continue
+            D = ((X.loc[rows, list(self.modalities[m])] - st["mu"]) / st["sd"]).to_numpy()
+            D = D / st["scale"]
+            Wn = st["W"] / st["noise"][:, None]
+            prec[rows] += st["W"].T @ Wn
+            rhs[rows] += D @ Wn
+        Z = np.linalg.solve(prec, rhs[..., None])[..., 0]
+        any_ = have.any(axis=1).to_numpy()
+        Z[~any_] = np.nan
+        return pd.DataFrame(Z, index=X.index, columns=[f"Factor{k + 1}" for k in range(K)])
+
+    def _combine(self, X, have):
+        names = list(self.modalities)
+        preds = pd.DataFrame(np.nan, index=X.index, columns=names)
+        for m in names:
+            rows = have[m].to_numpy()
+            if rows.any():
+                preds.loc[rows, m] = self._predict_base(self.models_[m],
+                                                        X.loc[rows, list(self.modalities[m])])
+        out = np.full(len(X), np.nan)
+        for i, pat in enumerate(map(tuple, have.to_numpy())):
+            meta = self.meta_.get(pat)
+            if meta is None:   # pattern unseen in training: average available predictions
+                vals = preds.iloc[i][[m for m, h in zip(names, pat) if h]]
+                out[i] = vals.mean() if len(vals) else np.nan
+                continue
+            out[i] = meta["intercept"] + preds.iloc[i][meta["cols"]].to_numpy() @ meta["coef"]
+        return out
+
+    def decision_function(self, X):
+        have = self._check(X)
+        if self.strategy == "early":
+            cols = [c for m in self.modalities for c in self.modalities[m]]
+            return self._predict_base(self.model_, X[cols].fillna(self.fill_))
+        if self.strategy == "late":
+            return self._combine(X, have)
+        S = self._joint_scores(X, have)
+        out = np.full(len(X), np.nan)
+        ok = S.notna().all(axis=1).to_numpy()
+        if ok.any():
+            out[ok] = self._predict_base(self.model_, S.loc[ok])
+        return out
+
+    def predict(self, X):
+        eta = self.decision_function(X)
+        if self.family == "binomial":
+            return (eta > 0).astype(float)
+        return eta
+
+    def predict_proba(self, X):
+        if self.family != "binomial":
+            raise PenalizedError("predict_proba is for family='binomial'")
+        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        return np.column_stack([1 - p, p])
+
+
+# ------------------------------------------------------------------------------ tasks
+
+@dataclass
+class PredictionTaskResult:
+    """Cross-validated prediction of every target column of a view.
+
+    ``table``: one row per target with the main metrics (continuous: r2, pearson_r, mae) and
+    their bootstrap CIs, n, and the number of features the final model keeps (fitted on all
+    samples); ``results``: target -> :class:`~radiogenomics.validation.ValidationResult`.
+    """
+
+    table: pd.DataFrame
+    results: dict = field(default_factory=dict, repr=False)
+    x: str = ""
+    y: str = ""
+    cv: str = ""
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def summary(self) -> str:
+        t = self.table
+        best = t.sort_values("r2", ascending=False).head(5)
+        lines = [f"Prediction of {self.y} from {self.x} ({self.cv}): {len(t)} targets; "
+                 f"median CV R2 {t['r2'].median():.3f}"]
+        for tgt, r in best.iterrows():
+            lines.append(f"  {tgt}: R2 {r['r2']:.3f} [{r['r2_lower']:.3f}, {r['r2_upper']:.3f}], "
+                         f"r {r['pearson_r']:.3f}, {int(r['n_features_selected'])} features")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"PredictionTaskResult({self.x} -> {self.y}, {len(self.table)} targets, "
+                f"{self.cv})")
+
+
+def predict_view(cohort, x: str | list, y: str, targets: Sequence[str] | None = None, *,
+                 cv=5, alpha: float = 0.5, harmonize: bool = True,
+                 covariates: Sequence[str] = ("age", "sex"), n_boot: int = 500, rng=None,
+                 progress: bool | None = None) -> PredictionTaskResult:
+    """Predict each column of view ``y`` (e.g. module scores) from view(s) ``x`` (e.g.
+    radiomics) with :func:`make_pipeline` (in-fold ComBat with ``covariates`` preserved,
+    elastic net with lambda by inner CV) and :func:`~radiogenomics.validation.cross_validate`
+    (``cv``: k folds or ``"loco"``).  The same folds and seeds for every target."""
+    from tqdm.auto import tqdm
+
+    from .validation import cross_validate, design_matrix
+
+    cols = list(cohort[y].columns) if targets is None else list(targets)
+    missing = [t for t in cols if t not in cohort[y].columns]
+    if missing:
+        raise PenalizedError(f"targets {missing[:5]} are not columns of view {y!r}")
+    gen = np.random.default_rng(rng)
+    seed = int(gen.integers(2**31 - 1))
+    rows, results = {}, {}
+    disable = None if progress is None else not progress
+    for t in tqdm(cols, desc=f"{x} -> {y}", disable=disable):
+        X, yy = design_matrix(cohort, x, t, target_view=y, covariates=covariates,
+                              include_centre=cohort.centre is not None)
+        pipe = make_pipeline(alpha=alpha, harmonize=harmonize and cohort.centre is not None,
+                             covariates=covariates, rng=seed)
+        res = cross_validate(pipe, X, yy, cv, n_boot=n_boot, rng=seed)
+        full = pipe.fit(X, yy)
+        m = res.metrics[res.metrics["breakdown"] == "all"].set_index("metric")
+        rows[t] = {"r2": m.at["r2", "estimate"], "r2_lower": m.at["r2", "lower"],
+                   "r2_upper": m.at["r2", "upper"], "pearson_r": m.at["pearson_r", "estimate"],
+                   "mae": m.at["mae", "estimate"], "n": len(yy),
+                   "n_features_selected": len(full.named_steps["model"].selected_features_)}
+        results[t] = res
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "target"
+    xname = x if isinstance(x, str) else "+".join(x)
+    return PredictionTaskResult(table=table, results=results, x=xname, y=y,
+                                cv=next(iter(results.values())).cv if results else str(cv))
+
+
+def predict_modules(cohort, x: str | list = "radiomics", modules: str = "modules",
+                    **kwargs) -> PredictionTaskResult:
+    """Virtual transcriptomics: expression-module / pathway scores from imaging features."""
+    return predict_view(cohort, x, modules, **kwargs)
+
+
+def predict_traits(cohort, x: str | list = "expression", traits: str = "traits",
+                   **kwargs) -> PredictionTaskResult:
+    """Imaging traits from expression (or any molecular view)."""
+    return predict_view(cohort, x, traits, **kwargs)

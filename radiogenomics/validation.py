@@ -1,0 +1,584 @@
+"""Validation without leakage: splitters, cross-validated predictions, nested CV, metrics by
+centre and subgroup with bootstrap CIs, and a permutation test of the cross-validated score.
+
+Every function here refits a *whole* estimator (typically a scikit-learn Pipeline from
+:func:`radiogenomics.penalized.make_pipeline`: in-fold ComBat, feature filter, penalised model
+with inner CV for lambda) on each training split, so scaling, harmonisation, filters and
+penalties never see the test rows.  Splitters:
+
+* :class:`LeaveOneCentreOut` - train on all centres but one, test on the one left out
+  (the question "does it hold in a centre the model never saw?");
+* :func:`grouped_kfold` - k folds that keep groups (patients, centres) together, stratified
+  by a binary outcome when asked;
+* :func:`repeated_kfold` - repeated (stratified) k-fold; predictions are averaged over repeats
+  per sample for the pooled metrics.
+
+:func:`cross_validate` returns a :class:`ValidationResult` with out-of-fold predictions,
+pooled metrics with bootstrap CIs (stratified by centre), per-centre and per-subgroup
+breakdowns, per-fold metrics, and (for binary outcomes) calibration and decision-curve tables
+for :mod:`radiogenomics.plotting`.  :func:`nested_cv` wraps hyper-parameter search inside the
+outer folds.  :func:`permutation_test` shuffles the target (within blocks if asked), reruns the
+whole pipeline, and gives ``p = (1 + #{null >= observed}) / (1 + B)``.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+__all__ = ["LeaveOneCentreOut", "grouped_kfold", "repeated_kfold", "cross_validate",
+           "nested_cv", "permutation_test", "ValidationResult", "PermutationTestResult",
+           "design_matrix", "modality_contributions", "ValidationError"]
+
+
+class ValidationError(ValueError):
+    """Invalid input to a validation function (names the problem and the fix)."""
+
+
+# ------------------------------------------------------------------------------ splitters
+
+class LeaveOneCentreOut:
+    """Leave-one-centre-out splitter (scikit-learn compatible).
+
+    ``centre``: Series aligned on ``X.index`` (or array in row order); default: ``X[column]``.
+    ``min_test``: centres with fewer samples are never used as a test fold (they still train).
+    """
+
+    def __init__(self, centre=None, column: str = "centre", min_test: int = 1):
+        self.centre = centre
+        self.column = column
+        self.min_test = min_test
+
+    def _labels(self, X, groups=None):
+        if groups is not None:
+            lab = np.asarray(groups)
+        elif self.centre is not None:
+            c = self.centre
+            lab = (c.reindex(X.index).to_numpy() if isinstance(c, pd.Series) and
+                   isinstance(X, pd.DataFrame) else np.asarray(c))
+        elif isinstance(X, pd.DataFrame) and self.column in X.columns:
+            lab = X[self.column].to_numpy()
+        else:
+            raise ValidationError("LeaveOneCentreOut needs centre labels: pass centre=, groups=, "
+                                  f"or a column {self.column!r} in X")
+        if len(lab) != len(X):
+            raise ValidationError(f"{len(lab)} centre labels for {len(X)} samples")
+        if pd.isna(pd.Series(lab)).any():
+            raise ValidationError("centre labels contain missing values; every sample needs a "
+                                  "centre for leave-one-centre-out")
+        return lab.astype(str)
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        if X is None:
+            raise ValidationError("get_n_splits needs X to count centres")
+        lab = self._labels(X, groups)
+        u, c = np.unique(lab, return_counts=True)
+        return int(np.sum(c >= self.min_test))
+
+    def split(self, X, y=None, groups=None):
+        lab = self._labels(X, groups)
+        u, c = np.unique(lab, return_counts=True)
+        if len(u) < 2:
+            raise ValidationError("leave-one-centre-out needs at least two centres")
+        for centre in u[c >= self.min_test]:
+            test = np.flatnonzero(lab == centre)
+            train = np.flatnonzero(lab != centre)
+            yield train, test
+
+
+def _seed(gen) -> int:
+    return int(gen.integers(0, 2**31 - 1))
+
+
+def grouped_kfold(n_splits: int = 5, stratify: bool = True, rng=None):
+    """k folds keeping groups together (pass ``groups`` to ``split``); stratified by a binary
+    ``y`` when ``stratify`` (scikit-learn's StratifiedGroupKFold, shuffled with ``rng``)."""
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+    gen = np.random.default_rng(rng)
+    if stratify:
+        return StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=_seed(gen))
+    return GroupKFold(n_splits=n_splits)
+
+
+def repeated_kfold(n_splits: int = 5, n_repeats: int = 5, stratify: bool = False, rng=None):
+    """Repeated (stratified) k-fold, seeded from ``rng``."""
+    from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
+
+    gen = np.random.default_rng(rng)
+    cls = RepeatedStratifiedKFold if stratify else RepeatedKFold
+    return cls(n_splits=n_splits, n_repeats=n_repeats, random_state=_seed(gen))
+
+
+# ------------------------------------------------------------------------------ data
+
+def design_matrix(cohort, x: str | list, target: str, *, target_view: str | None = None,
+                  covariates=("age", "sex"), include_centre: bool = True):
+    """``(X, y)`` for the validation functions from a :class:`~radiogenomics.Cohort`.
+
+    ``X``: the features of view(s) ``x`` on samples that have them and the target, plus the
+    ``centre`` column and the ``covariates`` columns (consumed by
+    :class:`~radiogenomics.penalized.ComBatTransformer`); ``y``: column ``target`` of
+    ``target_view`` (e.g. a module of ``"modules"``) or of the cohort's outcomes when
+    ``target_view`` is None.  Samples lacking the target are dropped and listed in
+    ``X.attrs["dropped"]``.
+    """
+    views = [x] if isinstance(x, str) else list(x)
+    parts = [cohort[v] for v in views]
+    if target_view is not None:
+        tv = cohort[target_view]
+        if target not in tv.columns:
+            raise ValidationError(f"{target!r} is not a column of view {target_view!r}")
+        yall = tv[target]
+    else:
+        out = getattr(cohort, "outcomes", None)
+        if out is None or target not in out.columns:
+            raise ValidationError(f"{target!r} is not an outcome of the cohort; give target_view")
+        yall = out[target]
+    ids = parts[0].index
+    for p in parts[1:]:
+        ids = ids.intersection(p.index)
+    have_y = yall.dropna().index
+    dropped = ids.difference(have_y)
+    ids = ids.intersection(have_y)
+    X = pd.concat([p.loc[ids] for p in parts], axis=1)
+    if include_centre:
+        if cohort.centre is None:
+            raise ValidationError("the cohort has no centre; set include_centre=False")
+        X["centre"] = cohort.centre.reindex(ids).astype(str)
+    if covariates:
+        cov = cohort.covariates
+        missing = [c for c in covariates if cov is None or c not in cov.columns]
+        if missing:
+            raise ValidationError(f"covariates {missing} are not in the cohort")
+        for c in covariates:
+            X[c] = cov[c].reindex(ids)
+    X.attrs["dropped"] = list(dropped)
+    return X, yall.loc[ids]
+
+
+# ------------------------------------------------------------------------------ results
+
+@dataclass
+class ValidationResult:
+    """Cross-validated predictions and their metrics.
+
+    Attributes
+    ----------
+    predictions : DataFrame
+        One row per (sample, repeat): ``fold``, ``repeat``, ``centre``, ``y``, ``pred`` (and
+        ``pred_baseline``), indexed by sample ID.
+    metrics : DataFrame
+        :func:`radiogenomics.metrics.metric_table` on the pooled out-of-fold predictions
+        (averaged over repeats): rows for ``group == "all"`` and per centre and subgroup, with
+        bootstrap CIs (resampling stratified by centre).  Binary outcomes with several centres
+        also get ``auroc_within_centre`` (pairs within a centre only).  Read that one for
+        leave-one-centre-out: every held-out centre is predicted with the other centres' base
+        rate, so when outcome rates differ by centre the *pooled* AUROC of a model without any
+        information is far from 0.5 (0.25 in ``tests/test_validation.py``'s null scenario),
+        while the within-centre AUROC stays at 0.5.
+    folds : DataFrame
+        The main metrics per fold (and repeat), plus train/test sizes and the test centres.
+    kind : "continuous" or "binary"
+    params : list
+        Chosen hyper-parameters per outer fold (nested CV), else empty.
+    """
+
+    predictions: pd.DataFrame
+    metrics: pd.DataFrame
+    folds: pd.DataFrame
+    kind: str
+    cv: str
+    params: list = field(default_factory=list)
+    estimators: list = field(default_factory=list, repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.metrics.copy()
+
+    def pooled(self) -> pd.DataFrame:
+        """Out-of-fold prediction per sample, averaged over repeats."""
+        p = self.predictions
+        cols = [c for c in ("pred", "pred_baseline") if c in p.columns]
+        agg = p.groupby(level=0, sort=False)[cols].mean()
+        first = p[~p.index.duplicated()]
+        return first[["centre", "y"]].join(agg)
+
+    def metric(self, name: str, group: str = "all") -> float:
+        m = self.metrics
+        row = m[(m["metric"] == name) & (m["group"].astype(str) == group)]
+        if row.empty:
+            raise KeyError(f"no metric {name!r} for group {group!r}")
+        return float(row["estimate"].iloc[0])
+
+    def calibration(self, n_bins: int = 10):
+        from .metrics import calibration
+        if self.kind != "binary":
+            raise ValidationError("calibration is for binary outcomes")
+        p = self.pooled()
+        return calibration(p["y"].to_numpy(), p["pred"].to_numpy(), n_bins=n_bins)
+
+    def decision_curve(self, thresholds=None) -> pd.DataFrame:
+        from .metrics import net_benefit
+        if self.kind != "binary":
+            raise ValidationError("decision curves are for binary outcomes")
+        p = self.pooled()
+        th = np.linspace(0.05, 0.6, 12) if thresholds is None else thresholds
+        return net_benefit(p["y"].to_numpy(), p["pred"].to_numpy(), th)
+
+    def summary(self) -> str:
+        m = self.metrics
+        allm = m[m["group"].astype(str) == "all"]
+        lines = [f"Cross-validated {self.kind} predictions ({self.cv}): "
+                 f"{self.predictions.index.nunique()} samples, {len(self.folds)} folds"]
+        for _, r in allm.iterrows():
+            lines.append(f"  {r['metric']:<24s} {r['estimate']: .3f}  "
+                         f"[{r['lower']: .3f}, {r['upper']: .3f}]")
+        if "group" in m and m["group"].astype(str).ne("all").any():
+            main = "r2" if self.kind == "continuous" else "auroc"
+            g = m[(m["metric"] == main) & (m["group"].astype(str) != "all")]
+            if len(g):
+                lines.append(f"  {main} by group: " + "; ".join(
+                    f"{r['group']}: {r['estimate']:.3f}" for _, r in g.iterrows()))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        main = "r2" if self.kind == "continuous" else "auroc"
+        try:
+            v = f"{main}={self.metric(main):.3f}"
+        except KeyError:
+            v = ""
+        return f"ValidationResult({self.kind}, {self.cv}, {len(self.folds)} folds, {v})"
+
+
+def _kind(y, kind):
+    if kind is not None:
+        if kind not in ("continuous", "binary"):
+            raise ValidationError(f"kind must be 'continuous' or 'binary', got {kind!r}")
+        return kind
+    u = np.unique(np.asarray(y, dtype=float))
+    return "binary" if len(u) <= 2 and np.isin(u, (0.0, 1.0)).all() else "continuous"
+
+
+def _predict(est, X, kind):
+    if kind == "binary":
+        return est.predict_proba(X)[:, 1]
+    return np.asarray(est.predict(X), dtype=float).ravel()
+
+
+def _resolve_cv(cv, X, y, kind, centre, gen):
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    if isinstance(cv, str):
+        if cv != "loco":
+            raise ValidationError(f"cv must be an int, 'loco' or a splitter, got {cv!r}")
+        if centre is None:
+            raise ValidationError("cv='loco' needs centre labels (centre= or a 'centre' column)")
+        return LeaveOneCentreOut(centre=centre), "leave-one-centre-out"
+    if isinstance(cv, (int, np.integer)):
+        if cv < 2:
+            raise ValidationError(f"cv must be at least 2 folds, got {cv}")
+        spl = (StratifiedKFold if kind == "binary" else KFold)(int(cv), shuffle=True,
+                                                               random_state=_seed(gen))
+        return spl, f"{cv}-fold"
+    if hasattr(cv, "split"):
+        return cv, type(cv).__name__
+    raise ValidationError(f"cv must be an int, 'loco' or a splitter, got {type(cv).__name__}")
+
+
+def _set_seed(est, seed):
+    """Give every step with an ``rng`` parameter its own seed (reproducible refits)."""
+    params = est.get_params(deep=True)
+    upd = {k: seed for k in params if k == "rng" or k.endswith("__rng")}
+    if upd:
+        est.set_params(**upd)
+    return est
+
+
+def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: str | None = None,
+                   groups=None, baseline=None, n_boot: int = 1000, rng=None,
+                   progress: bool | None = None, return_estimators: bool = False,
+                   _cv_name: str | None = None) -> ValidationResult:
+    """Out-of-fold predictions of ``estimator`` refitted on every training split.
+
+    Parameters
+    ----------
+    estimator : scikit-learn estimator or Pipeline (binary outcomes need ``predict_proba``)
+    X : DataFrame (samples x columns; keep ``centre``/covariate columns for in-fold ComBat)
+    y : Series or array (continuous, or binary 0/1)
+    cv : int, "loco" or splitter
+        int: (stratified for binary) shuffled k-fold seeded from ``rng``.
+    centre : Series, optional
+        Centre per sample (default ``X["centre"]`` when present): used by "loco", for the
+        per-centre breakdown and to stratify the bootstrap.
+    subgroups : Series or dict of Series, optional
+        Extra breakdowns (e.g. ``{"sex": cov["sex"]}``).
+    groups : array, optional
+        Passed to the splitter's ``split`` (e.g. patient IDs for grouped folds).
+    baseline : estimator, optional
+        A second estimator cross-validated on the same folds; its predictions give the NRI
+        (binary) and appear as ``pred_baseline``.
+    n_boot : int
+        Bootstrap resamples for the CIs (0: no CIs).
+    rng : int or Generator
+        Seeds the folds, the estimators' ``rng`` parameters and the bootstrap (SPEC 7).
+    """
+    from tqdm.auto import tqdm
+
+    from .metrics import metric_table
+
+    if not isinstance(X, pd.DataFrame):
+        X = pd.DataFrame(np.asarray(X))
+    yv = pd.Series(np.asarray(y, dtype=float).ravel() if not isinstance(y, pd.Series) else
+                   y.to_numpy(dtype=float), index=X.index, name=getattr(y, "name", "y"))
+    if len(yv) != len(X):
+        raise ValidationError(f"X has {len(X)} rows but y has {len(yv)} values")
+    if yv.isna().any():
+        raise ValidationError(f"y has {int(yv.isna().sum())} missing values; drop those samples")
+    if X.index.has_duplicates:
+        raise ValidationError("X has duplicated sample IDs; make them unique")
+    kind = _kind(yv, kind)
+    gen = np.random.default_rng(rng)
+    if centre is None and "centre" in X.columns:
+        centre = X["centre"]
+    if centre is not None:
+        centre = (centre.reindex(X.index) if isinstance(centre, pd.Series)
+                  else pd.Series(np.asarray(centre), index=X.index)).astype(str)
+    splitter, cv_name = _resolve_cv(cv, X, yv, kind, centre, gen)
+    splits = list(splitter.split(X, yv.to_numpy() if kind == "binary" else None, groups))
+    # repeats: a new repeat starts whenever a sample would be tested twice
+    seen = np.zeros(len(X), dtype=bool)
+    repeat, rows, fold_rows, ests = 0, [], [], []
+    disable = None if progress is None else not progress
+    fold_in_repeat = 0
+    for tr, te in tqdm(splits, desc="cross-validation", disable=disable, file=sys.stderr):
+        if seen[te].any():
+            repeat += 1
+            fold_in_repeat = 0
+            seen[:] = False
+        seen[te] = True
+        seed = _seed(gen)
+        est = _set_seed(clone(estimator), seed).fit(X.iloc[tr], yv.iloc[tr])
+        pred = _predict(est, X.iloc[te], kind)
+        rec = pd.DataFrame({"fold": fold_in_repeat, "repeat": repeat,
+                            "centre": centre.iloc[te].to_numpy() if centre is not None else "all",
+                            "y": yv.iloc[te].to_numpy(), "pred": pred}, index=X.index[te])
+        if baseline is not None:
+            b = _set_seed(clone(baseline), seed).fit(X.iloc[tr], yv.iloc[tr])
+            rec["pred_baseline"] = _predict(b, X.iloc[te], kind)
+        rows.append(rec)
+        fold_rows.append(_fold_metrics(rec, kind) | {
+            "fold": fold_in_repeat, "repeat": repeat, "n_train": len(tr), "n_test": len(te),
+            "test_centres": ",".join(sorted(pd.unique(rec["centre"].astype(str))))})
+        if return_estimators:
+            ests.append(est)
+        fold_in_repeat += 1
+    preds = pd.concat(rows)
+    preds.index.name = X.index.name or "sample_id"
+    untested = X.index.difference(preds.index)
+    if len(untested):
+        preds.attrs["untested"] = list(untested)
+    res = ValidationResult(predictions=preds, metrics=pd.DataFrame(), folds=pd.DataFrame(fold_rows),
+                           kind=kind, cv=_cv_name or cv_name, estimators=ests)
+    pooled = res.pooled()
+    grp = {}
+    if centre is not None and pooled["centre"].nunique() > 1:
+        grp["centre"] = pooled["centre"]
+    if subgroups is not None:
+        sg = subgroups if isinstance(subgroups, Mapping) else {getattr(subgroups, "name", None)
+                                                                or "subgroup": subgroups}
+        for k, s in sg.items():
+            s = s.reindex(pooled.index) if isinstance(s, pd.Series) else pd.Series(
+                np.asarray(s), index=X.index).reindex(pooled.index)
+            grp[k] = s.astype(str)
+    tables = []
+    strata = pooled["centre"].to_numpy() if centre is not None else None
+    base = pooled["pred_baseline"].to_numpy() if "pred_baseline" in pooled else None
+    for name, g in [("all", None)] + list(grp.items()):
+        t = metric_table(pooled["y"].to_numpy(), pooled["pred"].to_numpy(), kind=kind,
+                         groups=None if g is None else g.to_numpy(), n_boot=n_boot,
+                         rng=_seed(gen), strata=strata, baseline=base)
+        if g is not None:
+            t = t[t["group"].astype(str) != "all"]
+            t.insert(0, "breakdown", name)
+        else:
+            t.insert(0, "breakdown", "all")
+        tables.append(t)
+    if kind == "binary" and centre is not None and pooled["centre"].nunique() > 1:
+        tables.insert(1, _within_centre_row(pooled, n_boot, _seed(gen)))
+    res.metrics = pd.concat(tables, ignore_index=True)
+    return res
+
+
+def _within_centre_row(pooled, n_boot, seed) -> pd.DataFrame:
+    """``auroc_within_centre``: event/non-event pairs of the same centre only (see
+    :func:`radiogenomics.metrics.auroc_within`), bootstrap stratified by centre."""
+    from .metrics import UndefinedMetricError, auroc_within, bootstrap_ci
+
+    y, p, c = (pooled["y"].to_numpy(), pooled["pred"].to_numpy(),
+               pooled["centre"].astype(str).to_numpy())
+    row = {"breakdown": "all", "group": "all", "metric": "auroc_within_centre",
+           "n": len(y), "n_events": int(y.sum()), "note": "pairs within centres only"}
+    try:
+        est = auroc_within(y, p, c)
+    except UndefinedMetricError as e:
+        return pd.DataFrame([row | {"estimate": np.nan, "lower": np.nan, "upper": np.nan,
+                                    "n_boot_valid": 0, "note": str(e)}])
+    lo = hi = np.nan
+    valid = 0
+    if n_boot:
+        import warnings as _w
+        with _w.catch_warnings():
+            _w.simplefilter("ignore")
+            ci = bootstrap_ci(lambda a, b, s: auroc_within(a, b, s), y, p, c, n_boot=n_boot,
+                              strata=c, rng=seed)
+        lo, hi, valid = ci.lower, ci.upper, ci.n_boot_valid
+    return pd.DataFrame([row | {"estimate": est, "lower": lo, "upper": hi,
+                                "n_boot_valid": valid}])
+
+
+def _fold_metrics(rec, kind) -> dict:
+    from sklearn.metrics import mean_absolute_error, r2_score, roc_auc_score
+
+    y, p = rec["y"].to_numpy(), rec["pred"].to_numpy()
+    if kind == "binary":
+        auc = roc_auc_score(y, p) if len(np.unique(y)) == 2 else np.nan
+        return {"auroc": auc, "brier": float(np.mean((p - y) ** 2))}
+    r2 = r2_score(y, p) if len(y) > 1 else np.nan
+    return {"r2": r2, "mae": mean_absolute_error(y, p)}
+
+
+def nested_cv(estimator, param_grid, X, y, outer=5, inner: int = 5, *, scoring=None,
+              rng=None, **kwargs) -> ValidationResult:
+    """Hyper-parameter search (``GridSearchCV`` over ``param_grid`` with ``inner`` shuffled
+    folds) inside every outer training split; the outer test folds never inform the choice.
+    ``outer`` as ``cv`` of :func:`cross_validate`; chosen parameters per fold in ``params``."""
+    from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+
+    gen = np.random.default_rng(rng)
+    kind = _kind(y, kwargs.get("kind"))
+    inner_cv = (StratifiedKFold if kind == "binary" else KFold)(inner, shuffle=True,
+                                                                random_state=_seed(gen))
+    if scoring is None:
+        scoring = "roc_auc" if kind == "binary" else "r2"
+    search = GridSearchCV(estimator, param_grid, cv=inner_cv, scoring=scoring, refit=True)
+    res = cross_validate(search, X, y, outer, rng=gen, return_estimators=True, **kwargs)
+    res.params = [e.best_params_ for e in res.estimators]
+    res.cv = f"nested ({res.cv} outer, {inner}-fold inner)"
+    return res
+
+
+# ------------------------------------------------------------------------------ permutation
+
+@dataclass
+class PermutationTestResult:
+    """Permutation test of a cross-validated score (the whole pipeline refitted each time)."""
+
+    observed: float
+    null: np.ndarray
+    p_value: float
+    metric: str
+    n_permutations: int
+    within_blocks: bool
+
+    def summary(self) -> str:
+        return (f"Permutation test of the cross-validated {self.metric}: observed "
+                f"{self.observed:.3f}, null mean {np.mean(self.null):.3f} (95th percentile "
+                f"{np.quantile(self.null, 0.95):.3f}), p = {self.p_value:.4g} "
+                f"(B = {self.n_permutations}{', within blocks' if self.within_blocks else ''})")
+
+    def __repr__(self) -> str:
+        return (f"PermutationTestResult({self.metric}: observed={self.observed:.3f}, "
+                f"p={self.p_value:.4g}, B={self.n_permutations})")
+
+
+def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric: str | None = None,
+                     blocks=None, centre=None, rng=None,
+                     progress: bool | None = None) -> PermutationTestResult:
+    """Shuffle ``y`` (within ``blocks``, e.g. centres, when given), rerun the whole
+    cross-validation, and compare the score: ``p = (1 + #{null >= observed}) / (1 + B)``.
+
+    The folds are the same for the observed and every permuted target (drawn once from
+    ``rng``), and permutations come from :class:`radiogenomics.resampling.PermutationScheme`.
+    ``metric``: ``"r2"`` (continuous, default) or ``"auroc"`` (binary, default), or
+    ``"pearson_r"``, ``"mae"`` (lower is better: compared as -MAE), ``"brier"`` (likewise).
+    """
+    from tqdm.auto import tqdm
+
+    from .resampling.indices import PermutationScheme
+
+    if n_permutations < 1:
+        raise ValidationError("n_permutations must be at least 1")
+    gen = np.random.default_rng(rng)
+    if not isinstance(X, pd.DataFrame):
+        X = pd.DataFrame(np.asarray(X))
+    yv = np.asarray(y, dtype=float).ravel()
+    kind = _kind(yv, None)
+    metric = metric or ("auroc" if kind == "binary" else "r2")
+    sign = -1.0 if metric in ("mae", "brier") else 1.0
+    if centre is None and "centre" in X.columns:
+        centre = X["centre"]
+    splitter, _ = _resolve_cv(cv, X, yv, kind, centre, gen)
+    splits = list(splitter.split(X, yv if kind == "binary" else None))
+    if isinstance(blocks, str):
+        if blocks != "centre" or centre is None:
+            raise ValidationError("blocks must be 'centre' (with centre labels), a Series or None")
+        blocks = centre
+    bl = None if blocks is None else (blocks.reindex(X.index).to_numpy()
+                                      if isinstance(blocks, pd.Series) else np.asarray(blocks))
+    scheme = PermutationScheme(len(yv), blocks=bl)
+    scheme.check_enough(n_permutations)
+    perms = scheme.generate(n_permutations, gen)
+    fold_seeds = [_seed(gen) for _ in splits]
+
+    def score(target):
+        pred = np.empty(len(target))
+        for (tr, te), s in zip(splits, fold_seeds):
+            est = _set_seed(clone(estimator), s).fit(X.iloc[tr], target[tr])
+            pred[te] = _predict(est, X.iloc[te], kind)
+        return sign * _score(metric, target, pred)
+
+    observed = score(yv)
+    disable = None if progress is None else not progress
+    null = np.array([score(yv[p]) for p in tqdm(perms, desc="permutations", disable=disable,
+                                                file=sys.stderr)])
+    tol = 1e-12 * max(1.0, abs(observed))
+    p = (1 + np.sum(null >= observed - tol)) / (1 + len(null))
+    return PermutationTestResult(observed=sign * observed, null=sign * null, p_value=float(p),
+                                 metric=metric, n_permutations=int(n_permutations),
+                                 within_blocks=bl is not None)
+
+
+def _score(metric, y, p):
+    from . import metrics as M
+    fn = {"r2": M.r2_score, "mae": M.mae, "pearson_r": M.pearson_r, "auroc": M.auroc,
+          "brier": M.brier_score, "average_precision": M.average_precision}.get(metric)
+    if fn is None:
+        raise ValidationError(f"unknown metric {metric!r}")
+    return float(fn(y, p))
+
+
+def modality_contributions(fusion, X, y, cv=5, *, rng=None, metric: str | None = None,
+                           **kwargs) -> pd.DataFrame:
+    """Cross-validated score of a :class:`~radiogenomics.penalized.FusionModel` with all
+    modalities and with each modality removed (its columns set to NaN, i.e. missing for
+    everyone; late fusion then predicts from the others), on the same folds.  ``delta`` =
+    full score - score without the modality (positive: the modality helps)."""
+    gen = np.random.default_rng(rng)
+    seed = _seed(gen)
+    kind = _kind(y, None)
+    metric = metric or ("auroc" if kind == "binary" else "r2")
+    full = cross_validate(fusion, X, y, cv, rng=seed, n_boot=0, **kwargs).metric(metric)
+    rows = [{"modality": "(all)", "score": full, "delta": 0.0}]
+    for m, cols in fusion.modalities.items():
+        Xd = X.copy()
+        Xd[list(cols)] = np.nan
+        reduced = {k: v for k, v in fusion.modalities.items() if k != m}
+        est = clone(fusion).set_params(modalities=reduced)
+        s = cross_validate(est, Xd, y, cv, rng=seed, n_boot=0, **kwargs).metric(metric)
+        rows.append({"modality": m, "score": s, "delta": full - s})
+    return pd.DataFrame(rows).set_index("modality")
