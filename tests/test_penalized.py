@@ -262,3 +262,19 @@ def test_predict_modules_task_from_a_cohort():
     assert tr.cv == "leave-one-centre-out"
     with pytest.raises(PenalizedError, match="not columns"):
         predict_modules(coh, targets=["nope"])
+
+
+def test_modality_contributions_rank_the_informative_modality_first():
+    from radiogenomics.validation import modality_contributions
+
+    X, y, mods, _ = _two_modalities(n=200, missing=0.2)
+    g = np.random.default_rng(9)
+    noise = pd.DataFrame(g.standard_normal((200, 10)), columns=[f"n{j}" for j in range(10)])
+    X = pd.concat([X, noise], axis=1)
+    mods = {**mods, "noise": list(noise.columns)}
+    fm = FusionModel(mods, strategy="late", rng=0)
+    tab = modality_contributions(fm, X, y, cv=3, rng=0)
+    print("\n" + tab.round(3).to_string())
+    assert tab.loc["(all)", "score"] > 0.5
+    assert tab.loc["noise", "delta"] < 0.05                 # dropping noise costs (almost) nothing
+    assert max(tab.loc["img", "delta"], tab.loc["rna", "delta"]) > tab.loc["noise", "delta"]
