@@ -32,6 +32,8 @@ __all__ = [
     "plot_calibration",
     "plot_decision_curve",
     "plot_validation_by_group",
+    "plot_power_curve",
+    "plot_power_heatmap",
 ]
 
 
@@ -547,5 +549,51 @@ def plot_validation_by_group(result, metric: str | None = None, breakdown: str =
     if metric.startswith("auroc"):
         ax.axvline(0.5, c="0.6", ls="--", lw=1)
     ax.set_xlabel(metric)
+    fig.tight_layout()
+    return fig
+
+
+def plot_power_curve(result, x: str = "n", hue: str | None = None, value: str = "rate",
+                     target: float | None = None, ax=None):
+    """Power (or type-I error) against ``x`` with Wilson 95% intervals, one line per level of
+    ``hue``, from a :class:`~radiogenomics.power.PowerResult`."""
+    t = result.table.sort_values(x)
+    fig, ax = _axes(ax, (5, 3.8))
+    groups = [(None, t)] if hue is None else list(t.groupby(hue, sort=True))
+    for (lev, g), col in zip(groups, _palette(len(groups))):
+        ax.plot(g[x], g[value], marker="o", ms=3, color=col,
+                label=None if lev is None else f"{hue} = {lev}")
+        if value == "rate" and "rate_lower" in g:
+            ax.fill_between(g[x], g["rate_lower"], g["rate_upper"], color=col, alpha=0.2, lw=0)
+    if target is not None:
+        ax.axhline(target, ls="--", c="0.5", lw=1)
+    ax.set_xlabel(x)
+    ax.set_ylabel("power / rejection rate" if value == "rate" else value)
+    if value == "rate":
+        ax.set_ylim(0, 1)
+    if hue is not None:
+        ax.legend(frameon=False, fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_power_heatmap(result, x: str, y: str, value: str = "rate", ax=None):
+    """Heatmap of ``value`` (default the rejection rate) over two grid axes (other grid
+    parameters must be fixed or are averaged)."""
+    tab = result.table.pivot_table(index=y, columns=x, values=value, aggfunc="mean")
+    fig, ax = _axes(ax, (1.5 + 0.6 * tab.shape[1], 1.2 + 0.45 * tab.shape[0]))
+    im = ax.imshow(tab.to_numpy(), cmap="viridis", vmin=0, vmax=1 if value == "rate" else None,
+                   aspect="auto", origin="lower")
+    ax.set_xticks(range(tab.shape[1]), [f"{v:g}" if isinstance(v, float) else str(v)
+                                        for v in tab.columns], fontsize=8)
+    ax.set_yticks(range(tab.shape[0]), [f"{v:g}" if isinstance(v, float) else str(v)
+                                        for v in tab.index], fontsize=8)
+    for i in range(tab.shape[0]):
+        for j in range(tab.shape[1]):
+            ax.text(j, i, f"{tab.iat[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if tab.iat[i, j] < 0.6 else "black")
+    ax.set_xlabel(x)
+    ax.set_ylabel(y)
+    fig.colorbar(im, ax=ax, label=value)
     fig.tight_layout()
     return fig

@@ -1,0 +1,72 @@
+"""CCA power study throughput on Dask: replicates per second on 1 and 2 local workers, beside
+gemmr's own simulation of the same kind.
+
+Study: ``radiogenomics.power.cca_power`` at n = 100, p = q = 50, population canonical
+correlation r in {0, 0.3}, B = 1,000 permutations per replicate (each replicate: simulate,
+whiten both blocks once, 1,000 permuted 50 x 50 singular-value problems in batches).
+``run_study`` with a local cluster of 1 and of 2 single-threaded worker processes; the two
+runs must give identical tables (checked).  Scaling efficiency = rate(2) / (2 rate(1)).
+
+Reference in the same run: gemmr 0.4.0 (Helmer et al. 2024; a Python package, installed in the
+benchmark environment only) ``analyze_model_parameters('cca', n_perm=1000, n_rep, pxs=(50,),
+n_per_ftrs=(1,), rs=(0.3,), n_Sigmas=1, ...)``: it draws the same kind of data (n = 100 for
+p + q = 100) and evaluates the permutation test plus its other statistics; timed per
+replicate.  Usage: ``python benchmarks/bench_power.py [N_REPLICATES]``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+
+import pandas as pd
+
+
+def ours(n_rep: int, workers: int):
+    from radiogenomics.power import cca_power, run_study
+
+    t0 = time.perf_counter()
+    res = run_study(cca_power, {"n": [100], "p": [50], "q": [50], "r": [0.0, 0.3],
+                                "n_permutations": [1000]}, n_replicates=n_rep, rng=1,
+                    n_workers=workers, processes=True, alpha=0.05, progress=False)
+    return time.perf_counter() - t0, res
+
+
+def gemmr_time(n_rep: int = 2):
+    try:
+        from gemmr.sample_analysis import analyze_model_parameters
+    except Exception as e:  # noqa: BLE001
+        return None, f"gemmr not importable ({type(e).__name__}: {e})"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t0 = time.perf_counter()
+        analyze_model_parameters("cca", n_rep=n_rep, n_perm=1000, n_bs=0, n_per_ftrs=(1,),
+                                 pxs=(50,), pys="px", rs=(0.3,), n_Sigmas=1,
+                                 show_progress=False)
+        return (time.perf_counter() - t0) / n_rep, None
+
+
+def main(n_rep: int = 40):
+    t1, r1 = ours(n_rep, 1)
+    t2, r2 = ours(n_rep, 2)
+    same = r1.table.equals(r2.table) and r1.replicates.equals(r2.replicates)
+    total = 2 * n_rep
+    rate1, rate2 = total / t1, total / t2
+    print(f"cca_power n=100 p=q=50 B=1000, {total} replicates (2 cells x {n_rep}):")
+    print(f"  1 worker : {t1:6.1f} s  {rate1:5.2f} replicates/s")
+    print(f"  2 workers: {t2:6.1f} s  {rate2:5.2f} replicates/s   scaling efficiency "
+          f"{rate2 / (2 * rate1):.2f}   identical tables: {same}")
+    print(r2.table[["r", "rate", "rate_lower", "rate_upper", "bias"]].to_string(index=False))
+    g, why = gemmr_time()
+    if g is None:
+        print(f"  gemmr: {why}")
+    else:
+        print(f"  gemmr analyze_model_parameters (1 process): {g:6.2f} s per replicate = "
+              f"{1 / g:5.3f} replicates/s; ratio ours(1 worker)/gemmr {rate1 * g:5.1f}x")
+    return pd.DataFrame([{"workers": 1, "seconds": t1, "rate": rate1},
+                         {"workers": 2, "seconds": t2, "rate": rate2}])
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 40)
