@@ -140,7 +140,8 @@ def test_imaging_to_module_r2_reaches_the_achievable_r2(achievable):
     small, _ = data_sim.make_cohort(200, rng=4, **SIM)
     for m, ach in achievable.items():
         X, y = design_matrix(coh, "radiomics", m, target_view="modules")
-        for alpha in (0.0, 0.5):
+        alphas = (0.0, 0.5) if m.startswith("M03") else (0.0,)
+        for alpha in alphas:
             res = cross_validate(make_pipeline(alpha=alpha, covariates=["age", "sex"], rng=0),
                                  X, y, cv=10, n_boot=300, rng=1)
             r = res.metrics.query("metric == 'r2' and breakdown == 'all'").iloc[0]
