@@ -1,4 +1,4 @@
-"""Command line: ``radiogenomics demo | simulate | summary | associate`` (also ``python -m radiogenomics``)."""
+"""Command line: ``radiogenomics demo | run | simulate | summary | associate`` (also ``python -m radiogenomics``)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ DESCRIPTION = """\
 radiogenomics: classical statistical radiogenomics for small multi-centre imaging-omics cohorts.
 
 commands:
-  demo       simulate the default synthetic cohort, validate it, run the analyses available so far
-             (cohort summary, per-centre distributions, imaging x expression association screen
-             with FDR and max-T permutations) and write an HTML report with PNG plots and CSV
-             tables
+  demo       simulate the default synthetic cohort, validate it, run the whole pipeline (cohort
+             summary, per-centre distributions, association screens with FDR and max-T
+             permutations, CCA, phantom images -> pyradiomics -> ComBat, MOFA+, prediction with
+             leave-one-centre-out validation, Mendelian randomisation, checks against the ground
+             truth) and write an HTML report with PNG plots and CSV tables
+  run        the same report on your own files: `radiogenomics run CONFIG.yaml` with a YAML
+             configuration naming the views (CSV/TSV/Parquet by sample ID), covariates, centre,
+             outcomes, genotypes and the analyses to run (see examples/config.yaml)
   simulate   write a synthetic cohort (views, covariates, centre, outcomes) to a folder as CSV
              files (or one .h5mu file), with a summary of its ground truth and the table of
              features that load on the shared factors
@@ -70,6 +74,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip section 6 (phantom images, pyradiomics extraction, ComBat)")
     p.add_argument("--jobs", type=int, default=2,
                    help="worker processes for the radiomic extraction (default 2)")
+    p.add_argument("--no-mofa", action="store_true", help="skip the MOFA+ section")
+    p.add_argument("--no-prediction", action="store_true",
+                   help="skip the prediction section (leave-one-centre-out validation)")
+    p.add_argument("--no-mr", action="store_true", help="skip the Mendelian randomisation section")
+
+    p = sub.add_parser("run", help="run the report on your own files named in a YAML config",
+                       description="Build a Cohort from the files named in CONFIG (a YAML file; "
+                                   "examples/config.yaml documents every key), run the analyses "
+                                   "it asks for that apply to the data (sections whose views are "
+                                   "missing are skipped with a note), and write report.html with "
+                                   "PNG plots and CSV tables to its output folder.")
+    p.add_argument("config", type=Path, help="YAML configuration file")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default: the config's 'output', relative to the config)")
 
     p = sub.add_parser("simulate", help="write a synthetic cohort with ground truth",
                        description="Write a synthetic cohort from data_sim.make_cohort to --out.")
@@ -152,7 +170,18 @@ def _cmd_demo(args) -> int:
     from .demo import run_demo
 
     result = run_demo(args.out, rng=args.seed, alpha=args.alpha, n_permutations=args.permutations,
-                      images=not args.no_images, n_jobs=args.jobs, **_sim_kwargs(args))
+                      images=not args.no_images, n_jobs=args.jobs, mofa=not args.no_mofa,
+                      prediction=not args.no_prediction, mr=not args.no_mr, **_sim_kwargs(args))
+    print(result.summary())
+    print(f"\nReport written to {result.report_path.resolve()}")
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from .demo import load_config, run_config
+
+    cfg = load_config(args.config)  # checks keys, files and view names before any work
+    result = run_config(cfg, out_dir=args.out)
     print(result.summary())
     print(f"\nReport written to {result.report_path.resolve()}")
     return 0
@@ -220,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    handler = {"demo": _cmd_demo, "simulate": _cmd_simulate, "summary": _cmd_summary,
+    handler = {"demo": _cmd_demo, "run": _cmd_run, "simulate": _cmd_simulate, "summary": _cmd_summary,
                "associate": _cmd_associate}[args.command]
     try:
         return handler(args)

@@ -1114,10 +1114,13 @@ def factor_stability(model: MOFA, data, views=None, n_fits: int = 5, subsample: 
             keep = ids[np.sort(gen.choice(len(ids), int(round(subsample * len(ids))),
                                           replace=False))]
             d = {v: df.loc[df.index.intersection(keep)] for v, df in views_.items()}
-            if params.get("groups") == "centre":
+            g_ = params.get("groups")
+            if isinstance(g_, str) and g_ == "centre":
+                # a subsample is a dict of views: carry the cohort's centre as a Series
                 from .cohort import Cohort
-                if isinstance(data, Cohort):
-                    params = {**params, "groups": data.centre}
+                if not isinstance(data, Cohort) or data.centre is None:
+                    raise MOFAError("groups='centre' needs a Cohort with a centre")
+                params = {**params, "groups": data.centre}
         fits.append(MOFA(**{**params, "rng": int(s)}).fit(d, views=None if isinstance(d, dict)
                                                           and views is None else views))
     ref = fits[0]

@@ -429,9 +429,9 @@ def plot_mofa_variance_explained(result, group: str | None = None, min_r2: float
     groups = [group] if group is not None else list(result.groups)
     facs = result.active_factors(min_r2) if min_r2 else list(result.factors.columns)
     if ax is None:
-        fig, axes = plt.subplots(1, len(groups), figsize=(1.2 + 1.1 * len(result.views) *
-                                                          len(groups), 0.9 + 0.3 * len(facs)),
-                                 squeeze=False)
+        fig, axes = plt.subplots(1, len(groups), figsize=(2.2 + 1.4 * len(result.views) *
+                                                          len(groups), 1.4 + 0.32 * len(facs)),
+                                 squeeze=False, layout="constrained")
         axes = axes[0]
     else:
         fig, axes = ax.figure, [ax]

@@ -468,19 +468,36 @@ def _whiten(A):
     return Q
 
 
+def _ridge_whiten(A, reg):
+    """Columns of ``A (A'A/n + reg I)^{-1/2} / sqrt(n)`` after centring (ridge whitening,
+    as ``CCA::rcc`` with lambda = reg on the covariance scale)."""
+    A = A - A.mean(axis=0)
+    n = A.shape[0]
+    U, d, Vt = np.linalg.svd(A, full_matrices=False)
+    w = d / np.sqrt(d**2 + n * reg)
+    return U * w              # = A V diag(1/sqrt(d^2 + n reg)) V'... up to a rotation of columns
+
+
 def cca_power(params: dict, rng: np.random.Generator) -> dict:
     """First canonical correlation: permutation test (``n_permutations``, default 1,000) and
     in-sample estimate.  Params: ``n``, ``p``, ``q``, ``r`` (population value, 0 for the
-    null), ``alpha`` (default 0.05).  Returns ``reject``, ``p_value``, ``estimate`` (in-sample
+    null), ``alpha`` (default 0.05), ``reg`` (ridge penalty on the covariance scale for
+    n <= p + q; the statistic is then the first regularised canonical correlation).  Returns ``reject``, ``p_value``, ``estimate`` (in-sample
     r1), ``truth`` (= r), ``relative_error`` = |r1 - r| / r (NaN when r = 0)."""
     n, p, q = int(params["n"]), int(params["p"]), int(params["q"])
     r = float(params["r"])
     B = int(params.get("n_permutations", 1000))
     alpha = float(params.get("alpha", 0.05))
-    if n <= p + q:
-        raise PowerError(f"n = {n} must exceed p + q = {p + q} for classical CCA")
+    reg = float(params.get("reg", 0.0))
+    if n <= p + q and reg <= 0:
+        raise PowerError(f"n = {n} must exceed p + q = {p + q} for classical CCA (the first "
+                         "canonical correlation is then 1 whatever the data); give reg > 0 for "
+                         "ridge-regularised CCA")
     X, Y = simulate_cca_data(n, p, q, r, rng)
-    Qx, Qy = _whiten(X), _whiten(Y)
+    if reg > 0:
+        Qx, Qy = _ridge_whiten(X, reg), _ridge_whiten(Y, reg)
+    else:
+        Qx, Qy = _whiten(X), _whiten(Y)
     r1 = float(np.linalg.svd(Qx.T @ Qy, compute_uv=False)[0])
     from .resampling.indices import PermutationScheme
 

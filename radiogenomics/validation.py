@@ -235,6 +235,10 @@ class ValidationResult:
         allm = m[m["group"].astype(str) == "all"]
         lines = [f"Cross-validated {self.kind} predictions ({self.cv}): "
                  f"{self.predictions.index.nunique()} samples, {len(self.folds)} folds"]
+        miss = self.predictions.attrs.get("unpredicted", [])
+        if miss:
+            lines.append(f"  {len(miss)} samples without a prediction (left out of the "
+                         "metrics): predictions.attrs['unpredicted']")
         for _, r in allm.iterrows():
             lines.append(f"  {r['metric']:<24s} {r['estimate']: .3f}  "
                          f"[{r['lower']: .3f}, {r['upper']: .3f}]")
@@ -379,12 +383,18 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
         fold_in_repeat += 1
     preds = pd.concat(rows)
     preds.index.name = X.index.name or "sample_id"
+    # a model may decline to predict some samples (e.g. FusionModel for a sample with none of
+    # its modalities): they are kept in ``predictions`` (NaN) and left out of the metrics,
+    # listed in ``predictions.attrs["unpredicted"]``
+    unpredicted = preds.index[~np.isfinite(preds["pred"].to_numpy())]
+    preds.attrs["unpredicted"] = list(pd.unique(unpredicted))
     untested = X.index.difference(preds.index)
     if len(untested):
         preds.attrs["untested"] = list(untested)
     res = ValidationResult(predictions=preds, metrics=pd.DataFrame(), folds=pd.DataFrame(fold_rows),
                            kind=kind, cv=_cv_name or cv_name, estimators=ests)
     pooled = res.pooled()
+    pooled = pooled[np.isfinite(pooled["pred"].to_numpy())]
     grp = {}
     if centre is not None and pooled["centre"].nunique() > 1:
         grp["centre"] = pooled["centre"]
@@ -445,6 +455,11 @@ def _fold_metrics(rec, kind) -> dict:
     from sklearn.metrics import mean_absolute_error, r2_score, roc_auc_score
 
     y, p = rec["y"].to_numpy(), rec["pred"].to_numpy()
+    ok = np.isfinite(p)
+    y, p = y[ok], p[ok]
+    if len(y) == 0:
+        return {"auroc": np.nan, "brier": np.nan} if kind == "binary" else \
+            {"r2": np.nan, "mae": np.nan}
     if kind == "binary":
         auc = roc_auc_score(y, p) if len(np.unique(y)) == 2 else np.nan
         return {"auroc": auc, "brier": float(np.mean((p - y) ** 2))}

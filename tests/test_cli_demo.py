@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -22,7 +23,7 @@ def test_help_documents_every_command(capsys):
     out = capsys.readouterr().out
     parser = build_parser()
     commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001
-    assert set(commands) == {"demo", "simulate", "summary", "associate"}
+    assert set(commands) == {"demo", "run", "simulate", "summary", "associate"}
     for name in commands:
         assert name in out
         with pytest.raises(SystemExit):
@@ -34,10 +35,18 @@ def test_demo_writes_report_tables_and_plots(tmp_path):
     res = run_demo(tmp_path, rng=3, n_samples=100, n_radiomic=40, n_genes=200)
     html = (tmp_path / "report.html").read_text()
     for section in ("1. Cohort", "2. Per-centre distributions", "3. Radiomics x expression",
-                    "5. CCA: imaging traits", "6. From images", "7. Check against the ground truth"):
+                    "4. Imaging traits x expression module scores", "5. CCA: imaging traits",
+                    "6. From images", "7. MOFA+ factor analysis of radiomics + expression",
+                    "8. Prediction with leave-one-centre-out validation",
+                    "9. Mendelian randomisation: M01_ECM_REMODELLING -&gt; lv_mass_index",
+                    "10. Check against the ground truth"):
         assert section in html
+    assert html.index("9. Mendelian") < html.index("10. Check against the ground truth")
     for png in ("cohort_overview.png", "centre_effects.png", "association_volcano.png",
-                "phantoms.png", "association_image_volcano.png"):
+                "phantoms.png", "association_image_volcano.png", "mofa_variance_explained.png",
+                "mofa_factors_by_centre.png", "prediction_loco_by_centre.png",
+                "prediction_calibration_outcome_binary.png", "mr_scatter_one_sample.png",
+                "mr_scatter_two_sample.png", "mr_forest_two_sample.png"):
         assert (tmp_path / png).stat().st_size > 1000
         assert png in html
     views = pd.read_csv(tmp_path / "cohort_views.csv", index_col=0)
@@ -69,15 +78,93 @@ def test_demo_writes_report_tables_and_plots(tmp_path):
     assert eta["centre eta2 after ComBat"].median() < 2 / (n_img - 1)
     t = img["truth"]
     assert t["genes_hit"] > 0 and t["genes_hit_true"] >= 0.8 * t["genes_hit"], t
+    _check_new_sections(res, tmp_path)
+
+
+def _check_new_sections(res, out):
+    """Sections 7-9 of the demo (small cohort, seed 3) against the simulation's truth."""
+    truth, cohort = res.truth, res.cohort
+    centres = set(cohort.centre.cat.categories)
+    # MOFA+: the fit finds what dominates the views' variance: centre shifts (flagged by the
+    # leakage check, eta2 > 0.5, centre predictable from the factor) and the age effect that
+    # data_sim puts on every feature (|r| 0.87 here, 0.96 on the default cohort).  The sparse
+    # shared factors (about 7% / 4% of the variance of radiomics / expression here, 3% / 2% on
+    # the default cohort) are not among its factors: best |r| 0.19 / 0.25 here, <= 0.25 on the
+    # default cohort whether fitted raw, after ComBat and covariate adjustment, with 15 factors
+    # or on the noise-free latent blocks; the report says so.
+    mofa = res.mofa
+    leak = mofa["leakage"]
+    flagged = leak[leak["flagged"]]
+    assert len(flagged) >= 1 and flagged["eta2"].max() > 0.5
+    assert (flagged["cv_accuracy"] > flagged["majority_rate"]).any()
+    assert mofa["age_factor"][1] > 0.8
+    fa = mofa["associations"].table
+    age = fa[fa["covariate"] == "age"].set_index("factor")
+    assert age.loc[mofa["age_factor"][0], "q"] <= 0.05
+    R = mofa["truth_correlation"]
+    assert list(R.columns) == list(truth.shared_factors.columns)
+    assert R.shape[0] == mofa["model"].n_factors and ((R >= 0) & (R <= 1)).all().all()
+    rows = res.truth_rows
+    mrows = rows[(rows["analysis"] == "MOFA+") & rows["quantity"].str.contains("shared factor")]
+    assert len(mrows) == R.shape[1]
+    assert (mrows["agrees"] == (mrows["estimate"] >= 0.7).map({True: "yes", False: "no"})).all()
+    html = (out / "report.html").read_text()
+    if R.max().max() < 0.7:
+        assert "not among the" in html
+    assert (out / "mofa_leakage.csv").exists() and (out / "mofa_truth_correlation.csv").exists()
+
+    # prediction: one row per held-out centre and target; the shared-factor-driven continuous
+    # outcome is predicted in unseen centres, below the ceiling set by the true factors
+    pred = res.prediction
+    loco = pd.read_csv(out / "prediction_loco_by_centre.csv")
+    assert len(loco) == len(pred["loco_by_centre"])
+    for tgt, g in loco.groupby("target"):
+        assert len(g) == len(centres) and set(g["centre"].astype(str)) == centres, tgt
+    targets = set(loco["target"])
+    assert {"outcome_continuous", "outcome_binary"} <= targets and len(targets) >= 3
+    tab = pred["table"].set_index(["target", "cv"])
+    r2_loco = tab.loc[("outcome_continuous", "leave-one-centre-out"), "estimate"]
+    r2_kfold = tab.loc[("outcome_continuous", "5-fold"), "estimate"]
+    ceiling = rows[(rows["analysis"] == "prediction")
+                   & rows["quantity"].str.startswith("outcome_continuous")]["truth"].iloc[0]
+    assert 0.1 < r2_loco < ceiling and 0.1 < r2_kfold < ceiling, (r2_loco, r2_kfold, ceiling)
+    assert tab.loc[("outcome_binary", "leave-one-centre-out"), "auroc_within_centre"] > 0.55
+    assert not any(t.startswith("outcome_binary") and cv == "5-fold" for t, cv in tab.index)
+
+    # Mendelian randomisation: the large two-sample GWAS recover the causal effect; the cohort's
+    # own weak instruments (F ~ 1.5) give the right sign and a CI covering the truth per unit
+    # of module score
+    mr = res.mr
+    est = mr["estimates"]
+    ivw = est[est["method"] == "Inverse variance weighted"].set_index("design")
+    two = ivw.loc[[d for d in ivw.index if d.startswith("two-sample")][0]]
+    assert two["lower"] <= truth.causal_effect <= two["upper"], two
+    one = ivw.loc["one-sample, all samples"]
+    assert one["b"] > 0
+    cover = mr["truth"].set_index(["design", "method"])
+    assert bool(cover.loc[("one-sample, all samples", "Inverse variance weighted"),
+                          "CI covers truth"])
+    strength = mr["instrument_strength"].set_index("design")
+    assert strength.loc["one-sample, all samples", "mean_F"] < 10 < strength.loc[two.name, "mean_F"]
+    assert set(mr["heterogeneity"]["design"]) == set(est["design"]) - {
+        "observational (OLS, adjusted)"}
+    for csv in ("mr_estimates.csv", "mr_heterogeneity.csv", "mr_pleiotropy.csv", "mr_truth.csv",
+                "truth_check_sections.csv", "prediction_summary.csv"):
+        assert (out / csv).exists(), csv
+    assert set(rows["analysis"]) >= {"MOFA+", "prediction", "MR", "from images"}
 
 
 def test_cli_demo_and_module_entry_point(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "radiogenomics", "demo", "--out", str(tmp_path / "d"), *SMALL],
+        [sys.executable, "-m", "radiogenomics", "demo", "--out", str(tmp_path / "d"), *SMALL,
+         "--no-mofa", "--no-prediction", "--no-mr"],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert "Report written to" in proc.stdout and str(tmp_path / "d") in proc.stdout
+    html = (tmp_path / "d" / "report.html").read_text()
+    assert "MOFA+" not in html and "Mendelian" not in html
+    assert "7. Check against the ground truth" in html
 
 
 def test_cli_simulate_then_summary_round_trip(tmp_path, capsys):
@@ -160,3 +247,163 @@ def test_ctrl_c_during_permutations_leaves_no_output(tmp_path):
     assert "interrupted" in err
     assert not out.exists()
     assert not list((tmp_path / "res").glob("*")) if (tmp_path / "res").exists() else True
+
+
+# ------------------------------------------------------------------ radiogenomics run CONFIG.yaml
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _example_data(folder, **kw):
+    """The example tables of examples/config.yaml, written by examples/make_example_data.py."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_example_data",
+                                                  EXAMPLES / "make_example_data.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.make_example_data(folder, **{"n_samples": 90, "n_radiomic": 30, "n_genes": 120,
+                                            **kw})
+
+
+def _write_yaml(path, cfg):
+    import yaml
+
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return path
+
+
+def test_run_example_config_end_to_end(tmp_path, capsys):
+    """The shipped examples/config.yaml on small generated data, lighter options, via the CLI."""
+    import yaml
+
+    _example_data(tmp_path / "example_data")
+    cfg = yaml.safe_load((EXAMPLES / "config.yaml").read_text())
+    cfg["permutations"] = 99
+    a = cfg["analyses"]
+    a["association"]["permutations"] = 99
+    a["mofa"].update(factors=4, permutations=99)
+    a["prediction"].update(cv=["loco"], bootstrap=100)
+    a["prediction"]["targets"]["outcomes"] = ["outcome_continuous", "outcome_binary"]
+    config = _write_yaml(tmp_path / "config.yaml", cfg)
+    assert main(["run", str(config), "--out", str(tmp_path / "report")]) == 0
+    out = capsys.readouterr().out
+    assert "Report written to" in out
+    html = (tmp_path / "report" / "report.html").read_text()
+    for section in ("1. Cohort", "2. Per-centre distributions",
+                    "3. radiomics x expression association screen",
+                    "4. traits x modules association screen", "5. CCA: traits x modules",
+                    "6. MOFA+ factor analysis of radiomics + expression",
+                    "7. Prediction with leave-one-centre-out validation",
+                    "8. Mendelian randomisation: M01_ECM_REMODELLING -&gt; lv_mass_index"):
+        assert section in html, section
+    # no ground truth outside the demo
+    assert "Check against the ground truth" not in html and "From images" not in html
+    assert not (tmp_path / "report" / "truth_check.csv").exists()
+    assert not (tmp_path / "report" / "mr_truth.csv").exists()
+    loco = pd.read_csv(tmp_path / "report" / "prediction_loco_by_centre.csv")
+    cohort_centres = pd.read_csv(tmp_path / "example_data" / "covariates.csv")["centre"]
+    for _, g in loco.groupby("target"):
+        assert sorted(g["centre"]) == sorted(cohort_centres.unique())
+    est = pd.read_csv(tmp_path / "report" / "mr_estimates.csv")
+    assert {"one-sample, all samples", "one-sample, exposure and outcome in two halves"} <= \
+        set(est["design"])
+    two = est[est["design"].str.startswith("two-sample")
+              & (est["method"] == "Inverse variance weighted")].iloc[0]
+    assert two["lower"] <= 0.3 <= two["upper"]  # data_sim's causal effect in the GWAS units
+    for f in ("association_radiomics_expression_top1000.csv", "cca_traits_modules.csv",
+              "mofa_leakage.csv", "prediction_summary.csv", "mr_heterogeneity.csv"):
+        assert (tmp_path / "report" / f).exists(), f
+
+
+def test_run_defaults_skip_what_the_data_lack(tmp_path):
+    """No 'analyses' key: everything that applies runs; sections needing absent views, or an
+    exposure/outcome the config does not name, are skipped with a note."""
+    from radiogenomics.demo import run_config
+
+    files = _example_data(tmp_path / "d")
+    cfg = {"output": "rep", "permutations": 99,
+           "data": {"views": {"radiomics": "d/radiomics.csv", "expression": "d/expression.csv"},
+                    "covariates": "d/covariates.csv", "centre": "centre"}}
+    res = run_config(_write_yaml(tmp_path / "c.yaml", cfg))
+    assert res.report_path == tmp_path / "rep" / "report.html"
+    html = res.report_path.read_text()
+    assert "3. radiomics x expression association screen" in html
+    assert "4. MOFA+ factor analysis of radiomics + expression" in html
+    skipped = dict(res.skipped)
+    assert "view(s) traits, modules not in the data" in skipped["traits x modules association screen"]
+    assert "not in the data" in skipped["CCA: traits x modules"]
+    assert "outcomes not in the data" in skipped["Prediction with leave-one-centre-out validation"]
+    assert "exposure and the outcome" in skipped["Mendelian randomisation"]
+    for title in skipped:
+        assert f"{title}: skipped (" in html
+    assert "Not correlated" in html or "not correlated" in html  # MOFA: traits/outcomes absent
+    assert set(res.results) >= {"cohort", "centre_effects", "association_radiomics_expression",
+                                "mofa"}
+    assert files["radiomics.csv"].exists()
+
+
+def test_run_config_errors_are_clear(tmp_path, capsys):
+    _example_data(tmp_path / "d", n_samples=40, n_radiomic=10, n_genes=30)
+    good = {"data": {"views": {"radiomics": "d/radiomics.csv", "expression": "d/expression.csv"},
+                     "covariates": "d/covariates.csv", "centre": "centre"},
+            "analyses": {"cohort": True}}
+
+    def err(cfg, name="c.yaml"):
+        path = tmp_path / name
+        if isinstance(cfg, str):
+            path.write_text(cfg)
+        else:
+            _write_yaml(path, cfg)
+        assert main(["run", str(path), "--out", str(tmp_path / "o")]) == 2
+        return capsys.readouterr().err
+
+    import copy
+
+    assert main(["run", str(_write_yaml(tmp_path / "ok.yaml", good)), "--out",
+                 str(tmp_path / "ok")]) == 0
+    capsys.readouterr()
+    # missing file: the key, the name given and where it was looked for
+    bad = copy.deepcopy(good)
+    bad["data"]["views"]["radiomics"] = "d/nope.csv"
+    e = err(bad)
+    assert "data.views.radiomics" in e and "'d/nope.csv' not found" in e and str(tmp_path) in e
+    bad = copy.deepcopy(good)
+    bad["analyses"] = {"mr": {"exposure": "a", "outcome": "b", "exposure_gwas": "g.csv",
+                              "outcome_gwas": "h.csv"}}
+    assert "analyses.mr.exposure_gwas" in err(bad)
+    assert main(["run", str(tmp_path / "absent.yaml")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    # unknown keys, with the closest valid one
+    e = err({**good, "outptu": "x"})
+    assert "unknown key outptu" in e and "did you mean 'output'" in e
+    e = err({**good, "analyses": {"mofa": {"factor": 3}}})
+    assert "unknown key analyses.mofa.factor" in e and "'factors'" in e
+    e = err({**good, "analyses": {"pca": True}})
+    assert "unknown key analyses.pca" in e and "allowed keys of analyses" in e
+    bad = copy.deepcopy(good)
+    bad["data"]["view"] = bad["data"].pop("views")
+    assert "did you mean 'views'" in err(bad)
+    # view names: not among data.views, or not usable
+    e = err({**good, "analyses": {"association": {"pairs": [["radiomics", "expresion"]]}}})
+    assert "analyses.association.pairs[0]: 'expresion' is not a view of data.views" in e
+    assert "did you mean 'expression'" in e
+    e = err({**good, "analyses": {"mofa": {"views": ["radiomics", "rna"]}}})
+    assert "analyses.mofa.views: 'rna' is not a view" in e
+    e = err({**good, "analyses": {"prediction": {"x": "radiomics",
+                                                 "targets": {"outcome": ["y"]}}}})
+    assert "analyses.prediction.targets: 'outcome' is not a view" in e
+    bad = copy.deepcopy(good)
+    bad["data"]["views"]["my view"] = "d/radiomics.csv"
+    assert "bad view name 'my view'" in err(bad)
+    bad = copy.deepcopy(good)
+    bad["data"]["views"]["outcomes"] = "d/outcomes.csv"
+    assert "reserved" in err(bad)
+    # bad values and bad YAML
+    assert "must be an integer" in err({**good, "seed": "zero"})
+    assert "must be 'loco' or a number of folds" in err(
+        {**good, "analyses": {"prediction": {"cv": ["lolo"]}}})
+    assert "needs exposure and outcome" in err({**good, "analyses": {"mr": {"split": False}}})
+    assert "not valid YAML" in err("data: [unclosed\n")
+    assert "names no column of covariates" in err(
+        {**good, "data": {**good["data"], "centre": "site"}})

@@ -389,3 +389,11 @@ def test_cohort_views_with_centre_groups_and_within_centre_permutations():
     assert (a.to_frame()["p_permutation"] >= 0.01).all()
     with pytest.raises(MOFAError, match="Cohort with a centre"):
         MOFA(2, groups="centre").fit({"a": cohort["radiomics"]})
+
+
+def test_factor_stability_with_centre_groups_and_subsamples():
+    cohort, _ = data_sim.make_cohort(90, n_radiomic=30, n_genes=60, rng=3)
+    st = factor_stability(MOFA(2, groups="centre", rng=0), cohort,
+                          views=["radiomics", "expression"], n_fits=3, subsample=0.8, rng=1)
+    assert len(st.fits) == 3 and st.matches["refit"].nunique() == 2
+    assert all(len(f.groups) == cohort.centre.nunique() for f in st.fits)

@@ -278,3 +278,15 @@ def test_modality_contributions_rank_the_informative_modality_first():
     assert tab.loc["(all)", "score"] > 0.5
     assert tab.loc["noise", "delta"] < 0.05                 # dropping noise costs (almost) nothing
     assert max(tab.loc["img", "delta"], tab.loc["rna", "delta"]) > tab.loc["noise", "delta"]
+
+
+def test_unpredicted_samples_are_listed_and_left_out_of_metrics():
+    from radiogenomics.validation import cross_validate
+
+    X, y, mods, miss = _two_modalities(n=120, missing=0.3)
+    # only the partly missing modality: samples lacking it get no prediction
+    fm = FusionModel({"rna": mods["rna"]}, strategy="late", rng=0)
+    res = cross_validate(fm, X, y, cv=3, n_boot=0, rng=0)
+    assert sorted(res.predictions.attrs["unpredicted"]) == sorted(X.index[miss])
+    assert np.isfinite(res.metric("r2"))
+    assert "without a prediction" in res.summary()
