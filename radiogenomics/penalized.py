@@ -288,7 +288,27 @@ def _cv_lambda(Xs, y, family, alpha, lambdas, cv, rng, selection):
     return best, pd.DataFrame({"lambda": lambdas, "cv_error": mean, "cv_se": se})
 
 
-class PenalizedModel(BaseEstimator):
+class _FamilyEstimator(BaseEstimator):
+    """A regressor for ``family="gaussian"``, a classifier for ``"binomial"`` (scikit-learn's
+    ``is_classifier`` / ``is_regressor``, scorers and CV splitters follow ``family``)."""
+
+    @property
+    def _estimator_type(self):
+        return "classifier" if self.family == "binomial" else "regressor"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = self._estimator_type
+        if self.family == "binomial":
+            from sklearn.utils import ClassifierTags
+            tags.classifier_tags = ClassifierTags()
+        else:
+            from sklearn.utils import RegressorTags
+            tags.regressor_tags = RegressorTags()
+        return tags
+
+
+class PenalizedModel(_FamilyEstimator):
     """Elastic net / lasso / ridge in glmnet's parameterisation, lambda by inner CV.
 
     Parameters
@@ -318,21 +338,6 @@ class PenalizedModel(BaseEstimator):
         self.cv = cv
         self.selection = selection
         self.rng = rng
-
-    @property
-    def _estimator_type(self):
-        return "classifier" if self.family == "binomial" else "regressor"
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.estimator_type = self._estimator_type
-        if self.family == "binomial":
-            from sklearn.utils import ClassifierTags
-            tags.classifier_tags = ClassifierTags()
-        else:
-            from sklearn.utils import RegressorTags
-            tags.regressor_tags = RegressorTags()
-        return tags
 
     def fit(self, X, y):
         Xf, A, Y = _as_xy(X, y)
@@ -635,7 +640,7 @@ def stability_selection(X, y, family: str = "gaussian", alpha: float = 1.0, lamb
 
 # ------------------------------------------------------------------------------ fusion
 
-class FusionModel(BaseEstimator):
+class FusionModel(_FamilyEstimator):
     """Multi-modal prediction with missing modalities.
 
     ``X`` is a DataFrame with the columns of every modality (``modalities``: name -> list of
@@ -669,15 +674,6 @@ class FusionModel(BaseEstimator):
         self.joint = joint
         self.n_components = n_components
         self.rng = rng
-
-    @property
-    def _estimator_type(self):
-        return "classifier" if self.family == "binomial" else "regressor"
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.estimator_type = self._estimator_type
-        return tags
 
     def _base(self, seed):
         b = self.base if self.base is not None else PenalizedModel(family=self.family, alpha=0.5)
