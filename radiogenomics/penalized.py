@@ -527,7 +527,8 @@ class _DropConstant(BaseEstimator, TransformerMixin):
 
 def make_pipeline(family: str = "gaussian", alpha: float = 0.5, harmonize: bool = True,
                   batch: str = "centre", covariates: Sequence[str] = (), selection: str = "min",
-                  cv: int = 5, rng=None, combat_kwargs: Mapping | None = None):
+                  cv: int = 5, rng=None, combat_kwargs: Mapping | None = None,
+                  n_lambda: int = 50):
     """ComBat (in-fold) -> drop constant features -> :class:`PenalizedModel`.
 
     Pass ``X`` as a DataFrame of features plus the ``batch`` and ``covariates`` columns (with
@@ -541,7 +542,8 @@ def make_pipeline(family: str = "gaussian", alpha: float = 0.5, harmonize: bool 
         ("combat", ComBatTransformer(batch=batch, covariates=tuple(covariates), enabled=harmonize,
                                      combat_kwargs=combat_kwargs)),
         ("filter", _DropConstant()),
-        ("model", PenalizedModel(family=family, alpha=alpha, selection=selection, cv=cv, rng=rng)),
+        ("model", PenalizedModel(family=family, alpha=alpha, selection=selection, cv=cv,
+                                 n_lambda=n_lambda, rng=rng)),
     ])
 
 
@@ -894,7 +896,8 @@ class PredictionTaskResult:
 
     ``table``: one row per target with the main metrics (continuous: r2, pearson_r, mae) and
     their bootstrap CIs, n, and the number of features the final model keeps (fitted on all
-    samples); ``results``: target -> :class:`~radiogenomics.validation.ValidationResult`.
+    samples); ``results``: target -> :class:`~radiogenomics.validation.ValidationResult`;
+    ``models``: target -> the pipeline refitted on all samples.
     """
 
     table: pd.DataFrame
@@ -902,6 +905,7 @@ class PredictionTaskResult:
     x: str = ""
     y: str = ""
     cv: str = ""
+    models: dict = field(default_factory=dict, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -924,11 +928,14 @@ class PredictionTaskResult:
 def predict_view(cohort, x: str | list, y: str, targets: Sequence[str] | None = None, *,
                  cv=5, alpha: float = 0.5, harmonize: bool = True,
                  covariates: Sequence[str] = ("age", "sex"), n_boot: int = 500, rng=None,
-                 progress: bool | None = None) -> PredictionTaskResult:
+                 progress: bool | None = None, n_lambda: int = 50, inner_cv: int = 5,
+                 selection: str = "min") -> PredictionTaskResult:
     """Predict each column of view ``y`` (e.g. module scores) from view(s) ``x`` (e.g.
     radiomics) with :func:`make_pipeline` (in-fold ComBat with ``covariates`` preserved,
     elastic net with lambda by inner CV) and :func:`~radiogenomics.validation.cross_validate`
-    (``cv``: k folds or ``"loco"``).  The same folds and seeds for every target."""
+    (``cv``: k folds or ``"loco"``).  The same folds and seeds for every target.
+    ``n_lambda``, ``inner_cv`` and ``selection`` go to :class:`PenalizedModel` (fewer lambdas
+    or inner folds make every fit cheaper)."""
     from tqdm.auto import tqdm
 
     from .validation import cross_validate, design_matrix
@@ -939,13 +946,14 @@ def predict_view(cohort, x: str | list, y: str, targets: Sequence[str] | None = 
         raise PenalizedError(f"targets {missing[:5]} are not columns of view {y!r}")
     gen = np.random.default_rng(rng)
     seed = int(gen.integers(2**31 - 1))
-    rows, results = {}, {}
+    rows, results, models = {}, {}, {}
     disable = None if progress is None else not progress
     for t in tqdm(cols, desc=f"{x} -> {y}", disable=disable):
         X, yy = design_matrix(cohort, x, t, target_view=y, covariates=covariates,
                               include_centre=cohort.centre is not None)
         pipe = make_pipeline(alpha=alpha, harmonize=harmonize and cohort.centre is not None,
-                             covariates=covariates, rng=seed)
+                             covariates=covariates, rng=seed, n_lambda=n_lambda, cv=inner_cv,
+                             selection=selection)
         res = cross_validate(pipe, X, yy, cv, n_boot=n_boot, rng=seed)
         full = pipe.fit(X, yy)
         m = res.metrics[res.metrics["breakdown"] == "all"].set_index("metric")
@@ -954,11 +962,13 @@ def predict_view(cohort, x: str | list, y: str, targets: Sequence[str] | None = 
                    "mae": m.at["mae", "estimate"], "n": len(yy),
                    "n_features_selected": len(full.named_steps["model"].selected_features_)}
         results[t] = res
+        models[t] = full
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "target"
     xname = x if isinstance(x, str) else "+".join(x)
     return PredictionTaskResult(table=table, results=results, x=xname, y=y,
-                                cv=next(iter(results.values())).cv if results else str(cv))
+                                cv=next(iter(results.values())).cv if results else str(cv),
+                                models=models)
 
 
 def predict_modules(cohort, x: str | list = "radiomics", modules: str = "modules",

@@ -258,7 +258,11 @@ def test_predict_modules_task_from_a_cohort():
     assert len(t) == 2 and {"r2", "r2_lower", "r2_upper", "pearson_r", "n"} <= set(t.columns)
     assert (t["n"] == len(coh["radiomics"].index.intersection(coh["modules"].index))).all()
     assert "R2" in res.summary()
-    tr = predict_traits(coh, targets=[coh["traits"].columns[0]], cv="loco", n_boot=0, rng=0)
+    tr = predict_traits(coh, targets=[coh["traits"].columns[0]], cv="loco", n_boot=0, rng=0,
+                        n_lambda=10, inner_cv=3, selection="1se")
+    m = tr.models[coh["traits"].columns[0]].named_steps["model"]
+    assert (m.n_lambda, m.cv, m.selection) == (10, 3, "1se")           # options reach the model
+    assert len(next(iter(m.cv_curves_.values()))) == 10
     assert tr.cv == "leave-one-centre-out"
     with pytest.raises(PenalizedError, match="not columns"):
         predict_modules(coh, targets=["nope"])
