@@ -51,7 +51,7 @@ __all__ = [
     "auroc", "auroc_within", "average_precision", "brier_score",
     "Calibration", "calibration", "calibration_intercept", "calibration_slope",
     "net_benefit", "NRIResult", "nri",
-    "BootstrapCI", "bootstrap_ci", "metric_table",
+    "BootstrapCI", "bootstrap_ci", "metric_table", "wilson_interval",
     "P_CLIP",
 ]
 
@@ -456,8 +456,8 @@ def _fit_slope(y: np.ndarray, lp: np.ndarray) -> tuple[float, float]:
     return float(res.params[1]), float(res.bse[1])
 
 
-def _wilson(k: np.ndarray, n: np.ndarray, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    r"""Wilson score interval for a binomial proportion ``k / n`` (Wilson 1927)."""
+def wilson_interval(k, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    r"""Wilson score interval for a binomial proportion ``k / n`` (Wilson 1927); arrays allowed."""
     z = stats.norm.ppf(0.5 + confidence / 2.0)
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
@@ -482,7 +482,7 @@ def _calibration_table(y: np.ndarray, p: np.ndarray, n_bins: int) -> pd.DataFram
         "mean_predicted": g["p"].mean(),
     })
     out["observed_rate"] = out["n_events"] / out["n"]
-    out["lower"], out["upper"] = _wilson(out["n_events"].to_numpy(), out["n"].to_numpy())
+    out["lower"], out["upper"] = wilson_interval(out["n_events"].to_numpy(), out["n"].to_numpy())
     return out.reset_index()
 
 

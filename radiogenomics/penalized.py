@@ -307,6 +307,19 @@ class _FamilyEstimator(BaseEstimator):
             tags.regressor_tags = RegressorTags()
         return tags
 
+    # subclasses give decision_function: the linear predictor (log-odds for binomial)
+    def predict(self, X):
+        eta = self.decision_function(X)
+        if self.family == "binomial":
+            return (eta > 0).astype(float)
+        return eta
+
+    def predict_proba(self, X):
+        if self.family != "binomial":
+            raise PenalizedError("predict_proba is for family='binomial'")
+        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
+        return np.column_stack([1 - p, p])
+
 
 class PenalizedModel(_FamilyEstimator):
     """Elastic net / lasso / ridge in glmnet's parameterisation, lambda by inner CV.
@@ -394,18 +407,6 @@ class PenalizedModel(_FamilyEstimator):
         A = X.to_numpy(dtype=float) if isinstance(X, pd.DataFrame) else np.asarray(X, float)
         C = self.coef_.to_numpy()
         return A @ C + self.intercept_
-
-    def predict(self, X):
-        eta = self.decision_function(X)
-        if self.family == "binomial":
-            return (eta > 0).astype(float)
-        return eta
-
-    def predict_proba(self, X):
-        if self.family != "binomial":
-            raise PenalizedError("predict_proba is for family='binomial'")
-        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
-        return np.column_stack([1 - p, p])
 
     def score(self, X, y):
         from sklearn.metrics import r2_score, roc_auc_score
@@ -874,18 +875,6 @@ class FusionModel(_FamilyEstimator):
         if ok.any():
             out[ok] = self._predict_base(self.model_, S.loc[ok])
         return out
-
-    def predict(self, X):
-        eta = self.decision_function(X)
-        if self.family == "binomial":
-            return (eta > 0).astype(float)
-        return eta
-
-    def predict_proba(self, X):
-        if self.family != "binomial":
-            raise PenalizedError("predict_proba is for family='binomial'")
-        p = 1.0 / (1.0 + np.exp(-self.decision_function(X)))
-        return np.column_stack([1 - p, p])
 
 
 # ------------------------------------------------------------------------------ tasks

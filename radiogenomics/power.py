@@ -45,6 +45,8 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .metrics import wilson_interval  # noqa: F401  (re-exported: power.wilson_interval)
+
 __all__ = ["run_study", "PowerResult", "required_sample_size", "SampleSizeResult",
            "cca_power", "association_maxt_power", "mofa_recovery", "loco_prediction",
            "mr_power", "wilson_interval", "PowerError", "simulate_cca_data"]
@@ -55,21 +57,6 @@ class PowerError(ValueError):
 
 
 # ------------------------------------------------------------------------------ helpers
-
-def wilson_interval(k, n, confidence: float = 0.95):
-    """Wilson score interval for a binomial proportion ``k / n`` (arrays allowed)."""
-    from scipy.stats import norm
-
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    z = norm.ppf(0.5 + confidence / 2)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        den = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / den
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / den
-    return centre - half, centre + half
-
 
 def _canonical(params: Mapping) -> str:
     def plain(v):
