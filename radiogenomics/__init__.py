@@ -2,6 +2,8 @@
 
 __version__ = "0.1.0"
 
+from ._checks import InputError, RadiogenomicsError  # noqa: E402
 from .cohort import Cohort, CohortValidationError, PairedData  # noqa: E402
 
-__all__ = ["Cohort", "CohortValidationError", "PairedData", "__version__"]
+__all__ = ["Cohort", "CohortValidationError", "InputError", "PairedData", "RadiogenomicsError",
+           "__version__"]

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from ._linalg import block_labels, design_by_block, design_matrix, residualise
 from .cohort import Cohort, CohortValidationError
 from .resampling import PermutationScheme, correlation_permutation_null, maxt_threshold
 
@@ -57,99 +58,6 @@ __all__ = ["associate", "AssociationResult", "adjust_pvalues", "design_matrix", 
 
 CORRECTIONS = ("fdr_bh", "bonferroni", "maxT")
 METHODS = ("pearson", "spearman")
-
-
-def design_matrix(covariates: pd.DataFrame | None, index: pd.Index,
-                  centre: pd.Series | None = None) -> pd.DataFrame:
-    """Intercept plus covariates (categoricals dummy coded, first level dropped).
-
-    Raises a clear error for missing values or a rank-deficient design (e.g. a covariate
-    that is constant, or centre confounded with a covariate).
-    """
-    parts = [pd.DataFrame({"Intercept": 1.0}, index=index)]
-    frames = []
-    if covariates is not None and covariates.shape[1]:
-        frames.append(covariates)
-    if centre is not None:
-        frames.append(centre.astype(str).rename("centre").to_frame())
-    for f in frames:
-        if len(index) and not index.isin(f.index).any():
-            raise CohortValidationError(
-                f"no sample ID of the data (e.g. {index[0]!r}, {type(index[0]).__name__}) is in the "
-                f"covariates (e.g. {f.index[0]!r}, {type(f.index[0]).__name__}); make the ID "
-                "formats match (str vs int, zero padding, case)"
-            )
-        f = f.reindex(index)
-        if f.isna().any().any():
-            bad = f.index[f.isna().any(axis=1).to_numpy()]
-            raise CohortValidationError(
-                f"covariates are missing for {len(bad)} sample(s) ({list(bad[:5])}...); "
-                "supply them or subset the samples"
-            )
-        num = f.select_dtypes(include=[np.number, "bool"]).astype(float)
-        cat = f.drop(columns=num.columns)
-        parts.append(num)
-        for c in cat.columns:
-            col = cat[c]
-            # keep a categorical's own level order (first level = reference), else sorted
-            levels = (list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype)
-                      else sorted(col.astype(str).unique()))
-            col = pd.Categorical(col.astype(str), categories=[str(v) for v in levels])
-            parts.append(pd.get_dummies(pd.Series(col, index=index, name=c), prefix=c,
-                                        drop_first=True, dtype=float))
-    Z = pd.concat(parts, axis=1)
-    return _check_design(Z)
-
-
-def _check_design(Z: pd.DataFrame) -> pd.DataFrame:
-    """Refuse a design with too few residual degrees of freedom or linearly dependent columns."""
-    n, k = Z.shape[0], Z.shape[1] - 1
-    if n - 2 - k < 1:
-        raise CohortValidationError(
-            f"n = {n} samples is too small for {k} covariate column(s): the residual degrees of "
-            f"freedom n - 2 - k = {n - 2 - k} must be at least 1; use fewer covariates or more samples"
-        )
-    Zv = Z.to_numpy()
-    norms = np.linalg.norm(Zv, axis=0)
-    if (norms == 0).any():
-        raise CohortValidationError(
-            f"the covariate design has all-zero column(s) {Z.columns[norms == 0].tolist()} "
-            "(a level or covariate absent from these samples); drop or merge it")
-    rank = np.linalg.matrix_rank(Zv)
-    if rank < Z.shape[1]:
-        # the columns involved in the (last) exact linear dependence
-        vt = np.linalg.svd(Zv / norms, full_matrices=False)[2]
-        involved = Z.columns[np.abs(vt[-1]) > 1e-6].tolist()
-        raise CohortValidationError(
-            f"the covariate design ({', '.join(Z.columns[1:])}) is rank deficient "
-            f"(rank {rank} < {Z.shape[1]} columns): {', '.join(involved)} are linearly dependent "
-            "(a constant covariate, or one confounded with another such as centre with a "
-            "covariate); drop one of them"
-        )
-    return Z
-
-
-def design_by_block(Z: pd.DataFrame, blocks) -> pd.DataFrame:
-    """Separate nuisance model per block: every column of ``Z`` times each block indicator.
-
-    Columns are named ``"{column}:{block}"``; structural zeros and copies (a centre dummy
-    times another centre, or times its own centre, which equals that centre's intercept) are
-    left out, which does not change the span of the design.  Used by ``associate(..., covariates_by_block=True)``: with the hat
-    matrix block diagonal, residuals of different blocks no longer mix, so within-block
-    permutation stays valid when blocks differ in residual spread.
-    """
-    codes, labels = pd.factorize(pd.Series(np.asarray(blocks, dtype=object)), sort=True)
-    cols = {}
-    for b, lab in enumerate(labels):
-        ind = (codes == b).astype(float)
-        seen = []
-        for c in Z.columns:
-            v = Z[c].to_numpy() * ind
-            if v.any() and not any(np.array_equal(v, w) for w in seen):
-                cols[f"{c}:{lab}"] = v
-                seen.append(v)
-    out = pd.DataFrame(cols, index=Z.index)
-    return _check_design(out)
 
 
 def adjust_pvalues(p: np.ndarray, method: str = "fdr_bh") -> np.ndarray:
@@ -172,12 +80,6 @@ def adjust_pvalues(p: np.ndarray, method: str = "fdr_bh") -> np.ndarray:
     q = np.empty_like(flat)
     q[order] = q_sorted
     return q.reshape(np.shape(p))
-
-
-def residualise(A: np.ndarray, Z: np.ndarray) -> np.ndarray:
-    """Residuals of the columns of ``A`` after least-squares regression on ``Z``."""
-    Q, _ = np.linalg.qr(Z)
-    return A - Q @ (Q.T @ A)
 
 
 def _residual_unit_columns(A: np.ndarray, Z: np.ndarray, name: str, columns,
@@ -415,32 +317,7 @@ class AssociationResult:
 
 def _blocks_for(blocks, index: pd.Index, centre: pd.Series | None) -> np.ndarray | None:
     """Exchangeability block labels aligned to ``index`` (sample IDs)."""
-    if blocks is None:
-        return None
-    if isinstance(blocks, str):
-        if blocks != "centre":
-            raise ValueError(f"exchangeability_blocks as a string must be 'centre', got {blocks!r}")
-        if centre is None:
-            raise ValueError("exchangeability_blocks='centre' needs a Cohort with a centre")
-        return centre.reindex(index).astype(str).to_numpy()
-    if isinstance(blocks, pd.Series):
-        if blocks.index.duplicated().any():
-            dup = blocks.index[blocks.index.duplicated()].unique()
-            raise CohortValidationError(
-                f"exchangeability_blocks has duplicated sample IDs ({list(dup[:3])}); give one "
-                "label per sample")
-        missing = index.difference(blocks.index)
-        if len(missing):
-            raise CohortValidationError(
-                f"exchangeability_blocks has no label for {len(missing)} analysed sample(s) "
-                f"(e.g. {list(missing[:3])}); give a Series indexed by sample ID covering them")
-        return blocks.reindex(index).to_numpy()
-    arr = np.asarray(blocks)
-    if arr.shape != (len(index),):
-        raise ValueError(
-            f"exchangeability_blocks must have one label per analysed sample ({len(index)}), got "
-            f"shape {arr.shape}; pass a Series indexed by sample ID to align it automatically")
-    return arr
+    return block_labels(blocks, index, centre=centre)
 
 
 def _t_pvalues(t: np.ndarray, dof: int) -> np.ndarray:

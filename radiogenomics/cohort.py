@@ -28,6 +28,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._checks import (InputError, by_sample_id, check_unique, listing, numeric_frame,
+                      text_among_numbers)
+
 __all__ = [
     "Cohort",
     "CohortValidationError",
@@ -43,15 +46,8 @@ META_POLICIES = ("raise", "drop_samples")
 _MAX_LISTED = 10
 
 
-class CohortValidationError(ValueError):
-    """Raised when cohort data fail validation; the message names the problem and the fix."""
-
-
-def _listing(ids: Iterable[Any], limit: int = _MAX_LISTED) -> str:
-    ids = [str(i) for i in ids]
-    head = ", ".join(repr(i) for i in ids[:limit])
-    more = f" ... and {len(ids) - limit} more" if len(ids) > limit else ""
-    return f"{head}{more}"
+CohortValidationError = InputError  # the project's input error, under its first name
+_listing = listing
 
 
 # --------------------------------------------------------------------------- reports
@@ -263,48 +259,9 @@ def _as_frame(obj: Any, what: str) -> pd.DataFrame:
     )
 
 
-def _check_unique(index: pd.Index, what: str, axis: str) -> None:
-    if index.hasnans:
-        raise CohortValidationError(
-            f"{what} has missing {axis} IDs (NaN in the index); give every {axis} an ID"
-        )
-    dup = index[index.duplicated()].unique()
-    if len(dup):
-        fix = (
-            "de-duplicate them, or aggregate repeated measurements first "
-            "(e.g. df.groupby(level=0).mean())"
-            if axis == "sample"
-            else "rename them so each feature ID is unique (e.g. prefix by source)"
-        )
-        raise CohortValidationError(
-            f"{what} has {len(dup)} duplicated {axis} ID(s): {_listing(dup)}; {fix}"
-        )
-
-
-def _by_sample_id(obj, what: str):
-    """A copy of a frame/series with string sample IDs as index, refused if IDs repeat."""
-    if isinstance(obj.index, pd.MultiIndex) or (
-        isinstance(obj, pd.DataFrame) and isinstance(obj.columns, pd.MultiIndex)
-    ):
-        raise CohortValidationError(
-            f"{what} has a MultiIndex; flatten it first (one sample ID per row, one name per column)"
-        )
-    if obj.index.hasnans:
-        raise CohortValidationError(
-            f"{what} has {int(obj.index.isna().sum())} missing sample ID(s) (NaN/None in the "
-            "index); give every sample an ID or remove those rows"
-        )
-    obj = obj.copy()
-    obj.index = pd.Index(obj.index.astype(str), name="sample_id")
-    _check_unique(obj.index, what, "sample")
-    return obj
-
-
-def _text_among_numbers(col: pd.Series) -> tuple[float, list[str]]:
-    """Share of a text column's values that parse as numbers, and the distinct ones that don't."""
-    parsed = pd.to_numeric(col, errors="coerce")
-    stray = col[parsed.isna() & col.notna()].astype(str).unique().tolist()
-    return float(parsed.notna().mean()), stray
+_check_unique = check_unique
+_by_sample_id = by_sample_id
+_text_among_numbers = text_among_numbers
 
 
 def _policy(policy: str | Mapping[str, str], view: str, allowed: tuple[str, ...], name: str):
@@ -315,44 +272,8 @@ def _policy(policy: str | Mapping[str, str], view: str, allowed: tuple[str, ...]
 
 
 def _numeric_view(name: str, df: pd.DataFrame) -> pd.DataFrame:
-    if df.shape[0] == 0 or df.shape[1] == 0:
-        raise CohortValidationError(
-            f"view {name!r} is empty ({df.shape[0]} samples x {df.shape[1]} features); "
-            "remove it or supply data"
-        )
-    df = _by_sample_id(df, f"view {name!r}")
-    df.columns = pd.Index(df.columns.astype(str), name="feature")
-    _check_unique(df.columns, f"view {name!r}", "feature")
-    cplx = [c for c, dt in df.dtypes.items() if pd.api.types.is_complex_dtype(dt)]
-    if cplx:
-        raise CohortValidationError(
-            f"view {name!r} has complex-valued column(s) {_listing(cplx)}; use real numbers "
-            "(e.g. the magnitude)"
-        )
-    bad = [c for c, dt in df.dtypes.items() if not (pd.api.types.is_numeric_dtype(dt))]
-    texty = {}
-    for c in bad:
-        share, stray = _text_among_numbers(df[c])
-        if share >= 0.5:
-            texty[c] = stray[:3]
-    if texty:
-        detail = "; ".join(f"{c!r} (e.g. {v})" if v else repr(c) for c, v in list(texty.items())[:5])
-        raise CohortValidationError(
-            f"view {name!r} has number(s) stored as text in {len(texty)} column(s): {detail}; "
-            "convert with pd.to_numeric(df[col], errors='coerce') (non-numbers become NaN, then "
-            "choose a nan_policy)"
-        )
-    if bad:
-        raise CohortValidationError(
-            f"view {name!r} has {len(bad)} non-numeric column(s): {_listing(bad)}; numeric "
-            "views hold numbers only: move labels such as sex or centre to `covariates`/"
-            "`centre`, or encode them numerically"
-        )
-    # bool / nullable integer columns become float so NA becomes NaN
-    conv = {c: "float64" for c, dt in df.dtypes.items()
-            if pd.api.types.is_bool_dtype(dt) or pd.api.types.is_extension_array_dtype(dt)}
-    if conv:
-        df = df.astype(conv)
+    df = numeric_frame(df, f"view {name!r}")
+    df.columns.name = "feature"
     return df
 
 

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import check_rng as _check_rng
+
 __all__ = [
     "GEN_CHUNK", "check_rng", "PermutationScheme", "BootstrapScheme", "SignFlipScheme",
     "permutation_indices", "bootstrap_indices", "sign_flips", "inverse_permutations",
@@ -43,26 +45,8 @@ __all__ = [
 #: resamples drawn per call of the generator; fixed so results never depend on ``batch``
 GEN_CHUNK = 256
 
-
-def check_rng(rng=None) -> np.random.Generator:
-    """A ``numpy.random.Generator`` from ``rng`` (Scientific Python SPEC 7).
-
-    ``None`` gives fresh OS entropy; an int or ``SeedSequence`` seeds a new PCG64 generator;
-    a ``Generator`` is used as is (and advanced).  The legacy ``RandomState`` is refused
-    because it cannot promise the same stream as the rest of the toolkit.
-    """
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (bool, np.bool_)):
-        raise TypeError(f"rng must be None, an int seed or a numpy.random.Generator, got {rng!r}")
-    if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
-        if isinstance(rng, (int, np.integer)) and rng < 0:
-            raise ValueError(f"rng seed must be non-negative, got {rng}")
-        return np.random.default_rng(rng)
-    if isinstance(rng, np.random.RandomState):
-        raise TypeError("rng must be an int or numpy.random.Generator (SPEC 7), not the legacy "
-                        "RandomState; use numpy.random.default_rng(seed)")
-    raise TypeError(f"rng must be None, an int or a numpy.random.Generator, got {type(rng).__name__}")
+# the one SPEC 7 rng normaliser lives in the input layer
+check_rng = _check_rng
 
 
 def _block_codes(blocks, n: int, what: str = "exchangeability_blocks") -> tuple[np.ndarray, np.ndarray]:
