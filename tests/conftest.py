@@ -27,3 +27,26 @@ def pytest_configure(config):
             numba.set_num_threads(1)
         except Exception:  # noqa: BLE001
             pass
+
+
+def require(module: str, reason: str = ""):
+    """Import a *required* dependency for a test module.
+
+    Outside CI a missing package skips the module with its reason (a developer's partial
+    install); in CI (``CI`` set, as ``.ci/run`` runs) or with ``RADIOGENOMICS_REQUIRE_ALL=1``
+    it fails, so a broken install step cannot make a whole test file vanish.  Use
+    ``pytest.importorskip`` only for optional hardware or software (GPU, R packages).
+    """
+    import importlib
+
+    import pytest
+
+    strict = bool(os.environ.get("CI") or os.environ.get("RADIOGENOMICS_REQUIRE_ALL"))
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        if strict:
+            raise ImportError(f"{module} is a required dependency and failed to import in CI "
+                              f"({exc}); the install step is broken") from exc
+        pytest.skip(f"{module} not importable ({exc}){': ' + reason if reason else ''}",
+                    allow_module_level=True)

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require
 
-pytest.importorskip("mofapy2")
+require("mofapy2")
 
 import data_sim  # noqa: E402
 from radiogenomics.mofa import (MOFA, MOFAError, MOFAResult, factor_stability,  # noqa: E402

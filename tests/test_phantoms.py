@@ -14,10 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require
 from scipy import stats
 
-SimpleITK = pytest.importorskip("SimpleITK")
-pytest.importorskip("radiomics")
+SimpleITK = require("SimpleITK")
+require("radiomics")
 
 from data_sim import PHANTOM_PARAMS, make_imaging_cohort, make_phantoms  # noqa: E402
 from radiogenomics.features import collapse_redundant  # noqa: E402

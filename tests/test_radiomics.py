@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import require
 
-pytest.importorskip("radiomics")
-sitk = pytest.importorskip("SimpleITK")
+require("radiomics")
+sitk = require("SimpleITK")
 
 from radiogenomics.radiomics import (LABEL_PRESETS, REGION_PRESETS, ExtractionError,  # noqa: E402
                                      ExtractionResult, extract)
