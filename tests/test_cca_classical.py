@@ -18,6 +18,7 @@ import statsmodels.api as sm
 from sklearn.base import clone
 from sklearn.model_selection import KFold, cross_validate
 
+from radiogenomics.cca._base import DegenerateCCAError, InSampleCorrelationWarning
 from radiogenomics.cca.classical import CCA, PenaltySelection, RegularizedCCA, wilks_lambda_test
 from radiogenomics.cohort import CohortValidationError
 
@@ -124,7 +125,9 @@ def test_sign_convention_and_scale_invariance():
 def test_rcc_parity_with_R(nutrimouse, l1, l2):
     G, L = nutrimouse
     o = _ref(f"R_CCA_rcc_nutrimouse_full_l1_{l1}_l2_{l2}.json")
-    m = RegularizedCCA(n_components=21, reg_x=float(l1), reg_y=float(l2)).fit(G, L)
+    # n = 40 < p + q = 141: unpenalised correlations would be 1, so ridge CCA warns
+    with pytest.warns(InSampleCorrelationWarning, match="share 21 dimension"):
+        m = RegularizedCCA(n_components=21, reg_x=float(l1), reg_y=float(l2)).fit(G, L)
     np.testing.assert_allclose(m.canonical_correlations_, o["cor"]["values"][:21], atol=1e-6)
     k = 5
     Rx, Ry = _mat(o["xcoef"])[:, :k], _mat(o["ycoef"])[:, :k]
@@ -161,6 +164,7 @@ def test_regularized_with_zero_penalty_is_cca():
     assert np.all(c.canonical_correlations_ < a.canonical_correlations_)
 
 
+@pytest.mark.filterwarnings("ignore::radiogenomics.cca._base.InSampleCorrelationWarning")
 def test_regularized_wide_block_runs():
     """n = 60 samples, q = 20,000 features: the kernel/SVD form (no q x q matrix)."""
     rng = np.random.default_rng(1)
@@ -184,7 +188,7 @@ def test_regularized_wide_block_runs():
     # the planted signal features dominate the first pair's y loadings
     top = np.argsort(-np.abs(m.y_loadings_[:, 0]))[:40]
     assert np.mean(top < 40) > 0.5
-    sel = RegularizedCCA.select_penalties(X, Y, [0.1, 1.0], [1.0, 100.0], cv=5, random_state=0)
+    sel = RegularizedCCA.select_penalties(X, Y, [0.1, 1.0], [1.0, 100.0], cv=5, rng=0)
     assert sel.scores.shape == (2, 2) and np.isfinite(sel.scores.to_numpy()).all()
 
 
@@ -247,6 +251,7 @@ def _brute_force_cv(X, Y, folds, lx, ly):
     return np.corrcoef(xs, ys)[0, 1]
 
 
+@pytest.mark.filterwarnings("ignore::radiogenomics.cca._base.InSampleCorrelationWarning")
 def test_aligned_cv_equals_explicit_refits():
     rng = np.random.default_rng(7)
     n = 24
@@ -260,8 +265,9 @@ def test_aligned_cv_equals_explicit_refits():
     sel = RegularizedCCA.select_penalties(X, Y, gx, gy)
     brute = np.array([[_brute_force_cv(X, Y, loo, a, b) for b in gy] for a in gx])
     np.testing.assert_allclose(sel.scores.to_numpy(), brute, atol=1e-10)
-    kf = list(KFold(4, shuffle=True, random_state=3).split(X))
-    sel4 = RegularizedCCA.select_penalties(X, Y, gx, gy, cv=4, random_state=3)
+    from radiogenomics.cca.classical import _make_folds
+    kf = _make_folds(4, n, np.random.default_rng(3))[0]     # the folds rng=3 draws
+    sel4 = RegularizedCCA.select_penalties(X, Y, gx, gy, cv=4, rng=3)
     brute4 = np.array([[_brute_force_cv(X, Y, kf, a, b) for b in gy] for a in gx])
     np.testing.assert_allclose(sel4.scores.to_numpy(), brute4, atol=1e-10)
     assert "4-fold" in sel4.cv
@@ -359,22 +365,17 @@ def test_wilks_input_checks():
 def test_errors_name_the_problem_and_the_fix():
     rng = np.random.default_rng(0)
     X, Y = rng.standard_normal((10, 12)), rng.standard_normal((10, 3))
-    with pytest.raises(CohortValidationError, match="n - 1 >= p.*RegularizedCCA"):
+    with pytest.raises(DegenerateCCAError,
+                       match=r"X covariance is singular \(rank of the centred X = 9 < 12.*"
+                             r"13 distinct samples.*RegularizedCCA"):
         CCA().fit(X, Y)
     Xd = rng.standard_normal((30, 4))
     Xd = np.column_stack([Xd, Xd[:, 0] + Xd[:, 1]])
-    with pytest.raises(CohortValidationError, match="X covariance is singular.*RegularizedCCA"):
+    with pytest.raises(CohortValidationError, match="X covariance is singular.*linear "
+                                                    "combinations.*RegularizedCCA"):
         CCA().fit(Xd, rng.standard_normal((30, 2)))
-    Xn = rng.standard_normal((30, 3))
-    Xn[4, 1] = np.nan
-    with pytest.raises(CohortValidationError, match="NaN"):
-        CCA().fit(Xn, rng.standard_normal((30, 2)))
-    with pytest.raises(ValueError, match="rows"):
+    with pytest.raises(ValueError, match="different numbers of samples"):
         CCA().fit(rng.standard_normal((30, 3)), rng.standard_normal((29, 2)))
-    a = pd.DataFrame(rng.standard_normal((5, 2)), index=list("abcde"))
-    b = pd.DataFrame(rng.standard_normal((5, 2)), index=list("abcdf"))
-    with pytest.raises(CohortValidationError, match="sample IDs differ"):
-        CCA().fit(a, b)
     with pytest.raises(ValueError, match="at most 2 canonical pairs"):
         CCA(n_components=3).fit(rng.standard_normal((30, 3)), rng.standard_normal((30, 2)))
     with pytest.raises(ValueError, match=">= 0"):
@@ -388,12 +389,193 @@ def test_errors_name_the_problem_and_the_fix():
         RegularizedCCA.select_penalties(X, Y, [1], [1], cv=5, method="r")
     with pytest.raises(CohortValidationError, match="positive penalties"):
         RegularizedCCA.select_penalties(X, Y, [0.0], [1.0])
-    with pytest.raises(CohortValidationError, match="n = 12 <= p \\+ q = 13.*RegularizedCCA"):
+    with pytest.raises(DegenerateCCAError,
+                       match=r"rank\(Xc\) = 6 and rank\(Yc\) = 7 but together span only 11 "
+                             r"dimensions.*first 2 canonical.*RegularizedCCA"):
         CCA().fit(rng.standard_normal((12, 6)), rng.standard_normal((12, 7)))
-    # ridge CCA on the same data: the degenerate correlations of 1 are gone
-    m = RegularizedCCA(n_components=2, reg_x=1.0, reg_y=1.0).fit(
-        rng.standard_normal((12, 6)), rng.standard_normal((12, 7)))
+    # ridge CCA on the same data: the degenerate correlations of 1 are gone, with a warning
+    with pytest.warns(InSampleCorrelationWarning):
+        m = RegularizedCCA(n_components=2, reg_x=1.0, reg_y=1.0).fit(
+            rng.standard_normal((12, 6)), rng.standard_normal((12, 7)))
     assert (m.canonical_correlations_ < 0.999).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# rank-based degeneracy guard (issue 14)
+# ---------------------------------------------------------------------------------------------
+
+def _duplicated_rows(n=60, p=20, q=20, seed=0):
+    """Null data resampled with replacement (a bootstrap resample): 37 distinct rows of 60."""
+    rng = np.random.default_rng(seed)
+    X, Y = rng.standard_normal((n, p)), rng.standard_normal((n, q))
+    idx = rng.integers(0, n, n)
+    return X[idx], Y[idx], len(np.unique(idx))
+
+
+def test_duplicated_rows_are_refused_by_rank_not_row_count():
+    """The old guard counted rows (n - 1 = 59 >= p + q = 40) and returned r1 = 1.000000 on
+    this null bootstrap-like resample; the centred blocks span only 36 dimensions, so 4
+    correlations of 1 are forced.  Independent check: the principal angles (scipy)."""
+    from scipy.linalg import subspace_angles
+
+    X, Y, m = _duplicated_rows()
+    assert m == 37
+    Xc, Yc = X - X.mean(0), Y - Y.mean(0)
+    cos = np.sort(np.cos(subspace_angles(Xc, Yc)))[::-1]
+    assert np.sum(cos > 1 - 1e-8) == 4          # what the old code returned as r1..r4 = 1
+    for est in (CCA(), RegularizedCCA(), CCA(scale=True)):
+        with pytest.raises(DegenerateCCAError, match=r"rank\(Xc\) = 20 and rank\(Yc\) = 20 but "
+                           r"together span only 36 dimensions \(n = 60 rows but only 37 "
+                           r"distinct.*share 4 dimension"):
+            est.fit(X, Y)
+    assert issubclass(DegenerateCCAError, CohortValidationError)
+    # fewer distinct rows than X columns: the X covariance itself is singular
+    rng = np.random.default_rng(1)
+    idx = np.repeat(np.arange(15), 4)
+    with pytest.raises(DegenerateCCAError, match=r"rank of the centred X = 14 < 20 columns; "
+                                                 r"n = 60 rows but only 15 distinct"):
+        CCA().fit(rng.standard_normal((15, 20))[idx], rng.standard_normal((15, 3))[idx])
+    # a resample whose ranks fit in its distinct rows is accepted, and equals CCA on the
+    # distinct rows weighted by their multiplicities (closed form: eigenvalues of
+    # Sxx^-1 Sxy Syy^-1 Syx with frequency-weighted covariances)
+    rng = np.random.default_rng(0)
+    X0, Y0 = rng.standard_normal((60, 5)), rng.standard_normal((60, 4))
+    idx = rng.integers(0, 60, 60)
+    m1 = CCA().fit(X0[idx], Y0[idx])
+    rows, counts = np.unique(idx, return_counts=True)
+    S = np.cov(np.hstack([X0[rows], Y0[rows]]), rowvar=False, fweights=counts)
+    Sxx, Syy, Sxy = S[:5, :5], S[5:, 5:], S[:5, 5:]
+    ev = np.linalg.eigvals(np.linalg.solve(Sxx, Sxy) @ np.linalg.solve(Syy, Sxy.T))
+    ref = np.sqrt(np.sort(ev.real)[::-1][:4])
+    np.testing.assert_allclose(m1.canonical_correlations_, ref, atol=1e-10)
+    assert m1.canonical_correlations_[0] < 0.9
+
+
+def test_exact_relation_between_blocks_is_refused():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((50, 4))
+    Y = np.column_stack([rng.standard_normal((50, 2)), X[:, 0] - 2 * X[:, 2]])
+    with pytest.raises(DegenerateCCAError, match="share 1 dimension.*exact linear relation"):
+        CCA().fit(X, Y)
+
+
+def test_rank_guard_after_covariate_residualisation():
+    """Residuals on k covariates live in n - rank(Z) dimensions: the guard sees it."""
+    rng = np.random.default_rng(3)
+    n, p, q = 30, 12, 12
+    Z = np.column_stack([np.ones(n), rng.standard_normal((n, 6))])
+    H = Z @ np.linalg.pinv(Z)
+    X = rng.standard_normal((n, p))
+    Y = rng.standard_normal((n, q))
+    Xr, Yr = X - H @ X, Y - H @ Y                 # 23 residual dimensions < p + q = 24
+    with pytest.raises(DegenerateCCAError, match="together span only 23 dimensions"):
+        CCA().fit(Xr, Yr)
+
+
+def test_regularized_cca_warns_at_small_n():
+    """Issue 14: at n = 5 ridge CCA returned 0.99 / 0.98 silently."""
+    rng = np.random.default_rng(5)
+    X, Y = rng.standard_normal((5, 20)), rng.standard_normal((5, 30))
+    with pytest.warns(InSampleCorrelationWarning,
+                      match=r"rank\(Xc\) = 4, rank\(Yc\) = 4, n = 5.*exactly 1.*uninformative"
+                            r".*cross_validated_correlation"):
+        m = RegularizedCCA(n_components=2, reg_x=0.1, reg_y=0.1).fit(X, Y)
+    assert m.score_correlations_[0] > 0.99             # the uninformative in-sample value
+    assert issubclass(InSampleCorrelationWarning, UserWarning)
+    # n well above p + q: no warning
+    X, Y = rng.standard_normal((100, 5)), rng.standard_normal((100, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        RegularizedCCA(n_components=2, reg_x=0.1, reg_y=0.1).fit(X, Y)
+
+
+def test_select_penalties_takes_rng_and_deprecates_random_state():
+    X, Y = DATASETS["syn4"]()
+    kw = dict(grid_x=[0.1, 1.0], grid_y=[0.1, 1.0], cv=5)
+    a = RegularizedCCA.select_penalties(X, Y, rng=3, **kw)
+    b = RegularizedCCA.select_penalties(X, Y, rng=np.random.default_rng(3), **kw)
+    c = RegularizedCCA.select_penalties(X, Y, rng=np.random.PCG64(3), **kw)
+    d = RegularizedCCA.select_penalties(X, Y, rng=np.random.SeedSequence(3), **kw)
+    for other in (b, c, d):
+        pd.testing.assert_frame_equal(a.scores, other.scores)
+    e = RegularizedCCA.select_penalties(X, Y, rng=4, **kw)
+    assert not np.allclose(a.scores, e.scores)
+    # folds: a shuffled partition of the rows into 5 near-equal parts, fixed by rng
+    from radiogenomics.cca.classical import _make_folds
+    folds, _ = _make_folds(5, 23, np.random.default_rng(0))
+    te = np.concatenate([t for _, t in folds])
+    assert sorted(te) == list(range(23)) and sorted(len(t) for _, t in folds) == [4, 4, 5, 5, 5]
+    with pytest.warns(FutureWarning, match="rng="):
+        old = RegularizedCCA.select_penalties(X, Y, random_state=0, **kw)
+    assert old.scores.shape == (2, 2)
+    with pytest.raises(TypeError, match="rng"):
+        RegularizedCCA.select_penalties(X, Y, rng=np.random.RandomState(0), **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# bad input: the shared input layer's messages (issue 14)
+# ---------------------------------------------------------------------------------------------
+
+def _frames(n=30, p=3, q=2, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = [f"s{i:02d}" for i in range(n)]
+    return (pd.DataFrame(rng.standard_normal((n, p)), index=ids, columns=[f"g{j}" for j in range(p)]),
+            pd.DataFrame(rng.standard_normal((n, q)), index=ids, columns=[f"m{j}" for j in range(q)]))
+
+
+@pytest.mark.parametrize("est", [CCA(), RegularizedCCA(reg_x=0.1, reg_y=0.1)])
+def test_bad_inputs_name_column_sample_and_fix(est):
+    X, Y = _frames()
+    Xt = X.astype(object)
+    Xt.loc["s03", "g1"] = "1,5"
+    with pytest.raises(CohortValidationError, match=r"X has number\(s\) stored as text.*'g1'.*"
+                                                    r"pd.to_numeric"):
+        est.fit(Xt, Y)
+    Xs = X.copy()
+    Xs["site"] = "A"
+    with pytest.raises(CohortValidationError, match=r"X has 1 non-numeric column.*'site'.*covariates"):
+        est.fit(Xs, Y)
+    Yn = Y.copy()
+    Yn.loc["s07", "m1"] = np.nan
+    with pytest.raises(CohortValidationError, match=r"Y has 1 NaN.*'s07'.*'m1'.*impute or drop"):
+        est.fit(X, Yn)
+    Xi = X.copy()
+    Xi.loc["s11", "g0"] = np.inf
+    with pytest.raises(CohortValidationError, match=r"X has 0 NaN and 1 infinite.*'s11'.*'g0'"):
+        est.fit(Xi, Y)
+    Xa = X.to_numpy().copy()
+    Xa[4, 2] = np.nan
+    with pytest.raises(CohortValidationError, match=r"X has 1 NaN.*sample\(s\) \('4'\).*'x2'"):
+        est.fit(Xa, Y.to_numpy())
+    Xd = X.rename(index={"s05": "s04"})
+    with pytest.raises(CohortValidationError, match=r"X has 1 duplicated sample ID.*'s04'.*de-duplicate"):
+        est.fit(Xd, Y)
+    Xc = X.rename(columns={"g2": "g0"})
+    with pytest.raises(CohortValidationError, match=r"X has 1 duplicated feature ID.*'g0'.*rename"):
+        est.fit(Xc, Y)
+    Ym = Y.rename(index={"s29": "t29"})
+    with pytest.raises(CohortValidationError, match=r"X and Y have different sample IDs \(1 only in "
+                                                    r"X, e.g. 's29'; 1 only in Y, e.g. 't29'\).*Cohort.paired"):
+        est.fit(X, Ym)
+    with pytest.raises(CohortValidationError, match="different numbers of samples.*X: 30, Y: 29"):
+        est.fit(X, Y.iloc[:29].to_numpy())
+    Xk = X.copy()
+    Xk["g1"] = 2.0
+    with pytest.raises(CohortValidationError, match=r"X has 1 constant column.*'g1'.*constant_policy"):
+        est.fit(Xk, Y)
+    with pytest.raises(CohortValidationError, match="at least 3 samples"):
+        est.fit(X.iloc[:2], Y.iloc[:2])
+    # misaligned but equal ID sets: rows are matched by ID, not position
+    shuffled = Y.sample(frac=1.0, random_state=0)
+    a = clone(est).fit(X, Y)
+    b = clone(est).fit(X, shuffled)
+    np.testing.assert_allclose(b.canonical_correlations_, a.canonical_correlations_, atol=1e-12)
+    np.testing.assert_allclose(a.transform(X, shuffled)[1], a.transform(X, Y)[1], atol=1e-12)
+    # new data for transform are checked the same way
+    with pytest.raises(CohortValidationError, match=r"Y has 1 NaN.*'s07'"):
+        a.transform(X, Yn)
+    with pytest.raises(CohortValidationError, match=r"X columns differ.*missing: 'g2'"):
+        a.transform(X.drop(columns="g2"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -27,64 +27,73 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-from ..cohort import CohortValidationError
+from .._checks import InputError, align_samples, as_matrix, check_n_samples, listing, numeric_frame
+from .._linalg import centred_rank, matrix_rank, thin_svd
 
 __all__ = ["BaseCCA", "check_blocks", "fix_signs", "structure_correlations", "column_correlations",
-           "thin_svd"]
+           "thin_svd", "centred_rank", "matrix_rank", "shared_dimensions",
+           "DegenerateCCAError", "InSampleCorrelationWarning"]
+
+
+class DegenerateCCAError(InputError):
+    """Classical CCA is degenerate on these blocks: correlations of 1 are forced by the ranks
+    of the centred blocks (too few distinct samples for ``p + q`` features, duplicated rows as
+    in a bootstrap resample, collinear columns or an exact linear relation between blocks)."""
+
+
+class InSampleCorrelationWarning(UserWarning):
+    """In-sample canonical correlations that say nothing about the data (``n`` too small for
+    ``p + q``): the penalty, not the association, keeps them below 1.  Judge the association
+    out of sample (``cross_validated_correlation``) or by a permutation test."""
+
+
+def _as_frame(B, label: str):
+    """A validated copy of an indexed block (text, duplicated IDs, MultiIndex refused)."""
+    if isinstance(B, pd.Series):
+        B = B.to_frame()
+    if isinstance(B, pd.DataFrame):
+        return numeric_frame(B, label, string_ids=False)
+    return B
 
 
 def check_blocks(X, Y, min_samples: int = 3):
     """Validate two blocks; return float arrays and feature names.
 
-    Refuses mismatched row counts or sample IDs, NaN/inf, constant columns and too few samples,
-    each with a message that names the problem and the fix.
+    Uses the shared input layer (:mod:`radiogenomics._checks`): text or non-numeric columns,
+    duplicated sample or feature IDs, NaN/inf (named by sample and feature), different sample
+    IDs in two DataFrames (rows are aligned by ID when the sets agree), different row counts,
+    too few samples and constant columns are refused with a message that names them and the
+    fix.  Feature names of arrays are ``x0, x1, ...`` and ``y0, y1, ...``.
     """
-    names = []
-    arrays = []
-    if isinstance(X, pd.DataFrame) and isinstance(Y, pd.DataFrame) and not X.index.equals(Y.index):
-        only_x = X.index.difference(Y.index)
-        only_y = Y.index.difference(X.index)
-        if len(only_x) or len(only_y) or len(X) != len(Y):
-            raise CohortValidationError(
-                f"X and Y sample IDs differ ({len(only_x)} only in X, e.g. {list(only_x[:3])}; "
-                f"{len(only_y)} only in Y, e.g. {list(only_y[:3])}); align them (Cohort.paired)")
-        Y = Y.loc[X.index]
-    for label, B in (("X", X), ("Y", Y)):
-        if isinstance(B, pd.DataFrame):
-            names.append(np.asarray(B.columns.astype(str)))
-            B = B.to_numpy(dtype=np.float64)
-        else:
-            B = np.asarray(B, dtype=np.float64)
-            if B.ndim == 1:
-                B = B[:, None]
-            names.append(np.array([f"{label.lower()}{j}" for j in range(B.shape[1])]))
-        if B.ndim != 2:
-            raise ValueError(f"{label} must be 2-D (samples x features), got shape {B.shape}")
-        if not np.isfinite(B).all():
-            raise CohortValidationError(
-                f"{label} contains NaN or inf; impute or drop them first (Cohort nan_policy)")
-        arrays.append(B)
-    X, Y = arrays
-    if X.shape[0] != Y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} rows but Y has {Y.shape[0]}; pair the samples first")
-    if X.shape[0] < min_samples:
-        raise ValueError(f"CCA needs at least {min_samples} samples, got {X.shape[0]}")
-    for label, B, nm in (("X", X, names[0]), ("Y", Y, names[1])):
+    frames = align_samples({"X": _as_frame(X, "X"), "Y": _as_frame(Y, "Y")})
+    out = []
+    for label in ("X", "Y"):
+        A, index, names = as_matrix(frames[label], label)
+        if not isinstance(frames[label], pd.DataFrame):
+            names = np.array([f"{label.lower()}{j}" for j in range(A.shape[1])], dtype=object)
+        out.append((A, index, np.asarray(names)))
+    (X, _, xn), (Y, _, yn) = out
+    check_n_samples(X.shape[0], min_samples, "CCA", "pair more samples")
+    for label, B, nm in (("X", X, xn), ("Y", Y, yn)):
         sd = B.std(axis=0)
         const = sd <= 1e-12 * np.maximum(np.abs(B).max(axis=0), np.finfo(float).tiny)
         if const.any():
-            raise CohortValidationError(
-                f"{label} has constant column(s) {list(nm[const][:5])}; remove them "
-                "(Cohort constant_policy='drop')")
-    return X, Y, names[0], names[1]
+            raise InputError(
+                f"{label} has {int(const.sum())} constant column(s) {listing(nm[const], 5)}; "
+                "remove them (Cohort constant_policy='drop')")
+    return X, Y, xn, yn
 
 
-def thin_svd(A: np.ndarray, rtol: float = 1e-10):
-    """Thin SVD ``A = U diag(s) Vt`` without directions of (numerically) zero singular value
-    (``s <= rtol * s_max``)."""
-    U, s, Vt = np.linalg.svd(A, full_matrices=False)
-    keep = s > rtol * s[0] if s.size and s[0] > 0 else np.zeros(s.shape, bool)
-    return U[:, keep], s[keep], Vt[keep]
+def shared_dimensions(Ux: np.ndarray, Uy: np.ndarray) -> tuple[int, int]:
+    """Dimension of the intersection of two column spaces, and of their sum.
+
+    ``Ux``, ``Uy``: orthonormal bases (from :func:`thin_svd` of the centred blocks).  The
+    number of canonical correlations equal to 1 is ``rank Ux + rank Uy - rank [Ux Uy]``; the
+    rank of ``[Ux Uy]`` is computed directly (its smallest singular values are accurate to
+    rounding), not from ``1 - r``, which loses half the digits.
+    """
+    both = matrix_rank(np.hstack([Ux, Uy])) if Ux.size and Uy.size else Ux.shape[1] + Uy.shape[1]
+    return Ux.shape[1] + Uy.shape[1] - both, both
 
 
 def column_correlations(A: np.ndarray, S: np.ndarray) -> np.ndarray:
@@ -118,8 +127,8 @@ class BaseCCA(TransformerMixin, BaseEstimator):
     """Base class: subclasses implement ``_fit_weights(Xc, Yc) -> (Wx, Wy, cors)``."""
 
     def _preprocess_fit(self, X, Y):
-        self._x_columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
-        self._y_columns = list(Y.columns) if isinstance(Y, pd.DataFrame) else None
+        self._x_columns = [str(c) for c in X.columns] if isinstance(X, pd.DataFrame) else None
+        self._y_columns = [str(c) for c in Y.columns] if isinstance(Y, pd.DataFrame) else None
         X, Y, xn, yn = check_blocks(X, Y)
         self.n_samples_ = X.shape[0]
         self.feature_names_x_, self.feature_names_y_ = xn, yn
@@ -149,21 +158,29 @@ class BaseCCA(TransformerMixin, BaseEstimator):
 
     def _center(self, A, mean, std, label):
         fitted_cols = getattr(self, "_x_columns" if label == "X" else "_y_columns", None)
-        if isinstance(A, pd.DataFrame) and fitted_cols is not None and list(A.columns) != fitted_cols:
-            raise ValueError(
+        cols = [str(c) for c in A.columns] if isinstance(A, pd.DataFrame) else None
+        if cols is not None and fitted_cols is not None and cols != fitted_cols:
+            missing = [c for c in fitted_cols if c not in set(cols)]
+            raise InputError(
                 f"{label} columns differ from those seen in fit (same names in the same order are "
-                f"needed; e.g. {label}[model_columns]); first difference near "
-                f"{next((c for c, d in zip(A.columns, fitted_cols) if c != d), A.columns[-1])!r}")
-        A = A.to_numpy(dtype=np.float64) if isinstance(A, pd.DataFrame) else np.asarray(A, np.float64)
-        if A.ndim == 1:
-            A = A[:, None]
+                f"needed; e.g. {label}[model_columns]); "
+                + (f"missing: {listing(missing, 5)}" if missing else "first difference near "
+                   f"{next((c for c, d in zip(cols, fitted_cols) if c != d), cols[-1])!r}"))
+        A = as_matrix(A, label)[0]
         if A.shape[1] != mean.shape[0]:
-            raise ValueError(f"{label} has {A.shape[1]} features but the model was fitted on {mean.shape[0]}")
+            raise InputError(f"{label} has {A.shape[1]} features but the model was fitted on "
+                             f"{mean.shape[0]}; pass the same features as in fit")
         return (A - mean) / std
 
     def transform(self, X, Y=None):
-        """Canonical variates of new data (centred/scaled with the training statistics)."""
+        """Canonical variates of new data (centred/scaled with the training statistics).
+
+        With two DataFrames the rows of ``Y`` are aligned to ``X`` by sample ID (different ID
+        sets are refused)."""
         check_is_fitted(self, "x_weights_")
+        if Y is not None:
+            blocks = align_samples({"X": _as_frame(X, "X"), "Y": _as_frame(Y, "Y")})
+            X, Y = blocks["X"], blocks["Y"]
         xs = self._center(X, self.x_mean_, self.x_std_, "X") @ self.x_weights_
         if Y is None:
             return xs

@@ -57,13 +57,20 @@ from scipy import stats
 from sklearn.model_selection import KFold
 from sklearn.utils.validation import check_is_fitted
 
-from ..cohort import CohortValidationError
+from .._checks import InputError, check_rng
+from .._linalg import thin_svd
 from ..resampling.backend import single_threaded_blas
-from ._base import BaseCCA, check_blocks
+from ._base import (
+    BaseCCA,
+    DegenerateCCAError,
+    InSampleCorrelationWarning,
+    check_blocks,
+    shared_dimensions,
+)
 
 __all__ = ["CCA", "RegularizedCCA", "PenaltySelection", "wilks_lambda_test"]
 
-_EPS = np.finfo(np.float64).eps
+_DEPRECATED = object()   # sentinel: a deprecated argument not given
 _R_METHOD_MAX_FEATURES = 5000
 
 
@@ -72,21 +79,65 @@ _R_METHOD_MAX_FEATURES = 5000
 # ---------------------------------------------------------------------------------------------
 
 def _thin_svd(B: np.ndarray):
-    """Thin SVD of a centred block, without its null directions.
+    """Thin SVD of a centred block without its null directions: ``U`` (n x r), ``d``, ``V`` (p x r).
 
-    Returns ``U`` (n x r), ``d`` (r,), ``V`` (p x r) with ``B = U diag(d) V'`` and ``r`` the
-    numerical rank: singular values above ``max(n, p) * eps * d_max`` (numpy's ``matrix_rank``
-    tolerance).
+    :func:`radiogenomics._linalg.thin_svd` (the toolkit's one rank tolerance, numpy's
+    ``matrix_rank`` rule ``max(n, p) * eps * d_max``) with ``V`` instead of ``V'``.
     """
-    if B.shape[1] > B.shape[0]:                       # wide: LAPACK is faster on the tall transpose
-        V, d, Ut = np.linalg.svd(B.T, full_matrices=False)
-        U, Vt = Ut.T, V.T
-    else:
-        U, d, Vt = np.linalg.svd(B, full_matrices=False)
-    if d.size == 0 or d[0] == 0:
-        return U[:, :0], d[:0], Vt[:0].T
-    r = int(np.sum(d > max(B.shape) * _EPS * d[0]))
-    return U[:, :r], d[:r], Vt[:r].T
+    U, d, Vt = thin_svd(B)
+    return U, d, Vt.T
+
+
+def _distinct_rows(Xc: np.ndarray, Yc: np.ndarray) -> int:
+    """Number of distinct rows of ``[Xc Yc]`` (duplicated rows, e.g. a bootstrap resample)."""
+    return int(np.unique(np.hstack([Xc, Yc]), axis=0).shape[0])
+
+
+def _rows_text(n: int, m: int) -> str:
+    return (f"n = {n} samples" if m == n else
+            f"n = {n} rows but only {m} distinct (duplicated rows, e.g. a bootstrap resample)")
+
+
+def _check_nondegenerate(Xc, Yc, svds, method: str, fix: str) -> None:
+    """Refuse classical (unpenalised) CCA when correlations of 1 are forced by the ranks.
+
+    Each centred block must have full column rank (else its covariance is singular), and the
+    column spaces of the centred blocks must not intersect: ``k = rank(Xc) + rank(Yc) -
+    rank([Xc Yc])`` canonical correlations equal 1 exactly.  With ``m`` distinct rows (after
+    regression on covariates: ``n - rank(Z)`` dimensions) the centred blocks live in at most
+    ``m - 1`` dimensions, so ``rank(Xc) + rank(Yc) > m - 1`` forces ``k > 0`` whatever the data.
+    """
+    n, p = Xc.shape
+    q = Yc.shape[1]
+    (Ux, dx, _), (Uy, dy, _) = svds
+    m = _distinct_rows(Xc, Yc)
+    rows = _rows_text(n, m)
+    for label, d, width in (("X", dx, p), ("Y", dy, q)):
+        if d.size < width:
+            why = (f"{width} columns need at least {width + 1} distinct samples" if width > m - 1
+                   else f"some {label} columns are linear combinations of others (duplicates, "
+                        "sums, one-hot sets)")
+            raise DegenerateCCAError(
+                f"{method}: the {label} covariance is singular (rank of the centred {label} = "
+                f"{d.size} < {width} columns; {rows}): {why}, so canonical correlations of 1 "
+                f"are attainable trivially. {fix}")
+    k, span = shared_dimensions(Ux, Uy)
+    if k > 0:
+        rx, ry = dx.size, dy.size
+        why = (f"rank(Xc) + rank(Yc) = {rx + ry} exceeds the {m - 1} dimensions that {m} "
+               "distinct samples span after centring, whatever the data" if rx + ry > m - 1
+               else "an exact linear relation between X and Y columns (e.g. the same feature "
+                    "in both blocks)")
+        raise DegenerateCCAError(
+            f"{method} is degenerate here: the centred blocks have ranks rank(Xc) = {rx} and "
+            f"rank(Yc) = {ry} but together span only {span} dimensions ({rows}), so their column "
+            f"spaces share {k} dimension(s) and the first {k} canonical correlation(s) equal 1 "
+            f"by construction ({why}). {fix}")
+
+
+_CCA_FIX = ("Use RegularizedCCA (ridge, works for p, q >> n; choose the penalties with "
+            "RegularizedCCA.select_penalties) or SparseCCA, or reduce the features first (e.g. "
+            "PCA) so that rank(Xc) + rank(Yc) is at most the number of distinct samples - 1")
 
 
 def _ridge_factors(d: np.ndarray, nm1: float, lam: float):
@@ -181,13 +232,20 @@ class CCA(BaseCCA):
 
     Raises
     ------
-    CohortValidationError
-        When a block's covariance is singular: ``n - 1 < p`` or ``n - 1 < q``, or collinear
-        columns.  Classical CCA is then undefined (correlations of 1 are attainable trivially);
-        use :class:`RegularizedCCA` (ridge) or sparse CCA.
+    DegenerateCCAError (an ``InputError``)
+        When correlations of 1 are forced by the ranks of the centred blocks (the guard counts
+        ranks, not rows):
 
-        Also when ``n <= p + q``: then ``p + q - (n - 1)`` canonical correlations would equal
-        1 by construction (the two centred column spaces must intersect), whatever the data.
+        * a block's covariance is singular: ``rank(Xc) < p`` or ``rank(Yc) < q`` (``n - 1 < p``,
+          duplicated rows leaving fewer than ``p + 1`` distinct samples, or collinear columns);
+        * the centred column spaces intersect: ``k = rank(Xc) + rank(Yc) - rank([Xc Yc]) > 0``
+          canonical correlations equal 1 exactly.  With ``m`` distinct rows the centred blocks
+          live in ``m - 1`` dimensions (``n - rank(Z)`` after regression on covariates ``Z``),
+          so this happens whatever the data when ``rank(Xc) + rank(Yc) > m - 1`` (e.g.
+          ``n <= p + q``, or a bootstrap resample with repeated rows); otherwise it means an
+          exact linear relation between the blocks.
+
+        Classical CCA is then undefined; use :class:`RegularizedCCA` (ridge) or sparse CCA.
 
     Notes
     -----
@@ -203,28 +261,8 @@ class CCA(BaseCCA):
     def _fit_weights(self, Xc, Yc):
         n, p = Xc.shape
         q = Yc.shape[1]
-        if n - 1 < p or n - 1 < q:
-            raise CohortValidationError(
-                f"classical CCA needs each block's covariance to be invertible, i.e. n - 1 >= p "
-                f"and n - 1 >= q; got n = {n} samples for p = {p} X and q = {q} Y features. Use "
-                "RegularizedCCA (ridge, works for p, q >> n) or SparseCCA, or reduce the "
-                "features first (e.g. PCA)")
-        svds = []
-        for label, B, m in (("X", Xc, p), ("Y", Yc, q)):
-            U, d, V = _thin_svd(B)
-            if d.size < m:
-                raise CohortValidationError(
-                    f"the {label} covariance is singular (rank {d.size} < {m} columns): some "
-                    f"{label} columns are linear combinations of others (duplicates, sums, "
-                    "one-hot sets); drop the redundant columns, or use RegularizedCCA / "
-                    "SparseCCA")
-            svds.append((U, d, V))
-        if p + q > n - 1:
-            raise CohortValidationError(
-                f"n = {n} <= p + q = {p + q}: the first {p + q - n + 1} canonical correlation(s) "
-                "would equal 1 by construction, whatever the data (after centring the two "
-                "column spaces must intersect); use RegularizedCCA or SparseCCA, or reduce the "
-                "features first")
+        svds = [_thin_svd(Xc), _thin_svd(Yc)]
+        _check_nondegenerate(Xc, Yc, svds, "classical CCA", _CCA_FIX)
         kmax = min(p, q)
         k = kmax if self.n_components is None else _check_n_components(
             self.n_components, kmax, "classical CCA", f"min(p, q) = min({p}, {q})")
@@ -447,11 +485,16 @@ class RegularizedCCA(BaseCCA):
         for label, B, m, lam in (("X", Xc, p, lam_x), ("Y", Yc, q, lam_y)):
             U, d, V = _thin_svd(B)
             if lam == 0 and d.size < m:
-                raise CohortValidationError(
-                    f"reg_{label.lower()} = 0 leaves the {label} covariance singular (rank "
-                    f"{d.size} < {m} columns with n = {n} samples): set reg_{label.lower()} > 0 "
+                raise DegenerateCCAError(
+                    f"reg_{label.lower()} = 0 leaves the {label} covariance singular (rank of the "
+                    f"centred {label} = {d.size} < {m} columns; "
+                    f"{_rows_text(n, _distinct_rows(Xc, Yc))}): set reg_{label.lower()} > 0 "
                     "(choose it with RegularizedCCA.select_penalties) or use SparseCCA")
             svds.append((U, d, V))
+        if lam_x == 0 and lam_y == 0:
+            _check_nondegenerate(Xc, Yc, svds, "RegularizedCCA with reg_x = reg_y = 0 (classical "
+                                 "CCA)", "Set reg_x, reg_y > 0 (choose them with "
+                                 "RegularizedCCA.select_penalties) or use SparseCCA")
         (Ux, dx, Vx), (Uy, dy, Vy) = svds
         kmax = min(p, q)
         k = _check_n_components(self.n_components, kmax, "this problem",
@@ -463,12 +506,35 @@ class RegularizedCCA(BaseCCA):
                 f"blocks: X {dx.size}, Y {dy.size}, at most n - 1 = {n - 1}); got "
                 f"n_components={k}: lower it")
         Wx, Wy, cors = _ridge_core(Ux, dx, Vx, Uy, dy, Vy, n - 1, lam_x, lam_y, k)
+        shared, _ = shared_dimensions(Ux, Uy)
+        if shared > 0:
+            self._warn_in_sample(Xc, Yc, Wx, Wy, cors[:k], dx.size, dy.size, shared, lam_x, lam_y)
         return Wx, Wy, cors[:k]
+
+    def _warn_in_sample(self, Xc, Yc, Wx, Wy, cors, rx, ry, shared, lam_x, lam_y):
+        """Warn that in-sample correlations are uninformative when the centred column spaces
+        intersect (generically ``rank(Xc) + rank(Yc) > n - 1``, i.e. ``n`` not above ``p + q``):
+        without the penalties the first ``shared`` correlations would be exactly 1."""
+        n = Xc.shape[0]
+        xs, ys = Xc @ Wx, Yc @ Wy
+        den = np.linalg.norm(xs, axis=0) * np.linalg.norm(ys, axis=0)
+        sc = np.divide((xs * ys).sum(axis=0), den, out=np.zeros(den.shape), where=den > 0)
+        fmt = lambda v: ", ".join(f"{c:.3f}" for c in v)  # noqa: E731
+        warnings.warn(
+            f"RegularizedCCA: the centred blocks (rank(Xc) = {rx}, rank(Yc) = {ry}, n = {n} "
+            f"samples) share {shared} dimension(s), so without the penalties the first {shared} "
+            f"canonical correlation(s) would be exactly 1 whatever the data; the in-sample "
+            f"correlations ({fmt(cors)}; of the variates: {fmt(sc)}) reflect reg_x = {lam_x:g} "
+            f"and reg_y = {lam_y:g} more than any association and are uninformative when n is "
+            "not well above p + q. Judge the association out of sample with "
+            "radiogenomics.cca.cross_validated_correlation (held-out correlation of the first "
+            "pair, with a permutation null) or test it with cca_permutation_test",
+            InSampleCorrelationWarning, stacklevel=4)
 
     # -----------------------------------------------------------------------------------------
     @classmethod
     def select_penalties(cls, X, Y, grid_x=None, grid_y=None, cv="loo", *, method="aligned",
-                         scale=False, random_state=None) -> PenaltySelection:
+                         scale=False, rng=None, random_state=_DEPRECATED) -> PenaltySelection:
         r"""Choose ``(reg_x, reg_y)`` on a grid by cross-validated first canonical correlation.
 
         For every pair of the grid (``expand.grid(grid_x, grid_y)`` order, ``reg_x`` fastest),
@@ -512,15 +578,19 @@ class RegularizedCCA(BaseCCA):
             Penalties to try (0 only where that block's covariance is invertible in every
             training fold).
         cv : "loo", int or splitter, default "loo"
-            ``"loo"``; an int ``k`` for shuffled k-fold (``KFold(k, shuffle=True,
-            random_state=random_state)``); or an object with ``split(X)`` / an iterable of
+            ``"loo"``; an int ``k`` for shuffled k-fold (rows shuffled with ``rng``, then
+            ``KFold(k)``'s fold sizes); or an object with ``split(X)`` / an iterable of
             ``(train, test)`` index pairs (``method="aligned"`` only).
         method : {"aligned", "r"}, default "aligned"
         scale : bool, default False
             Standardise columns on the full data first (as ``estim.regul(scale(X), scale(Y))``);
             use the same setting in the final estimator (``make_estimator`` does).
-        random_state : int, RandomState, Generator or None
-            Seed of the k-fold shuffle.
+        rng : None, int, SeedSequence, BitGenerator or Generator
+            Seed of the k-fold shuffle (Scientific Python SPEC 7, as everywhere in the
+            toolkit).
+        random_state
+            Deprecated alias of ``rng`` (FutureWarning); an int or ``RandomState`` given here
+            keeps its old meaning (``KFold(k, shuffle=True, random_state=random_state)``).
 
         Returns
         -------
@@ -530,6 +600,12 @@ class RegularizedCCA(BaseCCA):
         """
         if method not in ("aligned", "r"):
             raise ValueError(f"method must be 'aligned' or 'r', got {method!r}")
+        if random_state is not _DEPRECATED:
+            if rng is not None:
+                raise TypeError("pass rng only (random_state is its deprecated alias)")
+            warnings.warn("select_penalties(random_state=...) is deprecated and will be removed; "
+                          "use rng= (an int, SeedSequence, BitGenerator or numpy Generator)",
+                          FutureWarning, stacklevel=2)
         X, Y, _, _ = check_blocks(X, Y)
         n, p = X.shape
         q = Y.shape[1]
@@ -555,7 +631,7 @@ class RegularizedCCA(BaseCCA):
             mat = _loo_r(X, Y, gx, gy)
             cv_desc = f"leave-one-out (n = {n})"
         else:
-            folds, cv_desc = _make_folds(cv, n, random_state)
+            folds, cv_desc = _make_folds(cv, n, rng, random_state)
             mat = _cv_aligned(X, Y, folds, gx, gy)
         long = pd.DataFrame({"reg_x": np.tile(gx, gy.size), "reg_y": np.repeat(gy, gx.size),
                              "cv_score": mat.T.ravel()})
@@ -574,7 +650,7 @@ class RegularizedCCA(BaseCCA):
 # cross-validation engines
 # ---------------------------------------------------------------------------------------------
 
-def _make_folds(cv, n: int, random_state):
+def _make_folds(cv, n: int, rng=None, random_state=None):
     if isinstance(cv, str):
         if cv != "loo":
             raise ValueError(f"cv must be 'loo', an int or a splitter, got {cv!r}")
@@ -584,10 +660,15 @@ def _make_folds(cv, n: int, random_state):
         k = int(cv)
         if not 2 <= k <= n:
             raise ValueError(f"k-fold needs 2 <= k <= n = {n}, got cv={k}")
-        if isinstance(random_state, np.random.Generator):
-            random_state = int(random_state.integers(2**31 - 1))
-        splitter = KFold(n_splits=k, shuffle=True, random_state=random_state)
-        return list(splitter.split(np.zeros((n, 1)))), f"{k}-fold (shuffled)"
+        if random_state is not _DEPRECATED and random_state is not None:
+            if isinstance(random_state, np.random.Generator):
+                random_state = int(random_state.integers(2**31 - 1))
+            splitter = KFold(n_splits=k, shuffle=True, random_state=random_state)
+            return list(splitter.split(np.zeros((n, 1)))), f"{k}-fold (shuffled)"
+        order = check_rng(rng).permutation(n)
+        folds = [(np.sort(order[tr]), np.sort(order[te]))
+                 for tr, te in KFold(n_splits=k).split(np.zeros((n, 1)))]
+        return folds, f"{k}-fold (shuffled)"
     if hasattr(cv, "split"):
         return list(cv.split(np.zeros((n, 1)))), repr(cv)
     try:
@@ -607,7 +688,7 @@ def _cv_aligned(X, Y, folds, gx, gy) -> np.ndarray:
     (Zx, dx, Ux), (Zy, dy, Uy) = Zs
     for label, B, Z, grid in (("x", X, Zx, gx), ("y", Y, Zy, gy)):
         if (grid == 0).any() and Z.shape[1] < B.shape[1]:
-            raise CohortValidationError(
+            raise InputError(
                 f"reg_{label} = 0 in the grid but the {label.upper()} covariance is singular "
                 f"(rank {Z.shape[1]} < {B.shape[1]} columns): use positive penalties")
     # full-data first pairs, for orienting the folds (score covariance with the full pair)
@@ -631,7 +712,7 @@ def _cv_aligned(X, Y, folds, gx, gy) -> np.ndarray:
                 mu = Z[tr].mean(axis=0)
                 U, d, V = _thin_svd(Z[tr] - mu)
                 if (grid == 0).any() and d.size < m:
-                    raise CohortValidationError(
+                    raise InputError(
                         f"reg_{label} = 0 in the grid but the {label.upper()} covariance of a "
                         f"training fold is singular (rank {d.size} < {m}): use positive "
                         "penalties or fewer folds")
@@ -675,7 +756,7 @@ def _chol_inv_upper(S: np.ndarray, lam: float, label: str) -> np.ndarray:
     try:
         Rf = np.linalg.cholesky(A).T
     except np.linalg.LinAlgError:
-        raise CohortValidationError(
+        raise InputError(
             f"the {label} covariance plus reg = {lam} is not positive definite in a "
             "leave-one-out fold (as CCA::rcc's chol() would fail): use positive penalties"
         ) from None
