@@ -6,13 +6,17 @@ conventions (centring, sign, normalisation, fitted attributes).
 
 * :class:`CCA` (``CCA::cc``), :class:`RegularizedCCA` (``CCA::rcc``, penalty selection as
   ``CCA::estim.regul``), :func:`wilks_lambda_test` (Bartlett / Rao F);
-* :class:`SparseCCA` (``PMA::CCA``), :func:`sparse_cca_permute` (``PMA::CCA.permute``);
+* :class:`SparseCCA` (``PMA::CCA``), :func:`sparse_cca_permute` (``PMA::CCA.permute``, with
+  a valid null by default);
+* :class:`DegenerateCCAError`: classical CCA refused when the ranks of the centred blocks force
+  correlations of 1; :class:`InSampleCorrelationWarning`: ridge CCA's in-sample correlations
+  are uninformative (``n`` not above ``p + q``);
 * :func:`cca_permutation_test` (step-down, exchangeability blocks),
   :func:`cross_validated_correlation` (k-fold / leave-one-centre-out, with its null),
   :func:`bootstrap_cca` (aligned percentile intervals, selection stability).
 """
 
-from ._base import BaseCCA
+from ._base import BaseCCA, DegenerateCCAError, InSampleCorrelationWarning
 from .classical import CCA, PenaltySelection, RegularizedCCA, wilks_lambda_test
 from .inference import (
     BootstrapCCAResult,
@@ -25,7 +29,7 @@ from .inference import (
 from .sparse import PMA_PENALTY_GRID, SparseCCA, SparseCCAPermutationResult, sparse_cca_permute
 
 __all__ = [
-    "BaseCCA", "CCA", "RegularizedCCA", "PenaltySelection", "wilks_lambda_test", "SparseCCA",
+    "BaseCCA", "DegenerateCCAError", "InSampleCorrelationWarning", "CCA", "RegularizedCCA", "PenaltySelection", "wilks_lambda_test", "SparseCCA",
     "sparse_cca_permute", "SparseCCAPermutationResult", "PMA_PENALTY_GRID",
     "cca_permutation_test", "CCAPermutationResult", "cross_validated_correlation",
     "CVCorrelationResult", "bootstrap_cca", "BootstrapCCAResult",
