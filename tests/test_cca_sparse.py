@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import special, stats
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import KFold, cross_validate
@@ -269,9 +269,70 @@ def test_deflation_matches_pma_row_augmentation(nutrimouse):
     assert m.x_weights_[:, 1] @ M @ m.y_weights_[:, 1] == pytest.approx(m.d_[1], rel=1e-10)
 
 
-# K = 3 on PMA's documented example (R_PMA_doc_example_seed3189.json, 100 x 500 and 100 x 1000)
-# matched to 9e-14 when checked against ../shared/refdata; its 2.7 MB of data are not kept in
-# tests/data, so deflation is tested above against a literal transcription of PMA's algorithm.
+def _r_rnorm(seed: int, size: int) -> np.ndarray:
+    """R's ``set.seed(seed); rnorm(size)`` (default Mersenne-Twister + Inversion) in numpy.
+
+    set.seed scrambles the seed with 50 steps of the LCG ``s <- 69069 s + 1`` and fills the
+    625-word state (position word + 624 MT words) with the next 625 steps; MT19937 output
+    ``y`` gives ``unif_rand() = y * 2.3283064365386963e-10``, and ``norm_rand`` (Inversion)
+    takes two uniforms, ``u = floor(2^27 u1) + u2``, ``qnorm(u / 2^27)`` (R's src/main/RNG.c
+    and snorm.c).  Checked against the CSVs of the refdata: equal to 6e-15.
+    """
+    s = np.uint32(seed)
+    key = np.empty(625, dtype=np.uint32)
+    with np.errstate(over="ignore"):
+        for _ in range(50):
+            s = np.uint32(69069) * s + np.uint32(1)
+        for j in range(625):
+            s = np.uint32(69069) * s + np.uint32(1)
+            key[j] = s
+    bg = np.random.MT19937()
+    bg.state = {"bit_generator": "MT19937", "state": {"key": key[1:], "pos": 624}}
+    u = bg.random_raw(2 * size).astype(np.float64) * 2.3283064365386963e-10
+    u = np.clip(u, 1.1641532182693481e-10, 1 - 1.1641532182693481e-10)    # R's fixup to (0, 1)
+    big = 134217728.0
+    return special.ndtri((np.floor(big * u[0::2]) + u[1::2]) / big)
+
+
+def _pma_doc_example():
+    """The data of ?PMA::CCA's example: set.seed(3189); x (100 x 500), z (100 x 1000)."""
+    e = _r_rnorm(3189, 100 * 500 + 100 * 1000)
+    x = e[:50_000].reshape(500, 100).T.copy()    # matrix(rnorm(...), ncol = 500): column-major
+    z = e[50_000:].reshape(1000, 100).T.copy()
+    x[:25, :50] += 1                             # u %*% t(v1)
+    z[:25, 50:100] += 1                          # u %*% t(v2)
+    return x, z
+
+
+def test_k3_and_permute_match_pma_documented_example():
+    """Real PMA 1.2-4 output (R_PMA_doc_example_seed3189.json): CCA(x, z, K = 3) (3 deflated
+    components, PMA's default penalties 0.3 and niter 15), the deterministic parts of
+    CCA.permute(nperms = 7) and the refit at the chosen penalties from its v.init."""
+    o = _ref("R_PMA_doc_example_seed3189.json")
+    x, z = _pma_doc_example()
+    assert x[0, :3] == pytest.approx([0.15371921571790781, 2.2969106408455016,
+                                      1.3836655754520788], abs=1e-14)   # R's x[1, 1:3]
+    with pytest.warns(ConvergenceWarning, match=r"component\(s\) \[2, 3\]"):
+        m = SparseCCA(n_components=3, penalty_x=0.3, penalty_y=0.3).fit(x, z)
+    U = np.array(o["out_K3_u"]["rowmajor"]).reshape(o["out_K3_u"]["dim"])
+    V = np.array(o["out_K3_v"]["rowmajor"]).reshape(o["out_K3_v"]["dim"])
+    s = np.sign(np.sum(m.x_weights_ * U, axis=0))
+    np.testing.assert_allclose(m.x_weights_ * s, U, atol=1e-9)       # achieved 9e-14
+    np.testing.assert_allclose(m.y_weights_ * s, V, atol=1e-9)
+    np.testing.assert_allclose(m.d_, o["out_K3_d"]["values"], rtol=1e-10)
+    np.testing.assert_allclose(m.canonical_correlations_, o["out_K3_cors"]["values"], atol=1e-10)
+    np.testing.assert_array_equal(m.n_nonzero_x_, o["out_K3_nonzero_u"]["values"])
+    np.testing.assert_array_equal(m.n_nonzero_y_, o["out_K3_nonzero_v"]["values"])
+    res = sparse_cca_permute(x, z, n_permutations=7, rng=0, null_init="observed")
+    np.testing.assert_allclose(res.table.cor, o["perm_cors"]["values"], atol=1e-10)
+    np.testing.assert_array_equal(res.table.nonzero_x, o["perm_nnonzerous"]["values"])
+    np.testing.assert_array_equal(res.table.nonzero_y, o["perm_nnonzerovs"]["values"])
+    assert np.all(res.table.pvalue_pma.to_numpy() == o["perm_pvals"]["values"])     # 0 everywhere in R
+    px, pz = o["perm_bestpenaltyx"]["values"][0], o["perm_bestpenaltyz"]["values"][0]
+    m2 = SparseCCA(penalty_x=px, penalty_y=pz, v_init=res.v_init).fit(x, z)
+    assert m2.canonical_correlations_[0] == pytest.approx(o["out2_cors"]["values"][0], abs=1e-10)
+    np.testing.assert_array_equal(np.flatnonzero(m2.x_weights_[:, 0]) + 1, o["out2_support_u"]["values"])
+    np.testing.assert_array_equal(np.flatnonzero(m2.y_weights_[:, 0]) + 1, o["out2_support_v"]["values"])
 
 
 # ----------------------------------------------------------------------------- CCA.permute
