@@ -452,6 +452,23 @@ def test_sparse_permutation_pvalue_type_one_error():
         assert np.sum(pma <= alpha + 1e-12) > hi, (alpha, np.mean(pma <= alpha))
 
 
+def test_null_statistic_is_the_observed_statistic_at_the_identity_permutation():
+    """Why the default null is exact: the permuted-fit machinery applied to the identity
+    permutation reproduces the observed statistic (so observed and permuted values are one
+    function of exchangeable data); PMA's start does not (it is the observed data's vector)."""
+    from radiogenomics.cca.sparse import _PMD, _standardise
+
+    for seed in range(20):
+        g = np.random.default_rng(seed)
+        X, Y = g.standard_normal((40, 30)), g.standard_normal((40, 60))
+        eng = _PMD(*_standardise(X, Y, True))
+        ident = np.arange(40)[None]
+        U, V, _, _ = eng.run(eng.permuted_svd_init(ident), 0.6 * np.sqrt(30), 0.6 * np.sqrt(60),
+                             3, 1e-6, perms=ident, inv=ident)
+        obs = sparse_cca_permute(X, Y, 0.6, 0.6, n_permutations=2, rng=0).table.cor.iloc[0]
+        assert eng.correlations(U, V, ident)[0] == pytest.approx(obs, abs=1e-12)
+
+
 def test_exchangeability_blocks_keep_centre_effects_in_the_null():
     """X and Y share only a centre shift: free permutation calls it signal, within-centre does not."""
     rng = np.random.default_rng(3)
