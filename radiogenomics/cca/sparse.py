@@ -57,12 +57,15 @@ Penalty selection (:func:`sparse_cca_permute`, ``SparseCCA.select_penalties``; P
     ``seq(.1, .7, len=10)`` for both blocks, taken as pairs (i, i), not as a product grid.
 
     Validity: PMA starts every permuted fit from the observed data's start vector; after 3
-    passes this favours the observed fit and PMA's p-values are anti-conservative (7.9% and
-    9.2% rejections at the 5% level over 2,000 null datasets for penalties 0.3 and 0.6).  Here
-    each permuted fit starts, like the observed one, from the SVD of its own cross-product
-    (``null_init="permuted"``, the default), which gives a valid p-value for a fixed penalty
-    pair (5.0% and 4.4%; ``benchmarks/validity_sparse_cca.py``); ``null_init="observed"``
-    reproduces PMA.  The p-value of the pair *chosen* by ``z`` is optimistic (selection).
+    passes this favours the observed fit and PMA's p-values are anti-conservative (rejections
+    at the 5% level over 2,000 null datasets, B = 99, ``benchmarks/validity_sparse_cca.py``:
+    n = 40, p = 30, q = 60: 7.6% and 11.1% for penalties 0.3 and 0.6; n = 60, p = 50,
+    q = 500: 5.9% and 7.8%).  Here each permuted fit starts, like the observed one, from the
+    SVD of its own cross-product (``null_init="permuted"``, the default), so the observed and
+    permuted statistics are one function of exchangeable rows and the p-value of a fixed
+    penalty pair is exact (same runs: 5.0%, 6.35% (4.4% and 4.75% with two other seeds),
+    4.95%, 5.35%); ``null_init="observed"`` reproduces PMA.  The p-value of the pair *chosen*
+    by ``z`` is optimistic (selection).
 
     Speed: permuting rows of Y changes only the cross-product ``X'PY``, which is never formed:
     each PMD pass needs ``X'(P Y v)`` and ``Y'P'(X u)``, computed for a whole chunk of
@@ -680,7 +683,7 @@ def sparse_cca_permute(X, Y, penalties_x=None, penalties_y=None, n_permutations:
         ``v_init="svd"`` that favours the observed fit (after 3 passes its correlation is
         closer to its optimum than the permuted ones), so PMA's p-values are anti-conservative:
         2,000 null datasets, n = 40, p = 30, q = 60, penalties 0.3 / 0.3, B = 99 gave
-        P(p <= 0.05) = 0.079 and P(p <= 0.10) = 0.151 with ``"observed"``, 0.050 and 0.099
+        P(p <= 0.05) = 0.076 and P(p <= 0.10) = 0.154 with ``"observed"``, 0.050 and 0.099
         with ``"permuted"`` (``benchmarks/validity_sparse_cca.py``).  Use ``"observed"`` only
         to reproduce PMA's null mean, sd and z.
     batch : int, default 128
