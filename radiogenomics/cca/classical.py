@@ -126,8 +126,9 @@ def _check_nondegenerate(Xc, Yc, svds, method: str, fix: str) -> None:
         rx, ry = dx.size, dy.size
         why = (f"rank(Xc) + rank(Yc) = {rx + ry} exceeds the {m - 1} dimensions that {m} "
                "distinct samples span after centring, whatever the data" if rx + ry > m - 1
-               else "an exact linear relation between X and Y columns (e.g. the same feature "
-                    "in both blocks)")
+               else f"rank(Xc) + rank(Yc) = {rx + ry} > {span}: the blocks were regressed on "
+                    "covariates Z, which leaves n - rank(Z) dimensions, or an exact linear "
+                    "relation links X and Y columns (e.g. the same feature in both blocks)")
         raise DegenerateCCAError(
             f"{method} is degenerate here: the centred blocks have ranks rank(Xc) = {rx} and "
             f"rank(Yc) = {ry} but together span only {span} dimensions ({rows}), so their column "
