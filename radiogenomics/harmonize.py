@@ -83,6 +83,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from ._checks import as_matrix, check_finite, numeric_frame
 from .cohort import CohortValidationError
 
 __all__ = ["ComBat"]
@@ -97,12 +98,15 @@ _MAX_ITER = 10_000
 
 
 def _as_frame(X) -> tuple[pd.DataFrame, bool]:
+    """X as a validated numeric frame (NaN allowed: sva's NaN handling; inf refused)."""
     if isinstance(X, pd.DataFrame):
-        return X, True
-    arr = np.asarray(X)
-    if arr.ndim != 2:
-        raise CohortValidationError(
-            f"X must be 2-D (samples x features), got shape {arr.shape}; reshape it or pass a DataFrame")
+        df = numeric_frame(X, "X", string_ids=False)
+        check_finite(np.where(np.isinf(df.to_numpy(dtype=float)), np.inf, 0.0), df.index,
+                     df.columns, "X", "ComBat keeps NaN as missing (as sva) but an infinite value "
+                     "would turn every adjusted value of its feature into NaN; replace it by NaN or "
+                     "a finite value")
+        return df, True
+    arr, _, _ = as_matrix(X, "X", allow_nan=True)
     return pd.DataFrame(arr), False
 
 
@@ -389,6 +393,16 @@ class ComBat:
                     delta_hat[i] = np.nanvar(S[codes == i], axis=0, ddof=1)
 
         gamma_bar, t2, a_prior, b_prior = _priors(gamma_hat, delta_hat)
+        eb = bool(self.eb)
+        if eb and pk < 2:
+            # the priors are moments over features: undefined for a single feature (sva errors)
+            eb = False
+            warnings.warn(
+                f"only {pk} feature can be adjusted, so ComBat's empirical-Bayes priors (moments "
+                "over features) cannot be estimated; each batch's own location and scale "
+                "estimates are used unshrunk (eb=False); sva::ComBat stops with an error here",
+                UserWarning, stacklevel=2)
+        self.eb_ = eb
 
         gamma_star = np.empty((nb, pk))
         delta_star = np.empty((nb, pk))
@@ -396,7 +410,7 @@ class ComBat:
         for i in range(nb):
             gamma_star[i], delta_star[i], it = _eb_step(
                 S[codes == i], gamma_hat[i], delta_hat[i], gamma_bar[i], t2[i], a_prior[i],
-                b_prior[i], eb=self.eb, parametric=self.parametric, mean_only=mean_only)
+                b_prior[i], eb=eb, parametric=self.parametric, mean_only=mean_only)
             if it is not None:
                 self.n_iter_[self.batches_[i]] = it
         if ref is not None:

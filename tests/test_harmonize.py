@@ -457,3 +457,58 @@ def test_new_batch_constant_feature_nan_and_fit_unadjusted(ds1):
     m2 = ComBat(new_batches="estimate").fit(X[tr].drop(columns="f03"), C["centre"][tr], cov[tr])
     out2 = m2.transform(X[new].drop(columns="f03"), C["centre"][new], cov[new])
     np.testing.assert_allclose(out.drop(columns="f03").to_numpy(), out2.to_numpy(), rtol=1e-10)
+
+
+# ----------------------------------------------------------------- issue 14: no table of NaN
+def test_inf_is_refused_naming_feature_and_sample():
+    """One inf used to turn all 2,400 output cells into NaN with only numpy's warning."""
+    from radiogenomics import RadiogenomicsError
+
+    g = np.random.default_rng(3)
+    X = pd.DataFrame(g.normal(size=(60, 40)), index=[f"s{i}" for i in range(60)],
+                     columns=[f"f{j}" for j in range(40)])
+    X.iloc[7, 5] = np.inf
+    batch = pd.Series(np.repeat(["A", "B", "C"], 20), index=X.index)
+    with pytest.raises(RadiogenomicsError, match=r"infinite.*'s7'.*'f5'.*NaN or a finite value"):
+        ComBat().fit_transform(X, batch)
+    with pytest.raises(RadiogenomicsError, match="infinite"):
+        ComBat().fit(X.to_numpy(), batch.to_numpy())
+
+
+def test_text_and_duplicated_ids_are_refused():
+    from radiogenomics import RadiogenomicsError
+
+    g = np.random.default_rng(4)
+    X = pd.DataFrame(g.normal(size=(20, 3)), columns=["a", "b", "c"])
+    batch = np.repeat(["A", "B"], 10)
+    Xt = X.astype(object)
+    Xt.iloc[2, 1] = "n.d."
+    with pytest.raises(RadiogenomicsError, match=r"stored as text.*'b'"):
+        ComBat().fit(Xt, batch)
+    Xd = X.copy()
+    Xd.index = [0] * 2 + list(range(2, 20))
+    with pytest.raises(RadiogenomicsError, match="duplicated sample ID"):
+        ComBat().fit(Xd, batch)
+
+
+def test_single_adjustable_feature_gives_finite_unshrunk_adjustment():
+    """fit with one adjustable feature gave NaN priors and all-NaN output; sva stops with an
+    error there.  Now: each batch's own estimates (eb=False) with a warning.  Checked in closed
+    form: every batch ends with the grand mean and the pooled residual SD."""
+    g = np.random.default_rng(5)
+    batch = np.repeat(["A", "B", "C"], [12, 15, 9])
+    y = g.normal(size=batch.size) * np.select([batch == "A", batch == "B"], [1.0, 2.5], 0.7) \
+        + np.select([batch == "A", batch == "B"], [0.0, 3.0], -2.0)
+    X = pd.DataFrame({"only": y, "flat": 1.0})          # the second feature is unadjustable
+    with pytest.warns(UserWarning, match="cannot be estimated"):
+        cb = ComBat().fit(X, batch)
+    out = cb.transform(X, batch)
+    assert np.isfinite(out["only"]).all()
+    assert not cb.eb_
+    codes = pd.Series(batch)
+    means = pd.Series(y).groupby(codes).transform("mean")
+    var_pooled = np.mean((y - means) ** 2)
+    for b in "ABC":
+        v = out["only"].to_numpy()[batch == b]
+        assert v.mean() == pytest.approx(y.mean(), abs=1e-10)
+        assert v.std(ddof=1) == pytest.approx(np.sqrt(var_pooled), rel=1e-10)
