@@ -512,3 +512,14 @@ def test_single_adjustable_feature_gives_finite_unshrunk_adjustment():
         v = out["only"].to_numpy()[batch == b]
         assert v.mean() == pytest.approx(y.mean(), abs=1e-10)
         assert v.std(ddof=1) == pytest.approx(np.sqrt(var_pooled), rel=1e-10)
+
+
+@pytest.mark.parametrize("kw, prefix", [({}, "sva_parametric_refB"),
+                                        ({"parametric": False}, "sva_nonparametric_refB")])
+def test_ref_batch_parity_with_sva(ds1, kw, prefix):
+    """ref_batch against sva::ComBat(ref.batch = "B") (tests/data/combat/README.md)."""
+    X, C = ds1
+    out = ComBat(ref_batch="B", **kw).fit_transform(X, C["centre"], C[["age", "disease"]])
+    assert _err_sd(out, _expected(prefix + ".csv", X), X) < TOL_SD
+    ref = (C["centre"] == "B").to_numpy()
+    np.testing.assert_array_equal(out.to_numpy()[ref], X.to_numpy()[ref])
