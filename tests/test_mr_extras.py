@@ -162,3 +162,41 @@ def test_review_guards_mr_keep_text_several_pairs_and_presso_power():
         warnings.simplefilter("always")
         mr_presso(base, n_distribution=100, rng=0)
     assert any("no SNP" in str(w.message) and "can be flagged" in str(w.message) for w in caught)
+
+
+def test_twosamplemr_call_path_with_a_fake_r_function(monkeypatch):
+    """The rpy2 bridge without R's package: a fake ``TwoSampleMR::mr`` receives what R would.
+    It used to break for frames without ``mr_keep`` (TwoSampleMR::mr subsets on it); mr() now
+    hands over the normalised frame with ``mr_keep`` (False for unusable SNPs) and the
+    method list as a character vector, and the R result comes back as a DataFrame."""
+    import radiogenomics.mr.rbridge as rb
+    from radiogenomics.mr import mr
+
+    seen = {}
+
+    class FakeTSMR:
+        def mr(self, rdat, method_list=None):
+            seen["dat"], seen["methods"] = rdat, method_list
+            keep = rdat[rdat["mr_keep"]]
+            b = np.sum(keep["beta.exposure"] * keep["beta.outcome"] / keep["se.outcome"] ** 2) / \
+                np.sum(keep["beta.exposure"] ** 2 / keep["se.outcome"] ** 2)
+            return pd.DataFrame({"method": ["Inverse variance weighted"], "nsnp": [len(keep)], "b": [b]})
+
+    monkeypatch.setattr(rb, "_importr_twosamplemr", lambda: FakeTSMR())
+    monkeypatch.setattr(rb, "_converters", lambda: (lambda d: d.copy(), lambda o: o, list))
+    g = np.random.default_rng(8)
+    bx = g.normal(0.1, 0.02, 10)
+    dat = pd.DataFrame({"SNP": [f"rs{i}" for i in range(10)], "beta_exposure": bx,   # snake_case,
+                        "se_exposure": 0.01, "beta_outcome": 0.3 * bx + g.normal(0, 0.005, 10),
+                        "se_outcome": 0.01})                                     # no mr_keep
+    dat.loc[1, "se_outcome"] = 0.0
+    with pytest.warns(UserWarning, match="rs1"):
+        out = mr(dat, method_list=["mr_ivw"], backend="TwoSampleMR")
+    sent = seen["dat"]
+    assert "mr_keep" in sent and sent["mr_keep"].dtype == bool
+    assert not sent.set_index("SNP").loc["rs1", "mr_keep"] and sent["mr_keep"].sum() == 9
+    assert {"beta.exposure", "se.outcome", "id.exposure", "outcome"} <= set(sent.columns)
+    assert seen["methods"] == ["mr_ivw"]
+    native = mr(dat.drop(index=1), method_list=["mr_ivw"])
+    assert out["b"].iloc[0] == pytest.approx(native["b"].iloc[0], rel=1e-12)
+    assert out["nsnp"].iloc[0] == 9

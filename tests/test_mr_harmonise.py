@@ -94,4 +94,71 @@ def test_errors():
     with pytest.raises(ValueError, match="lack column"):
         harmonise(exp.drop(columns="other_allele.exposure"), out)
     with pytest.raises(ValueError, match="share no SNP"):
+        harmonise(exp, out.assign(SNP=[f"zz{i}" for i in range(len(out))]))
+    with pytest.raises(ValueError, match=r"more than once.*keep one row per SNP"):
         harmonise(exp, out.assign(SNP="zz"))
+
+
+# ---------------------------------------------------------- issue 14: unusable SEs and NA text
+def _summary(k=12, seed=2):
+    g = np.random.default_rng(seed)
+    snps = [f"rs{i}" for i in range(k)]
+    bx = g.normal(0.1, 0.02, k)
+    exp = pd.DataFrame({"SNP": snps, "beta.exposure": bx, "se.exposure": g.uniform(0.005, 0.01, k),
+                        "effect_allele.exposure": "A", "other_allele.exposure": "G",
+                        "eaf.exposure": 0.3})
+    out = pd.DataFrame({"SNP": snps, "beta.outcome": 0.3 * bx + g.normal(0, 0.01, k),
+                        "se.outcome": g.uniform(0.005, 0.01, k),
+                        "effect_allele.outcome": "A", "other_allele.outcome": "G",
+                        "eaf.outcome": 0.3})
+    return exp, out
+
+
+@pytest.mark.parametrize("side, value, reason", [
+    ("exposure", 0.0, "se.exposure <= 0 or infinite"),
+    ("exposure", -0.01, "se.exposure <= 0 or infinite"),
+    ("outcome", 0.0, "se.outcome <= 0 or infinite"),
+    ("outcome", np.inf, "se.outcome <= 0 or infinite"),
+    ("outcome", "NA", "missing se.outcome"),
+    ("exposure", "", "missing se.exposure"),
+])
+def test_unusable_se_gets_mr_keep_false_with_reason(side, value, reason):
+    """se <= 0 used to give estimates silently (exposure), numpy's 'scale < 0' or a
+    ZeroDivisionError (outcome); text "NA" crashed.  Now the SNP is excluded with its reason
+    and the estimate equals the one without that SNP."""
+    from radiogenomics.mr import mr
+
+    exp, out = _summary()
+    df = exp if side == "exposure" else out
+    df[f"se.{side}"] = df[f"se.{side}"].astype(object)
+    df.loc[3, f"se.{side}"] = value
+    dat = harmonise(exp, out)
+    row = dat.set_index("SNP").loc["rs3"]
+    assert not row["mr_keep"] and row["mr_keep_reason"] == reason
+    assert dat["mr_keep"].sum() == 11
+    got = mr(dat, method_list=["mr_ivw", "mr_egger_regression"])
+    e2, o2 = _summary()
+    ref = mr(harmonise(e2.drop(index=3), o2.drop(index=3)), method_list=["mr_ivw", "mr_egger_regression"])
+    np.testing.assert_allclose(got["b"], ref["b"], rtol=1e-12)
+    np.testing.assert_allclose(got["se"], ref["se"], rtol=1e-12)
+    assert (got["nsnp"] == 11).all()
+
+
+def test_text_that_is_not_a_number_is_refused_naming_snp_and_column():
+    exp, out = _summary()
+    out["se.outcome"] = out["se.outcome"].astype(object)
+    out.loc[5, "se.outcome"] = "0,01"
+    with pytest.raises(ValueError, match=r"'se.outcome'.*'rs5'.*'0,01'"):
+        harmonise(exp, out)
+
+
+def test_unharmonised_frame_with_zero_se_warns_and_excludes():
+    """mr() on a frame without mr_keep (not from harmonise) names the excluded SNP."""
+    from radiogenomics.mr import mr
+
+    exp, out = _summary()
+    dat = exp.merge(out, on="SNP")
+    dat.loc[2, "se.outcome"] = 0.0
+    with pytest.warns(UserWarning, match=r"rs2: se.outcome <= 0"):
+        res = mr(dat, method_list=["mr_ivw"])
+    assert np.isfinite(res["b"]).all() and res["nsnp"].iloc[0] == 11

@@ -133,3 +133,25 @@ def test_errors():
         mr_presso(dat.drop(columns=["se.exposure"]))
     with pytest.raises(ValueError, match="significance"):
         mr_presso(dat, significance=0)
+
+
+def test_zero_outcome_se_is_excluded_not_a_nan_global_test():
+    """One se.outcome = 0 made RSS NaN: the global test reported its smallest possible p,
+    both causal estimates were NaN and on some data every SNP was flagged.  The SNP is now
+    excluded (named in a warning) and the result equals MR-PRESSO without it."""
+    g = np.random.default_rng(11)
+    k = 20
+    bx = g.normal(0.1, 0.02, k)
+    dat = pd.DataFrame({"SNP": [f"rs{i}" for i in range(k)], "beta.exposure": bx,
+                        "se.exposure": 0.01, "beta.outcome": 0.2 * bx + g.normal(0, 0.01, k),
+                        "se.outcome": g.uniform(0.008, 0.012, k), "mr_keep": True})
+    bad = dat.copy()
+    bad.loc[4, "se.outcome"] = 0.0
+    with pytest.warns(UserWarning, match=r"rs4: se.outcome <= 0"):
+        got = mr_presso(bad, n_distribution=500, rng=3)
+    ref = mr_presso(dat.drop(index=4), n_distribution=500, rng=3)
+    assert np.isfinite(got.global_rss) and got.global_rss == pytest.approx(ref.global_rss, rel=1e-12)
+    assert got.global_pval == ref.global_pval
+    pd.testing.assert_frame_equal(got.main, ref.main)
+    assert np.isfinite(got.main["Causal Estimate"].to_numpy(dtype=float)).any()
+    assert len(got.outliers) < k - 1

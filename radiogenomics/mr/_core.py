@@ -28,11 +28,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
+from .._checks import InputError, listing
+
 __all__ = ["normalise_columns", "prepare_harmonised", "DOTTED", "ivw_fit", "egger_fit",
-           "RegressionFit"]
+           "RegressionFit", "coerce_numeric", "invalid_reasons"]
+
+#: text read as a missing value in a numeric MR column (R's NA, empty cells, ...)
+NA_TEXT = {"", "NA", "NAN", "NULL", "NONE", "N/A", ".", "-"}
 
 #: the columns every MR computation needs
 NEEDED = ("beta.exposure", "beta.outcome", "se.exposure", "se.outcome")
@@ -52,7 +59,7 @@ def normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
     """
     both = [c for c in DOTTED if c in df.columns and DOTTED[c] in df.columns]
     if both:
-        raise ValueError(f"columns given twice, as {both[0]!r} and {DOTTED[both[0]]!r}; keep one")
+        raise InputError(f"columns given twice, as {both[0]!r} and {DOTTED[both[0]]!r}; keep one")
     return df.rename(columns={c: d for c, d in DOTTED.items() if c in df.columns})
 
 
@@ -64,9 +71,47 @@ def _as_bool(col: pd.Series, name: str) -> np.ndarray:
     text = col.astype("string").str.strip().str.upper()
     known = text.isin(["TRUE", "FALSE", "1", "0", "1.0", "0.0", "T", "F"]) | col.isna()
     if not known.all():
-        raise ValueError(f"{name} must be logical (True/False, or TRUE/FALSE text); found "
+        raise InputError(f"{name} must be logical (True/False, or TRUE/FALSE text); found "
                          f"{col[~known].unique()[:3].tolist()}")
     return text.isin(["TRUE", "1", "1.0", "T"]).fillna(False).to_numpy(dtype=bool)
+
+
+def coerce_numeric(df: pd.DataFrame, columns, what: str = "dat") -> pd.DataFrame:
+    """``df`` with the numeric MR ``columns`` as float: R's ``NA`` and empty text become NaN;
+    any other text raises :class:`InputError` naming the column, the SNPs and the values."""
+    df = df.copy()
+    for c in columns:
+        if c not in df.columns or pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
+            continue
+        col = df[c]
+        text = col.astype("string").str.strip()
+        na = col.isna() | text.str.upper().isin(NA_TEXT).fillna(True)
+        parsed = pd.to_numeric(text.where(~na), errors="coerce")
+        bad = parsed.isna() & ~na
+        if bad.any():
+            snps = df.loc[bad, "SNP"] if "SNP" in df.columns else df.index[bad]
+            raise InputError(
+                f"{what} column {c!r} holds text that is not a number for SNP(s) "
+                f"{listing(snps, 5)} (values {listing(col[bad].unique(), 3)}); give numbers, or "
+                "NA for a missing value (that SNP is then excluded, mr_keep = False)")
+        df[c] = parsed.astype(float)
+    return df
+
+
+def invalid_reasons(d: pd.DataFrame) -> np.ndarray:
+    """Per row, why its effects cannot enter an MR estimate ("" when they can): a missing or
+    non-finite beta, a missing se, or se <= 0 / infinite (TwoSampleMR sets ``mr_keep`` FALSE
+    for missing beta/se; a zero or negative SE would give an infinite weight)."""
+    reason = np.full(len(d), "", dtype=object)
+    for side in ("outcome", "exposure"):
+        se = d[f"se.{side}"].to_numpy(dtype=np.float64)
+        beta = d[f"beta.{side}"].to_numpy(dtype=np.float64)
+        bad_se = ~(np.isfinite(se) & (se > 0))
+        reason[bad_se & np.isnan(se)] = f"missing se.{side}"
+        reason[bad_se & ~np.isnan(se)] = f"se.{side} <= 0 or infinite"
+        reason[np.isnan(beta)] = f"missing beta.{side}"
+        reason[~np.isnan(beta) & ~np.isfinite(beta)] = f"infinite beta.{side}"
+    return reason
 
 
 def prepare_harmonised(dat: pd.DataFrame, extra=(), mr_keep_only: bool = True) -> pd.DataFrame:
@@ -79,10 +124,24 @@ def prepare_harmonised(dat: pd.DataFrame, extra=(), mr_keep_only: bool = True) -
     d = normalise_columns(dat)
     missing = [c for c in (*NEEDED, *extra) if c not in d.columns]
     if missing:
-        raise ValueError(f"dat lacks column(s) {missing}; run harmonise() on the exposure and "
+        raise InputError(f"dat lacks column(s) {missing}; run harmonise() on the exposure and "
                          "outcome tables first (TwoSampleMR dotted or snake_case names)")
-    if mr_keep_only and "mr_keep" in d.columns:
-        d = d[_as_bool(d["mr_keep"], "mr_keep")]
+    d = coerce_numeric(d, (*NEEDED, "eaf.exposure", "eaf.outcome"))
+    reason = invalid_reasons(d)
+    keep = (_as_bool(d["mr_keep"], "mr_keep") if "mr_keep" in d.columns
+            else np.ones(len(d), bool))
+    unusable = keep & (reason != "")
+    if unusable.any():
+        snps = d["SNP"].to_numpy()[unusable] if "SNP" in d.columns else np.flatnonzero(unusable)
+        detail = "; ".join(f"{s}: {r}" for s, r in list(zip(snps, reason[unusable]))[:5])
+        warnings.warn(
+            f"{int(unusable.sum())} SNP(s) cannot enter an MR estimate and are excluded "
+            f"({detail}{' ...' if unusable.sum() > 5 else ''}); harmonise() marks such SNPs "
+            "mr_keep = False with the reason in mr_keep_reason", UserWarning, stacklevel=3)
+    d = d.copy()
+    d["mr_keep"] = keep & (reason == "")
+    if mr_keep_only:
+        d = d[d["mr_keep"].to_numpy()]
     d = d.copy()
     if "id.exposure" not in d.columns:
         d["id.exposure"] = d["exposure"] if "exposure" in d.columns else "exposure"
@@ -132,7 +191,7 @@ def egger_fit(bx, by, sy) -> RegressionFit:
     bx, by, sy = (np.asarray(v, dtype=np.float64) for v in (bx, by, sy))
     n = bx.size
     if n < 3:
-        raise ValueError(f"MR-Egger needs at least 3 SNPs, got {n}")
+        raise InputError(f"MR-Egger needs at least 3 SNPs, got {n}")
     s = np.sign(bx)
     s[s == 0] = 1.0
     bx, by = bx * s, by * s

@@ -43,6 +43,7 @@ from scipy import fft as sfft
 from scipy import special, stats
 
 from ..resampling import check_rng
+from .._checks import InputError
 from ._core import egger_fit, ivw_fit, prepare_harmonised
 
 __all__ = ["mr", "METHODS", "DEFAULT_METHODS", "weighted_median", "mode_estimate"]
@@ -337,20 +338,20 @@ def mr(dat: pd.DataFrame, method_list=None, rng=None, nboot: int = 1000,
         from .rbridge import run_twosamplemr_mr
 
         if convention != "TwoSampleMR":
-            raise ValueError("backend='TwoSampleMR' runs TwoSampleMR's own conventions; "
+            raise InputError("backend='TwoSampleMR' runs TwoSampleMR's own conventions; "
                              "convention='MendelianRandomization' needs backend='native'")
         # TwoSampleMR draws its bootstraps with R's RNG: rng and nboot do not apply there
         return run_twosamplemr_mr(prepare_harmonised(dat, mr_keep_only=False), method_list)
     if backend != "native":
-        raise ValueError(f"backend must be 'native' or 'TwoSampleMR', got {backend!r}")
+        raise InputError(f"backend must be 'native' or 'TwoSampleMR', got {backend!r}")
     if convention not in ("TwoSampleMR", "MendelianRandomization"):
-        raise ValueError(f"convention must be 'TwoSampleMR' or 'MendelianRandomization', got {convention!r}")
+        raise InputError(f"convention must be 'TwoSampleMR' or 'MendelianRandomization', got {convention!r}")
     method_list = list(DEFAULT_METHODS if method_list is None else method_list)
     unknown = [m for m in method_list if m not in METHODS]
     if unknown:
-        raise ValueError(f"unknown MR method(s) {unknown}; choose from {sorted(METHODS)}")
+        raise InputError(f"unknown MR method(s) {unknown}; choose from {sorted(METHODS)}")
     if nboot < 2:
-        raise ValueError(f"nboot must be at least 2, got {nboot}")
+        raise InputError(f"nboot must be at least 2, got {nboot}")
     rng = check_rng(rng)
     d = prepare_harmonised(dat)
     need = ["beta.exposure", "beta.outcome", "se.exposure", "se.outcome"]

@@ -25,9 +25,11 @@ outcome effect ``betaB`` and outcome effect-allele frequency ``fB``:
 * ``action = 3`` (drop all palindromes): ``not (remove or palindromic)``;
 
 and additionally False where any of ``beta.exposure, beta.outcome, se.exposure, se.outcome``
-is missing.  The extra column ``mr_keep_reason`` says why each excluded SNP was excluded
+is missing (``NA`` text counts as missing), a beta is infinite or an SE is zero, negative or
+infinite (an SE <= 0 would give an infinite or negative weight).  The extra column ``mr_keep_reason`` says why each excluded SNP was excluded
 ("incompatible alleles", "palindromic with intermediate allele frequency",
-"palindromic (action = 3)", "missing beta/se"); it is empty for kept SNPs.
+"palindromic (action = 3)", "missing se.outcome", "se.exposure <= 0 or infinite", ...); it is
+empty for kept SNPs.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._core import normalise_columns
+from .._checks import InputError, listing
+from ._core import coerce_numeric, invalid_reasons, normalise_columns
 
 __all__ = ["harmonise", "TOLERANCE"]
 
@@ -61,11 +64,11 @@ def _check(df: pd.DataFrame, side: str) -> None:
     need = ["SNP", f"beta.{side}", f"se.{side}", f"effect_allele.{side}", f"other_allele.{side}"]
     missing = [c for c in need if c not in df.columns]
     if missing:
-        raise ValueError(f"{side} data lack column(s) {missing}; give TwoSampleMR-style columns "
+        raise InputError(f"{side} data lack column(s) {missing}; give TwoSampleMR-style columns "
                          f"(dotted, e.g. 'beta.{side}', or snake_case, e.g. 'beta_{side}')")
     for c in (f"effect_allele.{side}", f"other_allele.{side}"):
         if df[c].isna().any():
-            raise ValueError(f"column {c!r} has missing alleles; only SNPs with both alleles on both "
+            raise InputError(f"column {c!r} has missing alleles; only SNPs with both alleles on both "
                              f"sides can be harmonised here (TwoSampleMR's '2-2' case): drop or "
                              f"complete them first")
 
@@ -99,11 +102,21 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, action: int = 2,
         Outcome effects (and frequencies) refer to the exposure's effect allele.
     """
     if action not in (1, 2, 3):
-        raise ValueError(f"action must be 1, 2 or 3 (TwoSampleMR's harmonise_data), got {action!r}")
+        raise InputError(f"action must be 1, 2 or 3 (TwoSampleMR's harmonise_data), got {action!r}")
     exp = normalise_columns(exposure)
     out = normalise_columns(outcome)
     _check(exp, "exposure")
     _check(out, "outcome")
+    exp = coerce_numeric(exp, ["beta.exposure", "se.exposure", "eaf.exposure"], "exposure")
+    out = coerce_numeric(out, ["beta.outcome", "se.outcome", "eaf.outcome"], "outcome")
+    for df, side in ((exp, "exposure"), (out, "outcome")):
+        keys = ["SNP"] + ([f"id.{side}"] if f"id.{side}" in df.columns else [])
+        dup = df.duplicated(keys, keep=False)
+        if dup.any():
+            raise InputError(
+                f"{side} data list SNP(s) {listing(df.loc[dup, 'SNP'].unique(), 5)} more than once"
+                + (f" for the same id.{side}" if len(keys) > 1 else "")
+                + "; keep one row per SNP (e.g. the one with the smallest p-value)")
     for df, side in ((exp, "exposure"), (out, "outcome")):
         if f"id.{side}" not in df.columns:
             df[f"id.{side}"] = side
@@ -111,7 +124,7 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, action: int = 2,
             df[f"eaf.{side}"] = np.nan
     res = pd.merge(out, exp, on="SNP", how="inner")
     if res.empty:
-        raise ValueError("exposure and outcome share no SNP (column 'SNP'); check the identifiers")
+        raise InputError("exposure and outcome share no SNP (column 'SNP'); check the identifiers")
     res["SNP_index"] = res.groupby(["SNP", "id.exposure", "id.outcome"]).cumcount() + 1
 
     a1 = res["effect_allele.exposure"].astype(str).str.upper().to_numpy(dtype=object)
@@ -161,13 +174,14 @@ def harmonise(exposure: pd.DataFrame, outcome: pd.DataFrame, action: int = 2,
     out_df["SNP_index"] = res["SNP_index"].to_numpy()
 
     reason = np.full(len(out_df), "", dtype=object)
-    missing = out_df[_MR_COLS].isna().any(axis=1).to_numpy()
+    invalid = invalid_reasons(out_df)
     if action == 3:
         reason[palindromic] = "palindromic (action = 3)"
     elif action == 2:
         reason[ambiguous] = "palindromic with intermediate allele frequency"
     reason[remove] = "incompatible alleles"
-    reason[missing & (reason == "")] = "missing beta/se"
+    fill = (invalid != "") & (reason == "")
+    reason[fill] = invalid[fill]
     out_df["mr_keep"] = reason == ""
     out_df["mr_keep_reason"] = reason
     out_df = out_df.sort_values(["SNP", "id.exposure", "id.outcome"], kind="mergesort")

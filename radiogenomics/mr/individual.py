@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._checks import InputError
 from ..association import design_matrix, residualise
 from ..cohort import Cohort
 
@@ -43,16 +44,16 @@ def snp_summary_statistics(cohort: Cohort, trait: str, *, genotypes: str = "geno
     (dosage mean / 2), ``samplesize.<role>`` and ``<role>`` (the trait name).
     """
     if role not in ("exposure", "outcome"):
-        raise ValueError(f"role must be 'exposure' or 'outcome', got {role!r}")
+        raise InputError(f"role must be 'exposure' or 'outcome', got {role!r}")
     if genotypes not in cohort:
-        raise ValueError(f"the cohort has no {genotypes!r} view; name the genotype view with genotypes=")
+        raise InputError(f"the cohort has no {genotypes!r} view; name the genotype view with genotypes=")
     y = _trait(cohort, trait, view)
     G = cohort[genotypes]
     ids = G.index.intersection(y.dropna().index)
     if samples is not None:
         ids = ids.intersection(pd.Index(samples))
     if len(ids) < 10:
-        raise ValueError(f"only {len(ids)} samples have both genotypes and {trait!r}; need at least 10")
+        raise InputError(f"only {len(ids)} samples have both genotypes and {trait!r}; need at least 10")
     centre = cohort.centre.loc[ids] if (adjust_centre and cohort.centre is not None
                                        and cohort.centre.loc[ids].nunique() > 1) else None
     cov = cohort.covariates.loc[ids] if cohort.covariates is not None else None
@@ -64,7 +65,7 @@ def snp_summary_statistics(cohort: Cohort, trait: str, *, genotypes: str = "geno
     gg = np.einsum("ij,ij->j", gr, gr)
     if (gg <= 1e-12).any():
         bad = list(G.columns[gg <= 1e-12][:5])
-        raise ValueError(f"SNP(s) {bad} are monomorphic on these samples (no variance after "
+        raise InputError(f"SNP(s) {bad} are monomorphic on these samples (no variance after "
                          "covariates); drop them from the genotype view")
     beta = gr.T @ yr / gg
     dof = len(ids) - Z.shape[1] - 1
@@ -85,7 +86,7 @@ def _trait(cohort: Cohort, trait: str, view: str | None) -> pd.Series:
     for v in cohort.views:
         if trait in cohort[v].columns:
             return cohort[v][trait]
-    raise ValueError(f"trait {trait!r} is in no view and not among the outcomes; give view=")
+    raise InputError(f"trait {trait!r} is in no view and not among the outcomes; give view=")
 
 
 def mr_input_from_cohort(cohort: Cohort, exposure: str, outcome: str, *, split: bool = False,

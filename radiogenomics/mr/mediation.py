@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from .._checks import InputError
 from scipy import stats
 
 from ..resampling import check_rng
@@ -37,7 +39,7 @@ def two_step_mr(b_xm: float, se_xm: float, b_my: float, se_my: float, *, total: 
     """
     for name, v in (("se_xm", se_xm), ("se_my", se_my)):
         if not np.isfinite(v) or v <= 0:
-            raise ValueError(f"{name} must be a positive finite standard error, got {v!r}")
+            raise InputError(f"{name} must be a positive finite standard error, got {v!r}")
     ind = b_xm * b_my
     z = stats.norm.ppf(1 - alpha / 2)
     if method == "delta":
@@ -53,7 +55,7 @@ def two_step_mr(b_xm: float, se_xm: float, b_my: float, se_my: float, *, total: 
         far = min(int(np.sum(draws <= 0)), int(np.sum(draws >= 0)))
         pval = float(min(1.0, 2 * (1 + far) / (1 + n_boot)))
     else:
-        raise ValueError(f"method must be 'delta' or 'bootstrap', got {method!r}")
+        raise InputError(f"method must be 'delta' or 'bootstrap', got {method!r}")
     row = {"method": method, "b_xm": b_xm, "b_my": b_my, "indirect": ind, "se": se,
            "ci_lower": float(lo), "ci_upper": float(hi), "pval": pval}
     if total is not None:

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
+from .._checks import InputError
 from scipy import stats
 
 __all__ = ["mr_mvivw", "mr_mvegger"]
@@ -32,13 +34,13 @@ def _inputs(bx, by, sy, exposures):
     sy = np.asarray(sy, dtype=np.float64).ravel()
     n, K = Bx.shape
     if by.size != n or sy.size != n:
-        raise ValueError(f"bx has {n} SNPs but by / sy have {by.size} / {sy.size}; give one row per SNP")
+        raise InputError(f"bx has {n} SNPs but by / sy have {by.size} / {sy.size}; give one row per SNP")
     if not (np.isfinite(Bx).all() and np.isfinite(by).all() and np.isfinite(sy).all()) or (sy <= 0).any():
-        raise ValueError("SNP effects must be finite and outcome SEs positive; drop the offending SNPs")
+        raise InputError("SNP effects must be finite and outcome SEs positive; drop the offending SNPs")
     if exposures is None:
         exposures = list(bx.columns) if isinstance(bx, pd.DataFrame) else [f"exposure{k + 1}" for k in range(K)]
     if len(exposures) != K:
-        raise ValueError(f"{len(exposures)} exposure names for {K} exposures")
+        raise InputError(f"{len(exposures)} exposure names for {K} exposures")
     return Bx, by, sy, list(exposures)
 
 
@@ -74,11 +76,11 @@ def mr_mvivw(bx, by, sy, exposures=None, model: str = "random") -> pd.DataFrame:
     ``Q_pval``.
     """
     if model not in ("random", "fixed"):
-        raise ValueError(f"model must be 'random' or 'fixed', got {model!r}")
+        raise InputError(f"model must be 'random' or 'fixed', got {model!r}")
     Bx, by, sy, names = _inputs(bx, by, sy, exposures)
     n, K = Bx.shape
     if n <= K:
-        raise ValueError(f"multivariable IVW needs more SNPs ({n}) than exposures ({K})")
+        raise InputError(f"multivariable IVW needs more SNPs ({n}) than exposures ({K})")
     w = 1.0 / sy**2
     coef, q, cov = _wls(Bx, by, w)
     rse = np.sqrt(q / (n - K))
@@ -99,9 +101,9 @@ def mr_mvegger(bx, by, sy, exposures=None, orientate: int = 1) -> pd.DataFrame:
     Bx, by, sy, names = _inputs(bx, by, sy, exposures)
     n, K = Bx.shape
     if not 1 <= orientate <= K:
-        raise ValueError(f"orientate must be between 1 and {K}, got {orientate}")
+        raise InputError(f"orientate must be between 1 and {K}, got {orientate}")
     if n <= K + 1:
-        raise ValueError(f"multivariable MR-Egger needs more than K + 1 = {K + 1} SNPs, got {n}")
+        raise InputError(f"multivariable MR-Egger needs more than K + 1 = {K + 1} SNPs, got {n}")
     s = np.sign(Bx[:, orientate - 1])
     s[s == 0] = 1.0
     Bx, by = Bx * s[:, None], by * s

@@ -44,6 +44,7 @@ import pandas as pd
 from scipy import stats
 
 from ..resampling import check_rng
+from .._checks import InputError
 from ._core import ivw_fit, prepare_harmonised
 
 __all__ = ["mr_presso", "PressoResult"]
@@ -159,20 +160,20 @@ def mr_presso(dat: pd.DataFrame, n_distribution: int = 1000, significance: float
     d = prepare_harmonised(dat)
     pairs = d[["id.exposure", "id.outcome"]].drop_duplicates()
     if len(pairs) > 1:
-        raise ValueError(f"mr_presso fits one exposure-outcome pair but dat holds {len(pairs)} "
+        raise InputError(f"mr_presso fits one exposure-outcome pair but dat holds {len(pairs)} "
                          f"({pairs.to_records(index=False).tolist()[:3]}...); subset dat to one pair")
     need = ["beta.exposure", "se.exposure", "beta.outcome", "se.outcome"]
     if d[need].isna().any().any():
-        raise ValueError("missing values in beta/se columns; drop those SNPs (or set mr_keep=False)")
+        raise InputError("missing values in beta/se columns; drop those SNPs (or set mr_keep=False)")
     if not 0 < significance <= 1:
-        raise ValueError(f"significance must be in (0, 1], got {significance}")
+        raise InputError(f"significance must be in (0, 1], got {significance}")
     n_distribution = int(n_distribution)
     bx, sx, by, sy = (d[c].to_numpy(dtype=np.float64) for c in need)
     n = bx.size
     if n <= 3:
-        raise ValueError(f"MR-PRESSO needs at least 4 SNPs (more than n_exposures + 2), got {n}")
+        raise InputError(f"MR-PRESSO needs at least 4 SNPs (more than n_exposures + 2), got {n}")
     if n >= n_distribution:
-        raise ValueError(f"n_distribution ({n_distribution}) must exceed the number of SNPs ({n}) "
+        raise InputError(f"n_distribution ({n_distribution}) must exceed the number of SNPs ({n}) "
                          "for the empirical p-values; increase n_distribution")
     if outlier_test and (1 + n_distribution) * significance < n:
         import warnings

@@ -44,18 +44,36 @@ def twosamplemr_available() -> bool:
         return False
 
 
-def run_twosamplemr_mr(dat: pd.DataFrame, method_list=None) -> pd.DataFrame:
-    """``TwoSampleMR::mr(dat, method_list=...)`` run in R; columns as the native ``mr()``."""
-    tsmr = _importr_twosamplemr()
+def _converters():
+    """(python -> R, R -> python, character vector) conversion functions of rpy2."""
     import rpy2.robjects as ro
     from rpy2.robjects import pandas2ri
     from rpy2.robjects.conversion import localconverter
 
-    with localconverter(ro.default_converter + pandas2ri.converter):
-        rdat = ro.conversion.py2rpy(dat)
-        if method_list is None:
-            res = tsmr.mr(rdat)
-        else:
-            res = tsmr.mr(rdat, method_list=ro.StrVector(list(method_list)))
-        out = ro.conversion.rpy2py(res)
-    return pd.DataFrame(out).reset_index(drop=True)
+    def to_r(df):
+        with localconverter(ro.default_converter + pandas2ri.converter):
+            return ro.conversion.py2rpy(df)
+
+    def from_r(obj):
+        with localconverter(ro.default_converter + pandas2ri.converter):
+            return ro.conversion.rpy2py(obj)
+
+    return to_r, from_r, ro.StrVector
+
+
+def run_twosamplemr_mr(dat: pd.DataFrame, method_list=None) -> pd.DataFrame:
+    """``TwoSampleMR::mr(dat, method_list=...)`` run in R; columns as the native ``mr()``.
+
+    ``dat`` must carry ``mr_keep`` (TwoSampleMR's ``mr()`` subsets on it and fails without it):
+    :func:`~radiogenomics.mr.mr` passes the output of ``prepare_harmonised``, which adds it.
+    """
+    tsmr = _importr_twosamplemr()
+    if "mr_keep" not in dat.columns:
+        raise ValueError("dat needs an mr_keep column for TwoSampleMR::mr (run harmonise first)")
+    to_r, from_r, strvec = _converters()
+    rdat = to_r(dat)
+    if method_list is None:
+        res = tsmr.mr(rdat)
+    else:
+        res = tsmr.mr(rdat, method_list=strvec(list(method_list)))
+    return pd.DataFrame(from_r(res)).reset_index(drop=True)

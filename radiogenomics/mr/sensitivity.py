@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._checks import InputError
 from ._core import egger_fit, ivw_fit, prepare_harmonised
 
 __all__ = [
@@ -77,7 +78,7 @@ _ESTIMATORS = {"ivw": _ivw, "egger": _egger}
 def _method(method: str):
     key = {"mr_ivw": "ivw", "mr_egger_regression": "egger"}.get(method, method)
     if key not in _ESTIMATORS:
-        raise ValueError(f"method must be one of {sorted(_ESTIMATORS)} (or TwoSampleMR's 'mr_ivw', "
+        raise InputError(f"method must be one of {sorted(_ESTIMATORS)} (or TwoSampleMR's 'mr_ivw', "
                          f"'mr_egger_regression'), got {method!r}")
     return key
 
@@ -302,7 +303,7 @@ def directionality_test(dat: pd.DataFrame, mr_keep_only: bool = False) -> pd.Dat
         if f"r.{side}" not in d.columns:
             need = [c for c in (f"pval.{side}", f"samplesize.{side}") if c not in d.columns]
             if need:
-                raise ValueError(f"directionality_test needs r.{side}, or pval.{side} and "
+                raise InputError(f"directionality_test needs r.{side}, or pval.{side} and "
                                  f"samplesize.{side} to derive it; missing {need}")
             d[f"r.{side}"] = get_r_from_pn(d[f"pval.{side}"], d[f"samplesize.{side}"])
     rows = []
@@ -313,7 +314,7 @@ def directionality_test(dat: pd.DataFrame, mr_keep_only: bool = False) -> pd.Dat
         rx = np.sqrt(np.sum(np.abs(v["r.exposure"].to_numpy()) ** 2))
         ry = np.sqrt(np.sum(np.abs(v["r.outcome"].to_numpy()) ** 2))
         if len(v) == 0 or "samplesize.exposure" not in v or "samplesize.outcome" not in v:
-            raise ValueError("directionality_test needs samplesize.exposure and samplesize.outcome "
+            raise InputError("directionality_test needs samplesize.exposure and samplesize.outcome "
                              "(non-missing) for the r test")
         nx, ny = v["samplesize.exposure"].mean(), v["samplesize.outcome"].mean()
         z = (np.arctanh(rx) - np.arctanh(ry)) / np.sqrt(1 / (nx - 3) + 1 / (ny - 3))
@@ -381,11 +382,11 @@ def isq_gx(dat: pd.DataFrame = None, *, bx=None, sx=None, absolute: bool = True)
     if dat is not None:
         d = _prepare(dat)
         if d[["id.exposure", "id.outcome"]].drop_duplicates().shape[0] > 1:
-            raise ValueError("isq_gx takes one exposure-outcome pair; subset dat by "
+            raise InputError("isq_gx takes one exposure-outcome pair; subset dat by "
                              "id.exposure/id.outcome first")
         bx, sx = d["beta.exposure"].to_numpy(float), d["se.exposure"].to_numpy(float)
     elif bx is None or sx is None:
-        raise ValueError("give either dat or both bx and sx")
+        raise InputError("give either dat or both bx and sx")
     y = np.abs(np.asarray(bx, float)) if absolute else np.asarray(bx, float)
     w = 1.0 / np.asarray(sx, float) ** 2
     k = y.size
