@@ -4,24 +4,32 @@ A *study* is a grid of scenario parameters (sample size, effect size, number of 
 centre shift, missing-view rate, instrument strength, ...) x ``n_replicates`` x an *analysis*:
 a function ``analysis(params: dict, rng: numpy.random.Generator) -> dict`` that simulates one
 data set for the scenario, analyses it, and returns a flat dict of numbers, e.g.
-``{"reject": 1.0, "estimate": 0.42, "truth": 0.4, "lower": 0.3, "upper": 0.55}``.  Built-in
-analyses (module-level functions, so Dask can ship them to worker processes):
+``{"reject": 1.0, "estimate": 0.42, "truth": 0.4, "lower": 0.3, "upper": 0.55}``.  The
+built-in analyses (CCA, max-T screen, MOFA+ recovery, LOCO prediction, MR) live one layer up,
+in :mod:`radiogenomics.studies`, because they simulate with :mod:`data_sim`.
 
-* :func:`cca_power` - permutation test of the first canonical correlation (and the bias of the
-  in-sample estimate), data with a known population canonical correlation;
-* :func:`association_maxt_power` - max-T association screen with permutations within centres
-  (power for one planted pair; FWER when the effect is 0);
-* :func:`mofa_recovery` - MOFA+ recovery of a data_sim shared factor;
-* :func:`loco_prediction` - leave-one-centre-out prediction of a module score from radiomics;
-* :func:`mr_power` - two-sample MR (IVW) power, bias and CI coverage.
+Layering: this module is the study *engine* and imports only the toolkit's core
+(:mod:`radiogenomics.metrics`, :mod:`radiogenomics._checks`) - never :mod:`data_sim` nor
+:mod:`radiogenomics.studies`; ``data_sim`` never imports this module.  The old names
+``radiogenomics.power.cca_power`` etc. still resolve, lazily and with a
+``DeprecationWarning`` (module ``__getattr__``), so no import cycle exists at import time.
 
 :func:`run_study` evaluates every (cell, replicate) with a seed derived from one ``rng`` and
 the cell's *parameters* (not its position in the grid), so results are identical for any
-number of workers, any chunking, and when cells are added to or removed from the grid.  It runs
-on an existing ``distributed.Client``, a scheduler address (so a study moves to a cluster
-started with dask-jobqueue or dask-kubernetes unchanged), or a local cluster it starts itself.
-With ``store=`` every finished cell is written as Parquet (atomically) and a rerun loads it
-instead of recomputing it: an interrupted study resumes.
+number of workers, any chunking, and when cells are added to or removed from the grid: replicate
+``r`` of a cell uses ``SeedSequence(root, spawn_key=(*root.spawn_key, w0, w1, w2, w3, r))``
+where ``w0..w3`` are the four 32-bit words of the cell's 128-bit key (BLAKE2b of the canonical
+JSON of its parameters).  It runs on an existing ``distributed.Client``, a scheduler address
+(so a study moves to a cluster started with dask-jobqueue or dask-kubernetes unchanged), or a
+local cluster it starts itself.
+
+With ``store=`` every finished cell is written as Parquet (atomically: temp file +
+``os.replace``) named by its 128-bit key, with the cell's parameters, seed key and study
+identity in the Parquet schema metadata; ``study.json`` (written atomically too) records the
+study.  A rerun loads a finished cell only after checking that its recorded parameters, study,
+seed key, replicate numbers and row parameters all match the cell; a file that does not match
+(stale, copied, edited, unreadable) is recomputed with a :class:`StaleCellWarning` naming the
+file, the cell and the reason.  An interrupted study resumes.
 
 :class:`PowerResult` summarises each cell: the rejection rate with a Wilson interval (power,
 or type-I error when the effect is null), and where the analysis returns ``estimate`` /
@@ -38,6 +46,8 @@ import itertools
 import json
 import os
 import sys
+import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -45,15 +55,39 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ._checks import RadiogenomicsError, check_rng
 from .metrics import wilson_interval  # noqa: F401  (re-exported: power.wilson_interval)
 
 __all__ = ["run_study", "PowerResult", "required_sample_size", "SampleSizeResult",
-           "cca_power", "association_maxt_power", "mofa_recovery", "loco_prediction",
-           "mr_power", "wilson_interval", "PowerError", "simulate_cca_data"]
+           "wilson_interval", "PowerError", "StaleCellWarning", "cell_key", "STORE_FORMAT"]
+
+#: Version of the on-disk store (2: 128-bit cell keys, parameters in each cell's metadata).
+STORE_FORMAT = 2
+_META_KEY = b"radiogenomics.power"
+
+# Built-in analyses moved to radiogenomics.studies (the layer above power and data_sim).
+_MOVED = ("cca_power", "association_maxt_power", "mofa_recovery", "loco_prediction",
+          "mr_power", "simulate_cca_data")
 
 
-class PowerError(ValueError):
+def __getattr__(name):
+    """Lazy, deprecated access to the analyses now in :mod:`radiogenomics.studies`."""
+    if name in _MOVED:
+        warnings.warn(f"radiogenomics.power.{name} moved to radiogenomics.studies.{name}; "
+                      f"import it from there (from radiogenomics.studies import {name})",
+                      DeprecationWarning, stacklevel=2)
+        from . import studies
+
+        return getattr(studies, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class PowerError(RadiogenomicsError):
     """Invalid input to a power study (names the problem and the fix)."""
+
+
+class StaleCellWarning(UserWarning):
+    """A stored cell did not match its parameters or study and was recomputed."""
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -72,27 +106,49 @@ def _canonical(params: Mapping) -> str:
                       default=str)
 
 
-def _cell_key(params: Mapping) -> int:
-    """Stable 32-bit key of a cell's parameters (seed component, Parquet file name)."""
-    return int.from_bytes(hashlib.sha256(_canonical(params).encode()).digest()[:4], "little")
+def cell_key(params: Mapping) -> str:
+    """128-bit key of a cell's parameters: BLAKE2b (16-byte digest, 32 hex digits) of the
+    canonical JSON of the parameters (sorted names; 40.0 and 40 are the same value).
+
+    Names the cell's Parquet file and seeds its replicates.  Unlike the 32-bit key of store
+    format 1, a collision needs about 2**64 cells; and a loaded cell is checked against its
+    recorded parameters anyway, so even a collision could not pass silently.
+    """
+    return hashlib.blake2b(_canonical(params).encode(), digest_size=16).hexdigest()
 
 
-def _root_entropy(rng) -> int:
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        if rng < 0:
-            raise PowerError(f"rng must be a non-negative int or a Generator, got {rng}")
-        return int(rng)
+def _key_words(key: str) -> tuple[int, ...]:
+    """The 128-bit key as four 32-bit words (SeedSequence spawn-key entries)."""
+    b = bytes.fromhex(key)
+    return tuple(int.from_bytes(b[i:i + 4], "little") for i in range(0, len(b), 4))
+
+
+def _root_seed(rng) -> tuple:
+    """``(entropy, spawn_key)`` of the study's root SeedSequence (SPEC 7 ``rng``).
+
+    An int seeds ``SeedSequence(seed)`` and a SeedSequence is used as is (so ``rng=7`` and
+    ``rng=SeedSequence(7)`` give the same study); a Generator / BitGenerator / None gives 128
+    bits of entropy drawn from it (advancing it).
+    """
     if isinstance(rng, np.random.SeedSequence):
-        return int(rng.generate_state(1, dtype=np.uint64)[0])
-    gen = np.random.default_rng(rng)
-    return int(gen.integers(0, 2**63 - 1))
+        ent = rng.entropy
+        return (ent if isinstance(ent, int) else [int(e) for e in ent],
+                [int(k) for k in rng.spawn_key])
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, (bool, np.bool_)):
+        if rng < 0:
+            raise PowerError(f"rng seed must be non-negative, got {rng}")
+        return int(rng), []
+    gen = check_rng(rng)
+    return [int(w) for w in gen.integers(0, 2**32, size=4, dtype=np.uint64)], []
 
 
-def _replicate_rng(entropy: int, key: int, replicate: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(key, replicate)))
+def _replicate_rng(root: tuple, key: str, replicate: int) -> np.random.Generator:
+    entropy, spawn = root
+    return np.random.default_rng(np.random.SeedSequence(
+        entropy, spawn_key=(*spawn, *_key_words(key), int(replicate))))
 
 
-def _run_chunk(analysis, params: dict, entropy: int, key: int, replicates: list[int]):
+def _run_chunk(analysis, params: dict, root: tuple, key: str, replicates: list[int]):
     """Worker task: the given replicates of one cell (BLAS single-threaded: many tasks run
     side by side)."""
     try:
@@ -104,7 +160,7 @@ def _run_chunk(analysis, params: dict, entropy: int, key: int, replicates: list[
     rows = []
     with ctx:
         for r in replicates:
-            out = analysis(dict(params), _replicate_rng(entropy, key, r))
+            out = analysis(dict(params), _replicate_rng(root, key, r))
             if not isinstance(out, Mapping):
                 raise PowerError(f"the analysis must return a dict of numbers, got "
                                  f"{type(out).__name__}")
@@ -112,10 +168,77 @@ def _run_chunk(analysis, params: dict, entropy: int, key: int, replicates: list[
     return rows
 
 
-def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+def _atomic_replace(path: Path, write) -> None:
+    """``write(tmp_path)`` then ``os.replace`` onto ``path``: readers see the old file or the
+    whole new one, never a partial write."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _write_json(path: Path, obj) -> None:
+    def write(tmp):
+        with open(tmp, "w") as fh:
+            json.dump(obj, fh, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+    _atomic_replace(path, write)
+
+
+def _write_cell(df: pd.DataFrame, path: Path, meta: dict) -> None:
+    """One cell's rows as Parquet with ``meta`` (parameters, study, keys) in the schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                           _META_KEY: json.dumps(meta).encode()})
+    _atomic_replace(path, lambda tmp: pq.write_table(table, tmp))
+
+
+def _read_cell(path: Path, expected: dict, params: Mapping, grid_cols: list[str],
+               n_replicates: int) -> tuple[pd.DataFrame | None, str]:
+    """The stored rows of a cell, or ``(None, reason)`` when the file does not match it."""
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is recomputed, with the reason
+        return None, f"the file cannot be read ({type(exc).__name__}: {exc})"
+    raw = (table.schema.metadata or {}).get(_META_KEY)
+    if raw is None:
+        return None, ("the file has no parameter record (written by an older version or by "
+                      "another tool), so it cannot be checked against the cell")
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        return None, "its parameter record is not valid JSON"
+    for field, what in (("format", "store format"), ("key", "cell key"),
+                        ("params", "parameters"), ("study", "study"),
+                        ("seed_key", "seed key")):
+        if meta.get(field) != expected[field]:
+            return None, (f"its recorded {what} {meta.get(field)!r} differ(s) from this "
+                          f"cell's {expected[field]!r}")
+    df = table.to_pandas()
+    if "replicate" not in df.columns or len(df) != n_replicates or not np.array_equal(
+            df["replicate"].to_numpy(), np.arange(n_replicates)):
+        return None, (f"it holds {len(df)} rows / replicates other than 0..{n_replicates - 1}")
+    for c in grid_cols:
+        if c not in df.columns:
+            return None, f"its rows lack the grid column {c!r}"
+        vals = df[c].unique()
+        if len(vals) != 1 or _canonical({c: vals[0]}) != _canonical({c: params[c]}):
+            return None, (f"its rows hold {c} = {list(vals)[:3]} where the cell has "
+                          f"{c} = {params[c]!r}")
+    return df, ""
 
 
 # ------------------------------------------------------------------------------ results
@@ -239,6 +362,60 @@ class _ClientContext:
         return False
 
 
+def _open_store(store, ident: dict) -> tuple[Path, str]:
+    """Create or check the store folder; ``study.json`` (atomic) records ``ident``.
+    Returns the folder and the study's digest (recorded in every cell)."""
+    path = Path(store)
+    path.mkdir(parents=True, exist_ok=True)
+    ident = json.loads(json.dumps(ident))
+    meta = path / "study.json"
+    if meta.is_file():
+        try:
+            old = json.loads(meta.read_text())
+        except ValueError as exc:
+            raise PowerError(f"store {str(path)!r}: study.json is not valid JSON ({exc}); it "
+                             "was not written by this version (which writes it atomically) "
+                             "- use a new folder") from None
+        if not isinstance(old, dict) or old.get("format") != STORE_FORMAT:
+            raise PowerError(
+                f"store {str(path)!r} was written by an older version of radiogenomics.power "
+                "(32-bit cell keys, cells without a parameter record), whose cells cannot be "
+                "checked against their parameters; use a new folder (or delete this one)")
+        if old != ident:
+            diff = sorted(k for k in set(old) | set(ident) if old.get(k) != ident.get(k))
+            hint = (" (rng=None or a Generator draws fresh entropy on every call: give an "
+                    "int seed to resume a study)" if "rng" in diff else "")
+            raise PowerError(f"store {str(path)!r} holds a different study (differs in "
+                             f"{', '.join(diff)}: stored {[old.get(k) for k in diff]}, now "
+                             f"{[ident.get(k) for k in diff]}){hint}; use a new folder or the "
+                             "same analysis, rng, n_replicates, alpha and seed_exclude")
+    else:
+        _write_json(meta, ident)
+    digest = hashlib.blake2b(json.dumps(ident, sort_keys=True).encode(),
+                             digest_size=16).hexdigest()
+    return path, digest
+
+
+def _load_stored(store_path: Path, cell_params, keys, seed_keys, study: str, grid_cols,
+                 n_replicates: int) -> dict[int, pd.DataFrame]:
+    """Cells whose stored file matches them; a mismatching file -> StaleCellWarning."""
+    loaded = {}
+    for i, (p, k) in enumerate(zip(cell_params, keys)):
+        f = store_path / f"cell_{k}.parquet"
+        if not f.is_file():
+            continue
+        expected = {"format": STORE_FORMAT, "key": k, "params": _canonical(p),
+                    "study": study, "seed_key": seed_keys[i]}
+        df, why = _read_cell(f, expected, p, grid_cols, n_replicates)
+        if df is None:
+            warnings.warn(f"store cell {f.name} (parameters {_canonical(p)}) is not used: "
+                          f"{why}; recomputing the cell and overwriting the file",
+                          StaleCellWarning, stacklevel=3)
+        else:
+            loaded[i] = df
+    return loaded
+
+
 def run_study(analysis: Callable[[dict, np.random.Generator], Mapping], grid, *,
               n_replicates: int = 100, rng=0, client=None, n_workers: int | None = None,
               processes: bool = True, chunk_size: int | None = None, store=None,
@@ -250,14 +427,16 @@ def run_study(analysis: Callable[[dict, np.random.Generator], Mapping], grid, *,
     ----------
     analysis : callable ``(params, rng) -> dict``
         A module-level function (picklable); ``params`` is the cell's dict (plus ``alpha``
-        when given).
+        when given).  Built-in ones: :mod:`radiogenomics.studies`.
     grid : dict or DataFrame
         Parameter -> list of values (Cartesian product), or explicit cells.
     n_replicates : int
-    rng : int or Generator
+    rng : int, SeedSequence, Generator, BitGenerator or None (SPEC 7)
         Root seed.  Replicate ``r`` of a cell uses
-        ``SeedSequence(root, spawn_key=(hash(cell parameters), r))``: the same numbers for
-        any number of workers, chunking, or grid order.
+        ``SeedSequence(root, spawn_key=(*root.spawn_key, *key words, r))`` with the four
+        32-bit words of the cell's 128-bit :func:`cell_key`: the same numbers for any number
+        of workers, chunking, or grid order.  ``rng=7`` and ``rng=SeedSequence(7)`` are the
+        same study; a Generator / None draws 128 bits of entropy (not resumable from a store).
     client : None, "local", str or distributed.Client
         None/"local": start a ``LocalCluster`` of ``n_workers`` single-threaded workers
         (processes unless ``processes=False``) for this call; a string: a scheduler address;
@@ -265,8 +444,11 @@ def run_study(analysis: Callable[[dict, np.random.Generator], Mapping], grid, *,
     chunk_size : int, optional
         Replicates per task (default: about 4 tasks per worker per cell).
     store : path, optional
-        Folder for one Parquet file per finished cell (``study.json`` records the study's
-        identity; a store of a different study is refused); rerunning loads finished cells.
+        Folder for one Parquet file per finished cell, ``cell_<128-bit key>.parquet`` with the
+        cell's parameters in its metadata (``study.json`` records the study's identity; a
+        store of a different study is refused).  Rerunning loads finished cells after
+        checking them; a file that does not match its cell is recomputed with a
+        :class:`StaleCellWarning`.  Both files are written atomically.
     alpha : float, optional
         Passed to the analysis in ``params`` (the level of its test).
     seed_exclude : sequence of str
@@ -275,87 +457,49 @@ def run_study(analysis: Callable[[dict, np.random.Generator], Mapping], grid, *,
     """
     import time
 
-    from tqdm.auto import tqdm
-
     if not callable(analysis):
         raise PowerError("analysis must be a function (params, rng) -> dict")
     if n_replicates < 1:
         raise PowerError("n_replicates must be at least 1")
     cells = _grid_frame(grid)
     grid_cols = list(cells.columns)
-    entropy = _root_entropy(rng)
+    root = _root_seed(rng)
     name = f"{getattr(analysis, '__module__', '')}.{getattr(analysis, '__qualname__', repr(analysis))}"
     t0 = time.perf_counter()
-    store_path = None
-    if store is not None:
-        store_path = Path(store)
-        store_path.mkdir(parents=True, exist_ok=True)
-        ident = {"analysis": name, "rng_entropy": entropy, "n_replicates": int(n_replicates),
-                 "alpha": alpha, "seed_exclude": sorted(seed_exclude)}
-        meta = store_path / "study.json"
-        if meta.is_file():
-            old = json.loads(meta.read_text())
-            if old != json.loads(json.dumps(ident)):
-                raise PowerError(f"store {str(store_path)!r} holds a different study ({old}); "
-                                 "use a new folder or the same analysis, rng and n_replicates")
-        else:
-            meta.write_text(json.dumps(ident, indent=1))
     cell_params = []
     for row in cells.to_dict("records"):         # keeps each column's dtype (n stays int)
         p = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
         if alpha is not None:
             p.setdefault("alpha", alpha)
         cell_params.append(p)
-    keys = [_cell_key(p) for p in cell_params]
-    seed_keys = [_cell_key({k: v for k, v in p.items() if k not in set(seed_exclude)})
+    keys = [cell_key(p) for p in cell_params]
+    seed_keys = [cell_key({k: v for k, v in p.items() if k not in set(seed_exclude)})
                  for p in cell_params]
-    loaded, todo = {}, []
-    for i, (p, k) in enumerate(zip(cell_params, keys)):
-        f = store_path / f"cell_{k:08x}.parquet" if store_path is not None else None
-        if f is not None and f.is_file():
-            df = pd.read_parquet(f)
-            if len(df) == n_replicates:
-                loaded[i] = df
-                continue
-        todo.append(i)
+    store_path, loaded = None, {}
+    if store is not None:
+        ident = {"format": STORE_FORMAT, "analysis": name,
+                 "rng": {"entropy": root[0], "spawn_key": root[1]},
+                 "n_replicates": int(n_replicates), "alpha": alpha,
+                 "seed_exclude": sorted(seed_exclude)}
+        store_path, study = _open_store(store, ident)
+        loaded = _load_stored(store_path, cell_params, keys, seed_keys, study, grid_cols,
+                              n_replicates)
+
+        def save(i, df):
+            _write_cell(df, store_path / f"cell_{keys[i]}.parquet",
+                        {"format": STORE_FORMAT, "key": keys[i],
+                         "params": _canonical(cell_params[i]), "study": study,
+                         "seed_key": seed_keys[i]})
+    else:
+        save = None
+    todo = [i for i in range(len(cell_params)) if i not in loaded]
     results = dict(loaded)
     used_workers = None
     if todo:
-        with _ClientContext(client, n_workers, processes) as cl:
-            used_workers = len(cl.scheduler_info().get("workers", {})) or None
-            nw = used_workers or 1
-            cs = chunk_size or max(1, int(np.ceil(n_replicates / (4 * nw))))
-            futures = {}
-            fn = analysis
-            for i in todo:
-                chunks = [list(range(s, min(s + cs, n_replicates)))
-                          for s in range(0, n_replicates, cs)]
-                futures[i] = [cl.submit(_run_chunk, fn, cell_params[i], entropy, seed_keys[i],
-                                        ch, pure=False) for ch in chunks]
-            from distributed import as_completed
-
-            flat = {f: i for i, fs in futures.items() for f in fs}
-            remaining = {i: len(fs) for i, fs in futures.items()}
-            parts: dict[int, list] = {i: [] for i in todo}
-            disable = None if progress is None else not progress
-            bar = tqdm(total=len(flat), desc="power study", unit="task", disable=disable,
-                       file=sys.stderr)
-            try:
-                for fut in as_completed(list(flat)):
-                    i = flat[fut]
-                    parts[i].extend(fut.result())
-                    remaining[i] -= 1
-                    bar.update(1)
-                    if remaining[i] == 0:
-                        df = pd.DataFrame(sorted(parts[i], key=lambda r: r["replicate"]))
-                        for c in grid_cols:
-                            df[c] = cell_params[i][c]
-                        df = df[grid_cols + [c for c in df.columns if c not in grid_cols]]
-                        results[i] = df
-                        if store_path is not None:
-                            _atomic_parquet(df, store_path / f"cell_{keys[i]:08x}.parquet")
-            finally:
-                bar.close()
+        used_workers = _compute(analysis, todo, cell_params, seed_keys, root, grid_cols,
+                                n_replicates, results, save, client=client,
+                                n_workers=n_workers, processes=processes,
+                                chunk_size=chunk_size, progress=progress)
     reps = pd.concat([results[i] for i in range(len(cells))], ignore_index=True)
     reps = reps[grid_cols + [c for c in reps.columns if c not in grid_cols]]
     table = _summarise(reps, grid_cols)
@@ -363,6 +507,45 @@ def run_study(analysis: Callable[[dict, np.random.Generator], Mapping], grid, *,
                        n_replicates=int(n_replicates), alpha=alpha,
                        computed_cells=len(todo), loaded_cells=len(loaded),
                        seconds=time.perf_counter() - t0, n_workers=used_workers)
+
+
+def _compute(analysis, todo, cell_params, seed_keys, root, grid_cols, n_replicates, results,
+             save, *, client, n_workers, processes, chunk_size, progress) -> int | None:
+    """Run the ``todo`` cells on Dask; each finished cell goes into ``results`` (and
+    ``save``).  Returns the number of workers used."""
+    from distributed import as_completed
+    from tqdm.auto import tqdm
+
+    with _ClientContext(client, n_workers, processes) as cl:
+        used_workers = len(cl.scheduler_info().get("workers", {})) or None
+        nw = used_workers or 1
+        cs = chunk_size or max(1, int(np.ceil(n_replicates / (4 * nw))))
+        chunks = [list(range(s, min(s + cs, n_replicates))) for s in range(0, n_replicates, cs)]
+        futures = {i: [cl.submit(_run_chunk, analysis, cell_params[i], root, seed_keys[i], ch,
+                                 pure=False) for ch in chunks] for i in todo}
+        flat = {f: i for i, fs in futures.items() for f in fs}
+        remaining = {i: len(fs) for i, fs in futures.items()}
+        parts: dict[int, list] = {i: [] for i in todo}
+        disable = None if progress is None else not progress
+        bar = tqdm(total=len(flat), desc="power study", unit="task", disable=disable,
+                   file=sys.stderr)
+        try:
+            for fut in as_completed(list(flat)):
+                i = flat[fut]
+                parts[i].extend(fut.result())
+                remaining[i] -= 1
+                bar.update(1)
+                if remaining[i] == 0:
+                    df = pd.DataFrame(sorted(parts[i], key=lambda r: r["replicate"]))
+                    for c in grid_cols:
+                        df[c] = cell_params[i][c]
+                    df = df[grid_cols + [c for c in df.columns if c not in grid_cols]]
+                    results[i] = df
+                    if save is not None:
+                        save(i, df)
+        finally:
+            bar.close()
+    return used_workers
 
 
 # ------------------------------------------------------------------------------ sample size
@@ -406,6 +589,8 @@ def required_sample_size(analysis, params: Mapping, *, target_power: float = 0.8
         raise PowerError(f"n_range must be (low, high) with 2 <= low < high, got {n_range}")
     if not 0 < target_power < 1:
         raise PowerError(f"target_power must be in (0, 1), got {target_power}")
+    root = _root_seed(rng)        # one root for every n: a Generator is drawn from once
+    rng = np.random.SeedSequence(root[0], spawn_key=tuple(root[1]))
     rows = []
     cache: dict[int, float] = {}
 
@@ -433,182 +618,3 @@ def required_sample_size(analysis, params: Mapping, *, target_power: float = 0.8
             lo = mid
     trace = pd.DataFrame(rows).sort_values(n_param).reset_index(drop=True)
     return SampleSizeResult(hi, target_power, trace, dict(params))
-
-
-# ------------------------------------------------------------------------------ analyses
-
-def simulate_cca_data(n: int, p: int, q: int, r: float, rng) -> tuple[np.ndarray, np.ndarray]:
-    """Gaussian X (n x p), Y (n x q) with identity within-block covariance and a single
-    population canonical correlation ``r`` between the first coordinates (gemmr's set-up
-    with flat spectra, ``ax = ay = 0``)."""
-    if not 0 <= r < 1:
-        raise PowerError(f"r must be in [0, 1), got {r}")
-    X = rng.standard_normal((n, p))
-    Y = rng.standard_normal((n, q))
-    Y[:, 0] = r * X[:, 0] + np.sqrt(1 - r**2) * Y[:, 0]
-    return X, Y
-
-
-def _whiten(A):
-    A = A - A.mean(axis=0)
-    Q, _ = np.linalg.qr(A)
-    return Q
-
-
-def _ridge_whiten(A, reg):
-    """Columns of ``A (A'A/n + reg I)^{-1/2} / sqrt(n)`` after centring (ridge whitening,
-    as ``CCA::rcc`` with lambda = reg on the covariance scale)."""
-    A = A - A.mean(axis=0)
-    n = A.shape[0]
-    U, d, Vt = np.linalg.svd(A, full_matrices=False)
-    w = d / np.sqrt(d**2 + n * reg)
-    return U * w              # = A V diag(1/sqrt(d^2 + n reg)) V'... up to a rotation of columns
-
-
-def cca_power(params: dict, rng: np.random.Generator) -> dict:
-    """First canonical correlation: permutation test (``n_permutations``, default 1,000) and
-    in-sample estimate.  Params: ``n``, ``p``, ``q``, ``r`` (population value, 0 for the
-    null), ``alpha`` (default 0.05), ``reg`` (ridge penalty on the covariance scale for
-    n <= p + q; the statistic is then the first regularised canonical correlation).  Returns ``reject``, ``p_value``, ``estimate`` (in-sample
-    r1), ``truth`` (= r), ``relative_error`` = |r1 - r| / r (NaN when r = 0)."""
-    n, p, q = int(params["n"]), int(params["p"]), int(params["q"])
-    r = float(params["r"])
-    B = int(params.get("n_permutations", 1000))
-    alpha = float(params.get("alpha", 0.05))
-    reg = float(params.get("reg", 0.0))
-    if n <= p + q and reg <= 0:
-        raise PowerError(f"n = {n} must exceed p + q = {p + q} for classical CCA (the first "
-                         "canonical correlation is then 1 whatever the data); give reg > 0 for "
-                         "ridge-regularised CCA")
-    X, Y = simulate_cca_data(n, p, q, r, rng)
-    if reg > 0:
-        Qx, Qy = _ridge_whiten(X, reg), _ridge_whiten(Y, reg)
-    else:
-        Qx, Qy = _whiten(X), _whiten(Y)
-    r1 = float(np.linalg.svd(Qx.T @ Qy, compute_uv=False)[0])
-    from .resampling.indices import PermutationScheme
-
-    perms = PermutationScheme(n).generate(B, rng)
-    exceed = 0
-    for s in range(0, B, 200):
-        chunk = perms[s:s + 200]
-        M = np.matmul(Qx.T[None], Qy[chunk])        # (chunk, p, q): Qx' P Qy
-        sv = np.linalg.svd(M, compute_uv=False)[:, 0]
-        exceed += int(np.sum(sv >= r1 - 1e-12))
-    pval = (1 + exceed) / (1 + B)
-    return {"reject": float(pval <= alpha), "p_value": pval, "estimate": r1, "truth": r,
-            "relative_error": abs(r1 - r) / r if r > 0 else np.nan}
-
-
-def association_maxt_power(params: dict, rng: np.random.Generator) -> dict:
-    """Max-T association screen within centres.  Params: ``n``, ``p``, ``q``, ``effect``
-    (within-centre correlation of the planted pair x0 ~ y0; 0 for the null), ``n_centres`` (default 3),
-    ``centre_shift`` (SD units, default 1), ``n_permutations`` (default 199), ``alpha``.
-    Returns ``reject`` (planted pair significant by max-T; with effect 0: any pair, i.e. the
-    FWER), ``n_significant``."""
-    from .association import associate
-
-    n, p, q = int(params["n"]), int(params["p"]), int(params["q"])
-    eff = float(params.get("effect", 0.0))
-    C = int(params.get("n_centres", 3))
-    shift = float(params.get("centre_shift", 1.0))
-    B = int(params.get("n_permutations", 199))
-    alpha = float(params.get("alpha", 0.05))
-    centre = np.arange(n) % C
-    X = rng.standard_normal((n, p)) + shift * rng.standard_normal((C, p))[centre]
-    Y = rng.standard_normal((n, q)) + shift * rng.standard_normal((C, q))[centre]
-    z = rng.standard_normal(n)
-    if eff:
-        if not 0 < eff < 1:
-            raise PowerError(f"effect is a correlation in (0, 1), got {eff}")
-        # planted pair: within-centre correlation `effect` (centre shifts added on top)
-        X[:, 0] = (np.sqrt(eff) * z + np.sqrt(1 - eff) * rng.standard_normal(n)
-                   + shift * rng.standard_normal(C)[centre])
-        Y[:, 0] = (np.sqrt(eff) * z + np.sqrt(1 - eff) * rng.standard_normal(n)
-                   + shift * rng.standard_normal(C)[centre])
-    ids = [f"s{i}" for i in range(n)]
-    Xd = pd.DataFrame(X, index=ids, columns=[f"x{j}" for j in range(p)])
-    Yd = pd.DataFrame(Y, index=ids, columns=[f"y{j}" for j in range(q)])
-    cen = pd.Series([f"C{c}" for c in centre], index=ids)
-    cov = pd.get_dummies(cen, drop_first=True, dtype=float)
-    res = associate(Xd, Yd, covariates=cov, n_permutations=B, exchangeability_blocks=cen,
-                    correction="maxT", rng=rng, backend="numpy", alpha=alpha)
-    pf = res.p_fwer.to_numpy()
-    hit = pf[0, 0] <= alpha if eff else (pf <= alpha).any()
-    return {"reject": float(hit), "n_significant": float((pf <= alpha).sum())}
-
-
-def mofa_recovery(params: dict, rng: np.random.Generator) -> dict:
-    """MOFA+ on a data_sim cohort (radiomics + expression): the best |r| of any factor with the
-    true shared factor F1.  Params: ``n``, ``missing_rate`` (expression, default 0),
-    ``n_radiomic`` (100), ``n_genes`` (300), ``n_factors`` (6), ``threshold`` (0.8), plus
-    signal options ``signal`` (default 1000) and ``loading_density`` (default 0.5, 0.3).
-    Returns ``reject`` (= recovered: best |r| >= threshold), ``abs_r``."""
-    import data_sim
-
-    from .mofa import MOFA
-
-    n = int(params["n"])
-    cohort, truth = data_sim.make_cohort(
-        n, n_radiomic=int(params.get("n_radiomic", 100)), n_genes=int(params.get("n_genes", 300)),
-        loading_density=tuple(params.get("loading_density", (0.5, 0.3))),
-        radiomic_signal=float(params.get("signal", 1000.0)),
-        expression_signal=float(params.get("signal", 1000.0)),
-        missing_rate={"expression": float(params.get("missing_rate", 0.0))},
-        centre_concentration=None, rng=rng)
-    res = MOFA(int(params.get("n_factors", 6)), standardize=True,
-               rng=int(rng.integers(2**31))).fit(cohort, views=["radiomics", "expression"])
-    Z = res.factors
-    f1 = truth.shared_factors["F1"].reindex(Z.index)
-    best = float(max(abs(np.corrcoef(Z[c], f1)[0, 1]) for c in Z.columns))
-    return {"reject": float(best >= float(params.get("threshold", 0.8))), "abs_r": best}
-
-
-def loco_prediction(params: dict, rng: np.random.Generator) -> dict:
-    """Leave-one-centre-out prediction of the module linked to F2 from radiomics (ComBat and
-    elastic net inside the folds).  Params: ``n``, ``n_centres`` (3), ``centre_shift`` (0.5),
-    ``n_radiomic`` (60), ``n_genes`` (300), ``signal`` (1000).  Returns ``reject`` (pooled
-    LOCO R2 > 0), ``r2``, ``pearson_r``."""
-    import data_sim
-
-    from .penalized import make_pipeline
-    from .validation import cross_validate, design_matrix
-
-    cohort, truth = data_sim.make_cohort(
-        int(params["n"]), n_centres=int(params.get("n_centres", 3)),
-        centre_shift=float(params.get("centre_shift", 0.5)),
-        n_radiomic=int(params.get("n_radiomic", 60)), n_genes=int(params.get("n_genes", 300)),
-        radiomic_signal=float(params.get("signal", 1000.0)),
-        expression_signal=float(params.get("signal", 1000.0)),
-        canonical_correlations=(0.9, 0.7), centre_concentration=None, rng=rng)
-    module = list(cohort["modules"].columns)[2]
-    X, y = design_matrix(cohort, "radiomics", module, target_view="modules")
-    res = cross_validate(make_pipeline(alpha=0.0, covariates=["age", "sex"],
-                                       rng=int(rng.integers(2**31))), X, y, "loco", n_boot=0,
-                         rng=int(rng.integers(2**31)))
-    r2 = res.metric("r2")
-    return {"reject": float(r2 > 0), "r2": r2, "pearson_r": res.metric("pearson_r")}
-
-
-def mr_power(params: dict, rng: np.random.Generator) -> dict:
-    """Two-sample MR, IVW (random effects): power, bias and 95% CI coverage.  Params:
-    ``n`` (both GWAS sizes), ``causal_effect``, ``n_snps`` (30), ``instrument_r2`` (0.05),
-    ``pleiotropy`` (0), ``alpha``.  Returns ``reject``, ``estimate``, ``truth``, ``lower``,
-    ``upper``."""
-    import data_sim
-
-    from .mr import harmonise, mr
-
-    theta = float(params.get("causal_effect", 0.0))
-    summ = data_sim.make_mr_summary(n_snps=int(params.get("n_snps", 30)),
-                                    n_exposure=int(params["n"]), n_outcome=int(params["n"]),
-                                    causal_effect=theta,
-                                    instrument_r2=float(params.get("instrument_r2", 0.05)),
-                                    pleiotropy=float(params.get("pleiotropy", 0.0)),
-                                    n_palindromic=0, rng=rng)
-    dat = harmonise(summ.exposure, summ.outcome)
-    out = mr(dat, method_list=["mr_ivw"]).iloc[0]
-    b, se, pv = float(out["b"]), float(out["se"]), float(out["pval"])
-    alpha = float(params.get("alpha", 0.05))
-    return {"reject": float(pv <= alpha), "estimate": b, "truth": theta,
-            "lower": b - 1.959963984540054 * se, "upper": b + 1.959963984540054 * se}

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from radiogenomics.power import (PowerError, association_maxt_power, cca_power, mr_power,
-                                 required_sample_size, run_study, wilson_interval)
+from radiogenomics.power import PowerError, required_sample_size, run_study, wilson_interval
+from radiogenomics.studies import association_maxt_power, cca_power, mr_power
 
 
 def _toy(params, rng):
@@ -52,19 +52,50 @@ def test_worker_count_and_chunking_do_not_change_results(client2):
 
 
 def test_summary_matches_theory_and_wilson_intervals(client2):
-    res = run_study(_toy, {"n": [25], "effect": [0.0, 0.4]}, n_replicates=400, rng=1,
+    """Every summary is checked against an independent reference: the z test's closed-form
+    power, level, estimator SD and CI coverage (exact binomial / chi-square intervals from
+    scipy), statsmodels' Wilson interval, and a direct recomputation from the replicates."""
+    from scipy import stats
+    from statsmodels.stats.proportion import proportion_confint
+
+    R, n = 400, 25
+    res = run_study(_toy, {"n": [n], "effect": [0.0, 0.4]}, n_replicates=R, rng=1,
                     client=client2)
     t = res.table.set_index("effect")
-    from scipy.stats import norm
-    theory = 1 - norm.cdf(1.96 - 0.4 * 5) + norm.cdf(-1.96 - 0.4 * 5)
-    # 99% Wilson intervals (the table's are 95%): power 0.52 and type-I error 0.05
+    theory = 1 - stats.norm.cdf(1.96 - 0.4 * 5) + stats.norm.cdf(-1.96 - 0.4 * 5)
     for eff, target in ((0.4, theory), (0.0, 0.05)):
-        lo, hi = wilson_interval(t.loc[eff, "rate"] * 400, 400, 0.99)
-        assert lo <= target <= hi, (eff, t.loc[eff, "rate"], target)
-    assert abs(t.loc[0.4, "bias"]) < 3 * t.loc[0.4, "bias_se"]
-    assert abs(t.loc[0.4, "coverage"] - 0.95) < 3 * np.sqrt(0.95 * 0.05 / 400)
-    lo, hi = wilson_interval(5, 20)
-    assert lo == pytest.approx(0.1119, abs=1e-4) and hi == pytest.approx(0.4687, abs=1e-4)
+        k = int(round(t.loc[eff, "rate"] * R))
+        # the rejection count is Binomial(R, target): exact 99.9% acceptance region (scipy)
+        assert stats.binom.ppf(0.0005, R, target) <= k <= stats.binom.ppf(0.9995, R, target)
+        # the table's 95% interval is Wilson's, as statsmodels computes it
+        lo, hi = proportion_confint(k, R, alpha=0.05, method="wilson")
+        assert t.loc[eff, "rate_lower"] == pytest.approx(lo, abs=1e-12)
+        assert t.loc[eff, "rate_upper"] == pytest.approx(hi, abs=1e-12)
+    # bias: the mean of R means of N(0.4, 1/n) is N(0.4, 1/(nR)) - closed-form SE, not the table's
+    se = 1 / np.sqrt(n * R)
+    assert abs(t.loc[0.4, "bias"]) < 3.3 * se
+    # the table's bias SE and RMSE: (R - 1) s^2 / sigma^2 ~ chi2(R - 1), R rmse^2 / sigma^2 ~ chi2(R)
+    q = stats.chi2.ppf([0.0005, 0.9995], R - 1)
+    assert np.sqrt(q[0] / (R - 1)) * se <= t.loc[0.4, "bias_se"] <= np.sqrt(q[1] / (R - 1)) * se
+    q = stats.chi2.ppf([0.0005, 0.9995], R)
+    assert np.sqrt(q[0] / R / n) <= t.loc[0.4, "rmse"] <= np.sqrt(q[1] / R / n)
+    # coverage of the exact 95% CI: covered count ~ Binomial(R, 0.95)
+    k = int(round(t.loc[0.4, "coverage"] * R))
+    assert stats.binom.ppf(0.0005, R, 0.95) <= k <= stats.binom.ppf(0.9995, R, 0.95)
+    lo, hi = proportion_confint(k, R, alpha=0.05, method="wilson")
+    assert (t.loc[0.4, "coverage_lower"], t.loc[0.4, "coverage_upper"]) == pytest.approx((lo, hi))
+    # the table against the replicates, recomputed here without the package's summariser
+    g = res.replicates.query("effect == 0.4")
+    err = g["estimate"] - 0.4
+    assert t.loc[0.4, "bias"] == pytest.approx(err.mean())
+    assert t.loc[0.4, "rmse"] == pytest.approx(np.sqrt((err ** 2).mean()))
+    assert t.loc[0.4, "coverage"] == pytest.approx(((g["lower"] <= 0.4) & (g["upper"] >= 0.4)).mean())
+    # Wilson at 5/20 and 0/20 against statsmodels (an edge: zero successes)
+    for k in (5, 0, 20):
+        assert wilson_interval(k, 20) == pytest.approx(
+            proportion_confint(k, 20, alpha=0.05, method="wilson"), abs=1e-12)
+    assert wilson_interval(5, 20, 0.99) == pytest.approx(
+        proportion_confint(5, 20, alpha=0.01, method="wilson"), abs=1e-12)
     assert "rate" in res.summary()
 
 
@@ -80,6 +111,123 @@ def test_interrupted_study_resumes_from_the_store(client2, tmp_path):
     with pytest.raises(PowerError, match="different study"):
         run_study(_toy, GRID, n_replicates=40, rng=4, client=client2, store=tmp_path)
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def _draw(params, rng):
+    """The first number of the replicate's stream (tells whether two cells share seeds)."""
+    return {"u": rng.random(), "n_seen": float(params["n"])}
+
+
+# Two cells whose 32-bit keys (sha256[:4] of the canonical JSON, store format 1) collided:
+# one Parquet file name and the same replicate seeds for both.
+COLLIDING = [{"n": 101372, "effect": 0.5}, {"n": 165800, "effect": 0.5}]
+
+
+def test_cell_keys_are_128_bit_and_separate_the_old_collision(client2, tmp_path):
+    from radiogenomics.power import cell_key
+
+    keys = [cell_key(p) for p in COLLIDING]
+    assert all(len(k) == 32 and int(k, 16) < 2**128 for k in keys)      # 128 bits, hex
+    assert keys[0] != keys[1]
+    assert cell_key({"n": 40, "effect": 0.5}) == cell_key({"effect": 0.5, "n": 40.0})
+    grid = pd.DataFrame(COLLIDING)
+    res = run_study(_draw, grid, n_replicates=6, rng=3, client=client2, store=tmp_path)
+    assert len(list(tmp_path.glob("cell_*.parquet"))) == 2             # one file each
+    u = res.replicates.pivot(index="replicate", columns="n", values="u")
+    assert not np.allclose(u[101372], u[165800])                       # distinct streams
+    again = run_study(_draw, grid, n_replicates=6, rng=3, client=client2, store=tmp_path)
+    assert again.loaded_cells == 2
+    pd.testing.assert_frame_equal(again.replicates, res.replicates)
+    assert (again.replicates["n_seen"] == again.replicates["n"]).all()
+
+
+def test_stale_forged_or_foreign_cell_files_are_detected_and_recomputed(client2, tmp_path):
+    from radiogenomics.power import StaleCellWarning, cell_key
+
+    full = run_study(_toy, GRID, n_replicates=20, rng=3, client=client2, store=tmp_path)
+    f = {(p["n"], p["effect"]): tmp_path / f"cell_{cell_key(p)}.parquet"
+         for p in ({"n": n, "effect": e} for n in GRID["n"] for e in GRID["effect"])}
+    assert all(x.is_file() for x in f.values())
+    # (a) another cell's file copied over this one (same length: old code loaded it silently)
+    f[(10, 0.5)].write_bytes(f[(30, 0.5)].read_bytes())
+    # (b) a file without a parameter record (plain pandas), holding this cell's own rows
+    full.replicates.query("n == 30 and effect == 0.0").to_parquet(f[(30, 0.0)], index=False)
+    # (c) garbage bytes
+    f[(10, 0.0)].write_bytes(b"not parquet")
+    with pytest.warns(StaleCellWarning) as rec:
+        again = run_study(_toy, GRID, n_replicates=20, rng=3, client=client2, store=tmp_path)
+    msgs = sorted(str(w.message) for w in rec if issubclass(w.category, StaleCellWarning))
+    assert len(msgs) == 3 and again.computed_cells == 3 and again.loaded_cells == 1
+    assert any(f[(10, 0.5)].name in m and "parameters" in m and "differ" in m for m in msgs)
+    assert any(f[(30, 0.0)].name in m and "no parameter record" in m for m in msgs)
+    assert any(f[(10, 0.0)].name in m and "cannot be read" in m for m in msgs)
+    pd.testing.assert_frame_equal(again.replicates, full.replicates)
+    # (d) the same cell from another study (other seed) dropped into the store
+    other = tmp_path / "other"
+    run_study(_toy, GRID, n_replicates=20, rng=4, client=client2, store=other)
+    f[(30, 0.5)].write_bytes((other / f[(30, 0.5)].name).read_bytes())
+    with pytest.warns(StaleCellWarning, match="recorded study"):
+        third = run_study(_toy, GRID, n_replicates=20, rng=3, client=client2, store=tmp_path)
+    assert third.computed_cells == 1
+    pd.testing.assert_frame_equal(third.replicates, full.replicates)
+    # now every file checks out: nothing recomputed, no warning
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StaleCellWarning)
+        last = run_study(_toy, GRID, n_replicates=20, rng=3, client=client2, store=tmp_path)
+    assert last.loaded_cells == 4
+
+
+def test_study_json_is_written_atomically_and_old_stores_are_refused(tmp_path, monkeypatch):
+    import json
+
+    import radiogenomics.power as power
+
+    def crash(obj, fh, **kw):                      # dies half-way through writing
+        fh.write('{"format": 2, "analy')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(power.json, "dump", crash)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(_toy, GRID, n_replicates=2, rng=3, n_workers=1, processes=False,
+                  store=tmp_path)
+    monkeypatch.undo()
+    assert not (tmp_path / "study.json").exists()     # no truncated study.json ...
+    assert not list(tmp_path.glob(".*"))              # ... and no temporary file left
+    # a store of format 1 (32-bit keys, unverifiable cells) is refused with the fix
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "study.json").write_text(json.dumps({"analysis": "x", "rng_entropy": 3,
+                                                "n_replicates": 2, "alpha": None,
+                                                "seed_exclude": []}))
+    with pytest.raises(PowerError, match="older version.*new folder"):
+        run_study(_toy, GRID, n_replicates=2, rng=3, store=old)
+    (old / "study.json").write_text('{"format": 2, "analy')        # truncated by old code
+    with pytest.raises(PowerError, match="not valid JSON"):
+        run_study(_toy, GRID, n_replicates=2, rng=3, store=old)
+
+
+def test_rng_accepts_spec7_types(client2):
+    """int and SeedSequence(int) give the same study; Generator, BitGenerator and None work;
+    a Generator gives the same study as a fresh Generator with the same seed."""
+    kw = dict(n_replicates=5, client=client2)
+    grid = {"n": [10], "effect": [0.0]}
+    base = run_study(_draw, grid, rng=11, **kw).replicates
+    pd.testing.assert_frame_equal(base, run_study(_draw, grid, rng=np.random.SeedSequence(11),
+                                                  **kw).replicates)
+    g1 = run_study(_draw, grid, rng=np.random.default_rng(5), **kw).replicates
+    g2 = run_study(_draw, grid, rng=np.random.Generator(np.random.PCG64(5)), **kw).replicates
+    b = run_study(_draw, grid, rng=np.random.PCG64(5), **kw).replicates
+    pd.testing.assert_frame_equal(g1, g2)
+    pd.testing.assert_frame_equal(g1, b)
+    assert run_study(_draw, grid, rng=None, **kw).replicates["u"].nunique() == 5
+    with pytest.raises(TypeError):
+        run_study(_draw, grid, rng=True, **kw)
+    with pytest.raises(TypeError, match="RandomState"):
+        run_study(_draw, grid, rng=np.random.RandomState(1), **kw)
+    with pytest.raises(ValueError, match="non-negative"):
+        run_study(_draw, grid, rng=-1, **kw)
 
 
 def test_sample_size_solver_finds_the_theoretical_n(client2):
