@@ -1,7 +1,7 @@
 """CCA power study throughput on Dask: replicates per second on 1 and 2 local workers, beside
 gemmr's own simulation of the same kind.
 
-Study: ``radiogenomics.power.cca_power`` at n = 100, p = q = 50, population canonical
+Study: ``radiogenomics.studies.cca_power`` at n = 100, p = q = 50, population canonical
 correlation r in {0, 0.5}, B = 1,000 permutations per replicate (each replicate: simulate,
 whiten both blocks once, 1,000 permuted 50 x 50 singular-value problems in batches).  At
 n = p + q classical CCA is degenerate (the first canonical correlation is 1 for any data), so
@@ -30,7 +30,8 @@ def ours(n_rep: int, workers: int):
     package (one warm-up replicate) before the clock starts; start-up is reported apart."""
     from distributed import Client, LocalCluster
 
-    from radiogenomics.power import cca_power, run_study
+    from radiogenomics.power import run_study
+    from radiogenomics.studies import cca_power
 
     grid = {"n": [100], "p": [50], "q": [50], "r": [0.0, 0.5], "n_permutations": [1000],
             "reg": [0.1]}

@@ -4,7 +4,7 @@ gemmr (Helmer et al. 2024) tabulates the n at which CCA on data with flat within
 (ax = ay = 0) reaches its *combined* criterion: permutation-test power >= 0.9 **and** relative
 errors <= 0.1 of the canonical correlation, weights, scores and loadings
 (``tests/data/cca/gemmr_cca_sample_size_grid.csv``).  Here, with
-``radiogenomics.power.cca_power`` on the same data model (identity within-set covariance, one
+``radiogenomics.studies.cca_power`` on the same data model (identity within-set covariance, one
 canonical correlation r):
 - ``n_power``: smallest n with simulated power >= 0.9 (permutation test of r1, B = 199,
   alpha 0.05; bisection, 300 replicates per n);
@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from radiogenomics.power import cca_power, required_sample_size, run_study
+from radiogenomics.power import required_sample_size, run_study
+from radiogenomics.studies import cca_power
 
 GRID = Path(__file__).resolve().parent.parent / "tests" / "data" / "cca" / \
     "gemmr_cca_sample_size_grid.csv"

@@ -17,9 +17,16 @@ make_phantoms, make_imaging_cohort
 GroundTruth
     Container of everything used to generate a cohort.
 
-Every stochastic function takes ``rng`` (int, ``None`` or
-:class:`numpy.random.Generator`), normalised with
-:func:`numpy.random.default_rng`; the same seed gives identical output.
+Every stochastic function takes ``rng`` (SPEC 7: int, ``None``, ``SeedSequence``,
+``BitGenerator`` or :class:`numpy.random.Generator`), normalised with the toolkit's own
+:func:`radiogenomics._checks.check_rng`; the same seed gives identical output.
+
+Layering: ``data_sim`` sits beside the toolkit and depends on its core only
+(:class:`radiogenomics.Cohort`, :mod:`radiogenomics._checks`).  It never imports
+:mod:`radiogenomics.power` (the study engine) nor :mod:`radiogenomics.studies` (the built-in
+power analyses, which simulate with ``data_sim``); no core module of ``radiogenomics``
+imports ``data_sim`` - only the layer above both (``radiogenomics.studies``, the CLI and the
+demo).  ``tests/test_power.py::test_layering`` checks these rules.
 """
 
 from .cohort import DEFAULT_VIEWS, SimulatedFrames, log_cpm, make_cohort, module_scores

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import linalg
 
-RngLike = int | np.random.Generator | np.random.SeedSequence | None
+from radiogenomics._checks import check_rng
+
+RngLike = int | np.random.Generator | np.random.BitGenerator | np.random.SeedSequence | None
 
 __all__ = [
     "allocate_counts",
@@ -20,11 +22,14 @@ __all__ = [
 
 
 def as_generator(rng: RngLike) -> np.random.Generator:
-    """Normalise ``rng`` (int seed, ``None``, SeedSequence or Generator) to a Generator.
+    """Normalise ``rng`` to a Generator (Scientific Python SPEC 7), exactly as the toolkit does.
 
-    Uses :func:`numpy.random.default_rng`; a Generator is returned unchanged.
+    Delegates to :func:`radiogenomics._checks.check_rng`: ``None`` (fresh OS entropy), a
+    non-negative int, a ``SeedSequence``, a ``BitGenerator`` (wrapped, sharing its state) or a
+    ``Generator`` (returned unchanged); a bool, a negative int or the legacy ``RandomState``
+    is refused.
     """
-    return np.random.default_rng(rng)
+    return check_rng(rng)
 
 
 def spawn(rng: np.random.Generator, n: int) -> list[np.random.Generator]:

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from radiogenomics import Cohort  # data_sim -> radiogenomics core only (see data_sim/__init__)
+
 from ._names import gene_ids, module_names, radiomic_feature_table, sample_ids
 from ._utils import (RngLike, allocate_counts, as_generator, omega_orthogonal_loadings,
                      per_factor, spawn)
@@ -462,8 +464,9 @@ def make_cohort(
         Null scenario (no shared imaging-expression signal).
     return_frames : bool
         Return a :class:`SimulatedFrames` instead of a ``radiogenomics.Cohort``.
-    rng : int, numpy.random.Generator or None
-        Random source (``numpy.random.default_rng(rng)``); same seed, same output.
+    rng : int, SeedSequence, BitGenerator, numpy.random.Generator or None
+        Random source (SPEC 7, normalised by ``radiogenomics._checks.check_rng``); same seed,
+        same output.
 
     Returns
     -------
@@ -791,8 +794,6 @@ def make_cohort(
     if return_frames:
         cohort = SimulatedFrames(out_views, covariates, centre, outcomes)
     else:
-        from radiogenomics import Cohort  # lazy: radiogenomics depends on nothing here
-
         cohort = Cohort(views=out_views, covariates=covariates, centre=centre, outcomes=outcomes)
     return cohort, truth
 

@@ -93,7 +93,7 @@ def draw_instruments(n_snps: int, *, instrument_r2: float = 0.1,
         the fraction of pleiotropic SNPs.
     n_palindromic, n_allele_swapped, n_strand_flipped : int, optional
         Counts described above.
-    rng : int, Generator or None
+    rng : int, SeedSequence, BitGenerator, Generator or None (SPEC 7)
         Random source.
 
     Returns
@@ -181,7 +181,7 @@ def simulate_dosages(n: int, eaf: np.ndarray, rng: RngLike = None,
         Number of individuals.
     eaf : array_like, shape (J,)
         Effect-allele frequencies.
-    rng : int, Generator or None
+    rng : int, SeedSequence, BitGenerator, Generator or None (SPEC 7)
         Random source.
     nonconstant_rows : array_like of bool, optional
         If given, any SNP that is constant over these rows is redrawn (whole
@@ -343,7 +343,7 @@ def make_mr_summary(n_snps: int = 30, n_exposure: int = 20_000, n_outcome: int =
         A table from :func:`draw_instruments` to reuse (then ``n_snps``,
         ``maf_range``, ``weak``, ``instrument_r2`` and the pleiotropy
         arguments are ignored).
-    rng : int, Generator or None
+    rng : int, SeedSequence, BitGenerator, Generator or None (SPEC 7)
         Random source.
 
     Returns

@@ -259,7 +259,7 @@ def make_phantoms(
     regions : bool
         Also write an AHA-16 regional map of the LV myocardium.
     file_format : "nrrd" or "nifti"
-    rng : int, Generator or None
+    rng : int, SeedSequence, BitGenerator, Generator or None (SPEC 7)
         One seed for everything; subject ``i`` uses the ``i``-th spawned stream, so a subject's
         phantom does not depend on how many subjects are generated after it.
 

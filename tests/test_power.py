@@ -291,3 +291,65 @@ def test_power_plots(client2, tmp_path):
                       ("heat", plotting.plot_power_heatmap(res, "n", "effect"))):
         fig.savefig(tmp_path / f"{name}.png")
         assert (tmp_path / f"{name}.png").stat().st_size > 5000
+
+
+# ------------------------------------------------------------------------------ layering
+
+def _imports(path):
+    """(module imported, enclosing function or None) for every import in a file."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    out = []
+
+    def visit(node, func):
+        for child in ast.iter_child_nodes(node):
+            f = child.name if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)) else func
+            if isinstance(child, ast.Import):
+                out.extend((a.name, func) for a in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                mod = "." * child.level + (child.module or "")
+                out.extend((f"{mod}.{a.name}" if child.module is None else mod, func)
+                           for a in child.names)
+            visit(child, f)
+    visit(tree, None)
+    return out
+
+
+def test_layering():
+    """data_sim -> radiogenomics core only; power never imports data_sim or studies (except
+    the lazy, deprecated re-export in its module __getattr__); no core module imports
+    data_sim - only the layer above (studies, cli, demo)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    above = {"studies.py", "cli.py", "demo.py"}
+    for f in (root / "radiogenomics").rglob("*.py"):
+        for mod, func in _imports(f):
+            if mod.split(".")[0] == "data_sim":
+                assert f.name in above, f"{f.relative_to(root)} imports {mod}"
+            if f.name == "power.py" and ("studies" in mod or "data_sim" in mod):
+                assert func == "__getattr__", f"power.py imports {mod} in {func}"
+    for f in (root / "data_sim").glob("*.py"):
+        for mod, _ in _imports(f):
+            assert not any(x in mod for x in ("power", "studies", "cli", "demo")), \
+                f"{f.relative_to(root)} imports {mod}"
+    for first, banned in (("data_sim", ("radiogenomics.power", "radiogenomics.studies")),
+                          ("radiogenomics.power", ("data_sim", "radiogenomics.studies"))):
+        code = (f"import sys, {first}; bad = [m for m in sys.modules if m.split('.')[0] == "
+                f"'data_sim' and 'data_sim' in {banned!r} or m in {banned!r}]; "
+                "assert not bad, bad")
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+def test_old_import_path_of_the_analyses_still_works_with_a_deprecation_warning():
+    import radiogenomics.power as power
+    from radiogenomics import studies
+
+    with pytest.warns(DeprecationWarning, match="radiogenomics.studies.cca_power"):
+        from radiogenomics.power import cca_power as old
+    assert old is studies.cca_power
+    with pytest.raises(AttributeError):
+        power.not_a_name  # noqa: B018
