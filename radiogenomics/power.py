@@ -93,17 +93,30 @@ class StaleCellWarning(UserWarning):
 # ------------------------------------------------------------------------------ helpers
 
 def _canonical(params: Mapping) -> str:
-    def plain(v):
-        if isinstance(v, (np.integer,)):
+    """Canonical JSON of a cell's parameters: sorted names, 40.0 == 40, tuples == lists,
+    numpy scalars and arrays as plain numbers.  A value that has no exact JSON form (an
+    object whose ``str`` could be shared by different values) is refused."""
+    def plain(v, name):
+        if isinstance(v, (bool, np.bool_)):
+            return bool(v)
+        if isinstance(v, (int, np.integer)):
             return int(v)
         if isinstance(v, (float, np.floating)):
             v = float(v)
             return int(v) if v.is_integer() else v     # 40.0 and 40 are the same cell
+        if isinstance(v, np.ndarray):
+            v = v.tolist()
         if isinstance(v, (list, tuple)):
-            return [plain(x) for x in v]
-        return v
-    return json.dumps({str(k): plain(v) for k, v in sorted(params.items())}, sort_keys=True,
-                      default=str)
+            return [plain(x, name) for x in v]
+        if isinstance(v, Mapping):
+            return {str(k): plain(x, name) for k, x in v.items()}
+        if v is None or isinstance(v, str):
+            return v
+        raise PowerError(f"grid parameter {name!r} has a value of type {type(v).__name__} "
+                         f"({v!r:.60}); cells are keyed by their parameters, so use numbers, "
+                         "strings, booleans or lists of them (e.g. a name for the object)")
+    return json.dumps({str(k): plain(v, k) for k, v in params.items()}, sort_keys=True,
+                      allow_nan=True)
 
 
 def cell_key(params: Mapping) -> str:

@@ -139,6 +139,12 @@ def test_cell_keys_are_128_bit_and_separate_the_old_collision(client2, tmp_path)
     assert all(len(k) == 32 and int(k, 16) < 2**128 for k in keys)      # 128 bits, hex
     assert keys[0] != keys[1]
     assert cell_key({"n": 40, "effect": 0.5}) == cell_key({"effect": 0.5, "n": 40.0})
+    # values keyed exactly: long arrays whose str() is identical, refused opaque objects
+    a, b = np.zeros(2000), np.zeros(2000)
+    b[1000] = 1
+    assert str(a) == str(b) and cell_key({"w": a}) != cell_key({"w": b})
+    with pytest.raises(PowerError, match="'model'.*numbers, strings"):
+        cell_key({"model": object()})
     grid = pd.DataFrame(COLLIDING)
     res = run_study(_draw, grid, n_replicates=6, rng=3, client=client2, store=tmp_path)
     assert len(list(tmp_path.glob("cell_*.parquet"))) == 2             # one file each
