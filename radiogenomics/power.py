@@ -594,8 +594,10 @@ def required_sample_size(analysis, params: Mapping, *, target_power: float = 0.8
     midpoint repeatedly, until the bracket is within ``tol`` (default 2% of the upper end of
     the bracket, at least 1).  Each evaluation is a one-cell :func:`run_study` with the same
     ``rng`` and ``seed_exclude=(n_param,)``: the same replicate streams at every n (common
-    random numbers), which makes the simulated power curve far smoother in n.  The answer carries Monte-Carlo error: see the Wilson
-    intervals in ``trace``.
+    random numbers), which makes the simulated power curve far smoother in n.  ``rng``: as in
+    :func:`run_study` (SPEC 7); a Generator or None is drawn from once, so every n still
+    shares the same streams.  The answer carries Monte-Carlo error: see the Wilson intervals
+    in ``trace``.
     """
     lo, hi = int(n_range[0]), int(n_range[1])
     if not 2 <= lo < hi:

@@ -381,3 +381,22 @@ def test_old_import_path_of_the_analyses_still_works_with_a_deprecation_warning(
     assert old is studies.cca_power
     with pytest.raises(AttributeError):
         power.not_a_name  # noqa: B018
+
+
+def test_sample_size_solver_keeps_common_random_numbers_with_a_generator(client2):
+    """A Generator rng is drawn from once: every n uses the same streams (same as an int)."""
+    kw = dict(target_power=0.8, n_range=(5, 60), n_replicates=40, client=client2)
+    ss = np.random.SeedSequence(123)
+    a = required_sample_size(_draw_power, {"effect": 0.5}, rng=np.random.default_rng(ss), **kw)
+    b = required_sample_size(_draw_power, {"effect": 0.5},
+                             rng=np.random.default_rng(np.random.SeedSequence(123)), **kw)
+    pd.testing.assert_frame_equal(a.trace, b.trace)
+    assert a.n_required == b.n_required
+    assert (a.trace.sort_values("n")["power"].diff().dropna() >= 0).all()   # nested rejections
+
+
+def _draw_power(params, rng):
+    """Rejects when the replicate's first uniform is below a power that rises with n: with
+    common random numbers the rejections are nested in n, so power is monotone in n."""
+    u = rng.random()
+    return {"reject": float(u < min(1.0, params["n"] / 60))}
