@@ -13,7 +13,14 @@ Reference in the same run: gemmr 0.4.0 (Helmer et al. 2024; a Python package, in
 benchmark environment only) ``analyze_model_parameters('cca', n_perm=1000, n_rep, pxs=(50,),
 n_per_ftrs=(1,), rs=(0.3,), n_Sigmas=1, ...)``: it draws the same kind of data (n = 100 for
 p + q = 100) and evaluates the permutation test plus its other statistics; timed per
-replicate.  Usage: ``python benchmarks/bench_power.py [N_REPLICATES]``.
+replicate.
+
+Store overhead (same run): a 100-cell study of a trivial analysis (100 replicates per cell)
+with ``store=`` - writing each cell (Parquet with its parameter record, atomic replace) and,
+on the rerun, reading and verifying every cell (parameters, study, seed key, replicate
+numbers, row parameters) - against the same study without a store; per cell.
+
+Usage: ``python benchmarks/bench_power.py [N_REPLICATES]``.
 """
 
 from __future__ import annotations
@@ -51,6 +58,37 @@ def ours(n_rep: int, workers: int):
     return elapsed, res, startup
 
 
+def _trivial(params, rng):
+    return {"reject": float(rng.random() < 0.05), "estimate": rng.standard_normal(), "truth": 0.0}
+
+
+def store_overhead(n_cells: int = 100, n_rep: int = 100):
+    """Seconds per cell: computing without a store, computing + writing, loading + verifying."""
+    import tempfile
+
+    from radiogenomics.power import run_study
+
+    from distributed import Client, LocalCluster
+
+    grid = {"cell": list(range(n_cells))}
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        kw = dict(n_replicates=n_rep, rng=1, client=client, progress=False, chunk_size=n_rep)
+        run_study(_trivial, {"cell": [-1]}, **kw)                       # warm-up
+        t0 = time.perf_counter()
+        plain = run_study(_trivial, grid, **kw)
+        t_plain = time.perf_counter() - t0
+        with tempfile.TemporaryDirectory() as d:
+            t0 = time.perf_counter()
+            run_study(_trivial, grid, store=d, **kw)
+            t_write = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            again = run_study(_trivial, grid, store=d, **kw)
+            t_load = time.perf_counter() - t0
+    assert again.loaded_cells == n_cells and again.replicates.equals(plain.replicates)
+    return t_plain / n_cells, t_write / n_cells, t_load / n_cells
+
+
 def gemmr_time(n_rep: int = 2):
     try:
         from gemmr.sample_analysis import analyze_model_parameters
@@ -77,6 +115,9 @@ def main(n_rep: int = 40):
     print(f"  2 workers: {t2:6.1f} s  {rate2:5.2f} replicates/s   scaling efficiency "
           f"{rate2 / (2 * rate1):.2f}   identical tables: {same}   (start-up {s2:.1f} s)")
     print(r2.table[["r", "rate", "rate_lower", "rate_upper", "bias"]].to_string(index=False))
+    a, b, c = store_overhead()
+    print(f"store, 100 cells x 100 replicates, per cell: compute {1e3 * a:.1f} ms, compute + "
+          f"write {1e3 * b:.1f} ms, load + verify {1e3 * c:.1f} ms")
     g, why = gemmr_time()
     if g is None:
         print(f"  gemmr: {why}")
