@@ -8,7 +8,8 @@ errors <= 0.1 of the canonical correlation, weights, scores and loadings
 canonical correlation r):
 - ``n_power``: smallest n with simulated power >= 0.9 (permutation test of r1, B = 199,
   alpha 0.05; bisection, 300 replicates per n);
-- ``n_r_error``: smallest n with mean |r1_hat - r| / r <= 0.1 (bisection, 300 replicates);
+- ``n_r_error``: smallest n with mean |r1_hat - r| / r <= 0.1 (bisection, 300 replicates,
+  common random numbers across n);
 beside gemmr's combined n.  Usage: ``python benchmarks/gemmr_crosscheck.py``.
 """
 
@@ -31,7 +32,8 @@ def n_for_error(p, r, bound=0.1, n_rep=300, lo=None, hi=20000):
     def err(n):
         res = run_study(cca_power, {"n": [n], "p": [p], "q": [p], "r": [r],
                                     "n_permutations": [19]},
-                        n_replicates=n_rep, rng=1, n_workers=2, progress=False)
+                        n_replicates=n_rep, rng=1, n_workers=2, progress=False,
+                        seed_exclude=("n",))     # common random numbers across n
         return float(res.table["mean_relative_error"].iloc[0])
 
     if err(hi) > bound:
