@@ -44,6 +44,7 @@ Estimators
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -52,13 +53,15 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
+from ._checks import RadiogenomicsError, check_rng
+
 __all__ = ["glmnet_lambda_sequence", "glmnet_fit", "GlmnetPath", "PenalizedModel",
            "ComBatTransformer", "make_pipeline", "stability_selection", "StabilityResult",
            "FusionModel", "PenalizedError", "predict_view", "predict_modules", "predict_traits",
            "PredictionTaskResult"]
 
 
-class PenalizedError(ValueError):
+class PenalizedError(RadiogenomicsError):
     """Invalid input to a penalised model (names the problem and the fix)."""
 
 
@@ -96,6 +99,50 @@ def _check_family(family, y):
                                  f"values {u[:5]}")
 
 
+
+def _sklearn_version() -> tuple[int, int]:
+    import sklearn
+
+    major, minor = sklearn.__version__.split(".")[:2]
+    return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
+
+
+def _logistic(C: float, l1_ratio: float, **kw):
+    """``LogisticRegression`` with the elastic-net mix ``l1_ratio`` on any scikit-learn >= 1.3.
+
+    From scikit-learn 1.8 ``l1_ratio`` alone selects the penalty (``penalty`` is deprecated);
+    before 1.8 ``l1_ratio`` is ignored unless ``penalty="elasticnet"``, so the default L2 would
+    silently turn every lasso / elastic net into ridge.  The penalty is therefore passed
+    explicitly on older versions."""
+    from sklearn.linear_model import LogisticRegression
+
+    if _sklearn_version() >= (1, 8):
+        return LogisticRegression(C=C, l1_ratio=l1_ratio, **kw)
+    penalty = "l2" if l1_ratio == 0 else ("l1" if l1_ratio == 1 else "elasticnet")
+    extra = {"l1_ratio": l1_ratio} if penalty == "elasticnet" else {}
+    return LogisticRegression(C=C, penalty=penalty, **extra, **kw)
+
+
+class _ConvergenceLog:
+    """Records scikit-learn's ConvergenceWarning (other warnings pass through unchanged)."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+
+    @contextlib.contextmanager
+    def watch(self):
+        from sklearn.exceptions import ConvergenceWarning
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            yield
+        for w in caught:
+            if issubclass(w.category, ConvergenceWarning):
+                self.messages.append(str(w.message).splitlines()[0])
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 def glmnet_lambda_sequence(X, y, family: str = "gaussian", alpha: float = 1.0,
                            n_lambda: int = 100, lambda_min_ratio: float | None = None) -> np.ndarray:
     """glmnet's default lambda sequence (decreasing), on glmnet's scale.
@@ -114,7 +161,7 @@ def glmnet_lambda_sequence(X, y, family: str = "gaussian", alpha: float = 1.0,
     a = max(float(alpha), 1e-3)
     lam_max = np.max(np.abs(Xs.T @ r)) / (n * a)
     if lambda_min_ratio is None:
-        lambda_min_ratio = 1e-4 if n > p else 1e-2
+        lambda_min_ratio = 1e-4 if n >= p else 1e-2   # glmnet: ifelse(nobs < nvars, 0.01, 1e-4)
     return lam_max * np.exp(np.linspace(0.0, np.log(lambda_min_ratio), int(n_lambda)))
 
 
@@ -125,6 +172,8 @@ class GlmnetPath:
     coef: pd.DataFrame          # lambdas x ["(Intercept)", features]
     family: str
     alpha: float
+    #: first lines of the solver's ConvergenceWarnings (empty when every fit converged)
+    convergence_warnings: list = field(default_factory=list)
 
     @property
     def lambdas(self) -> np.ndarray:
@@ -198,6 +247,7 @@ def glmnet_fit(X, y, family: str = "gaussian", alpha: float = 1.0, lambdas=None,
     ok = sx > 0
     Xs = (A[:, ok] - mx[ok]) / sx[ok]
     rows = []
+    log = _ConvergenceLog()
     if family == "gaussian":
         my, sy = yv.mean(), yv.std()
         ys = (yv - my) / sy
@@ -208,8 +258,7 @@ def glmnet_fit(X, y, family: str = "gaussian", alpha: float = 1.0, lambdas=None,
             # one warm-started coordinate-descent path over decreasing lambdas
             from sklearn.linear_model import enet_path
             order = np.argsort(-lambdas, kind="stable")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with log.watch():
                 _, path, _ = enet_path(Xs, ys, l1_ratio=alpha, alphas=lambdas[order] / sy,
                                        tol=tol, max_iter=max_iter)
             coefs = np.empty_like(path)
@@ -220,36 +269,55 @@ def glmnet_fit(X, y, family: str = "gaussian", alpha: float = 1.0, lambdas=None,
             rows.append(np.r_[my - bs @ mx, bs])
     else:
         for lam in lambdas:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with log.watch():
                 if alpha == 0:
-                    m = LogisticRegression(C=1 / (n * lam), l1_ratio=0.0, solver="lbfgs",
-                                           tol=tol, max_iter=max_iter).fit(Xs, yv)
+                    m = _logistic(1 / (n * lam), 0.0, solver="lbfgs",
+                                  tol=tol, max_iter=max_iter).fit(Xs, yv)
                 else:
-                    m = LogisticRegression(C=1 / (n * lam), l1_ratio=alpha, solver="saga",
-                                           tol=max(tol, 1e-10), max_iter=max_iter,
-                                           random_state=0).fit(Xs, yv)
+                    m = _logistic(1 / (n * lam), alpha, solver="saga",
+                                  tol=max(tol, 1e-10), max_iter=max_iter,
+                                  random_state=0).fit(Xs, yv)
             b0, b = _polish_logistic(Xs, yv, m.intercept_[0], m.coef_[0].copy(), lam, alpha)
             bs = np.zeros(p)
             bs[ok] = b / sx[ok]
             rows.append(np.r_[b0 - bs @ mx, bs])
     names = ["(Intercept)"] + [str(c) for c in Xf.columns]
     coef = pd.DataFrame(np.array(rows), index=pd.Index(lambdas, name="lambda"), columns=names)
-    return GlmnetPath(coef=coef, family=family, alpha=float(alpha))
+    return GlmnetPath(coef=coef, family=family, alpha=float(alpha),
+                      convergence_warnings=log.messages)
 
 
 # ------------------------------------------------------------------------------ estimator
 
-def _cv_lambda(Xs, y, family, alpha, lambdas, cv, rng, selection):
-    """Inner K-fold CV over the lambda path on standardised X (fast sklearn paths)."""
-    from sklearn.linear_model import LogisticRegression, enet_path
-    from sklearn.model_selection import KFold, StratifiedKFold
+def _cv_lambda(Xs, y, family, alpha, lambdas, cv, rng, selection, groups=None, log=None):
+    """Inner K-fold CV over the lambda path on standardised X (fast sklearn paths).
 
-    seed = int(np.random.default_rng(rng).integers(2**31 - 1))
-    splitter = (StratifiedKFold(cv, shuffle=True, random_state=seed) if family == "binomial"
-                else KFold(cv, shuffle=True, random_state=seed))
+    With ``groups`` (e.g. centres under leave-one-centre-out) the inner folds keep each group
+    together (``GroupKFold``; ``StratifiedGroupKFold`` for binomial), so lambda is chosen for
+    prediction in an unseen group, as the outer loop scores it.  Returns the index of the
+    chosen lambda, the CV curve and a description of the inner folds.
+    """
+    from sklearn.linear_model import enet_path
+    from sklearn.model_selection import (GroupKFold, KFold, StratifiedGroupKFold,
+                                         StratifiedKFold)
+
+    log = log or _ConvergenceLog()
+    seed = int(check_rng(rng).integers(2**31 - 1))
+    n_groups = 0 if groups is None else len(pd.unique(np.asarray(groups)))
+    if groups is not None and n_groups >= 2:
+        cv = min(cv, n_groups)
+        splitter = (StratifiedGroupKFold(cv, shuffle=True, random_state=seed)
+                    if family == "binomial" else GroupKFold(cv))
+        inner = f"{cv}-fold grouped ({n_groups} groups)"
+    else:
+        splitter = (StratifiedKFold(cv, shuffle=True, random_state=seed) if family == "binomial"
+                    else KFold(cv, shuffle=True, random_state=seed))
+        inner = f"{cv}-fold" + (" (one group only: plain folds)" if groups is not None else "")
+    folds = list(splitter.split(Xs, y if family == "binomial" else None,
+                                None if groups is None or n_groups < 2 else np.asarray(groups)))
+    cv = len(folds)
     err = np.zeros((cv, len(lambdas)))
-    for f, (tr, te) in enumerate(splitter.split(Xs, y if family == "binomial" else None)):
+    for f, (tr, te) in enumerate(folds):
         A, B = Xs[tr], Xs[te]
         m, s = A.mean(0), A.std(0)
         s[s == 0] = 1.0
@@ -264,19 +332,17 @@ def _cv_lambda(Xs, y, family, alpha, lambdas, cv, rng, selection):
                     coef = Vt.T @ (d / (d**2 + len(tr) * lam / sy) * uy)
                     err[f, j] = np.mean((y[te] - (my + sy * (B @ coef))) ** 2)
             else:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
+                with log.watch():
                     _, coefs, _ = enet_path(A, yt, l1_ratio=alpha, alphas=lambdas / sy,
                                             tol=1e-4, max_iter=5000)
                 pred = my + sy * (B @ coefs)
                 err[f] = np.mean((y[te][:, None] - pred) ** 2, axis=0)
         else:
-            lr = LogisticRegression(C=1.0, l1_ratio=alpha, solver="saga" if alpha > 0 else "lbfgs",
-                                    tol=1e-4, max_iter=5000, warm_start=True, random_state=seed)
+            lr = _logistic(1.0, alpha, solver="saga" if alpha > 0 else "lbfgs",
+                           tol=1e-4, max_iter=5000, warm_start=True, random_state=seed)
             for j, lam in enumerate(lambdas):
                 lr.set_params(C=1 / (len(tr) * lam))
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
+                with log.watch():
                     lr.fit(A, y[tr])
                 p = np.clip(lr.predict_proba(B)[:, 1], 1e-12, 1 - 1e-12)
                 err[f, j] = -2 * np.mean(y[te] * np.log(p) + (1 - y[te]) * np.log(1 - p))
@@ -285,7 +351,7 @@ def _cv_lambda(Xs, y, family, alpha, lambdas, cv, rng, selection):
     if selection == "1se":
         ok = np.flatnonzero(mean <= mean[best] + se[best])
         best = int(ok.min())          # largest lambda within one SE (lambdas decrease)
-    return best, pd.DataFrame({"lambda": lambdas, "cv_error": mean, "cv_se": se})
+    return best, pd.DataFrame({"lambda": lambdas, "cv_error": mean, "cv_se": se}), inner
 
 
 class _FamilyEstimator(BaseEstimator):
@@ -333,11 +399,17 @@ class PenalizedModel(_FamilyEstimator):
         Fixed penalty (glmnet's scale); None chooses it by ``cv``-fold CV on glmnet's default
         sequence of ``n_lambda`` values (``selection="min"``: smallest CV error; ``"1se"``:
         largest lambda within one SE, ``cv.glmnet``'s ``lambda.1se``).
-    rng : int or Generator
+    rng : int, Generator, BitGenerator, SeedSequence or None
         Seeds the inner folds (SPEC 7).
 
     Multi-output ``y`` (2-D, gaussian) is fitted column by column; ``coef_`` is then a
     features x targets DataFrame.
+
+    ``fit(X, y, groups=...)`` makes the inner folds keep each group (e.g. centre) together;
+    :func:`radiogenomics.validation.cross_validate` passes the training centres under
+    leave-one-centre-out, so lambda is tuned for an unseen centre as the outer loop scores it.
+    ``inner_cv_`` says which folds were used; ``convergence_warnings_`` lists the solver's
+    convergence warnings (empty when every fit converged).
     """
 
     def __init__(self, family: str = "gaussian", alpha: float = 1.0, lambda_: float | None = None,
@@ -352,8 +424,10 @@ class PenalizedModel(_FamilyEstimator):
         self.selection = selection
         self.rng = rng
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
         Xf, A, Y = _as_xy(X, y)
+        if groups is not None and len(groups) != A.shape[0]:
+            raise PenalizedError(f"groups has {len(groups)} labels for {A.shape[0]} samples")
         if self.selection not in ("min", "1se"):
             raise PenalizedError(f"selection must be 'min' or '1se', got {self.selection!r}")
         multi = Y.ndim == 2 and Y.shape[1] > 1
@@ -367,17 +441,20 @@ class PenalizedModel(_FamilyEstimator):
         if n < 2 * self.cv and self.lambda_ is None:
             raise PenalizedError(f"n = {n} is too small for {self.cv}-fold inner CV; lower cv or "
                                  "give lambda_")
-        gen = np.random.default_rng(self.rng)
+        gen = check_rng(self.rng)
         self.feature_names_in_ = np.array([str(c) for c in Xf.columns], dtype=object)
         coefs, intercepts, lams, curves = [], [], [], {}
+        log = _ConvergenceLog()
+        self.inner_cv_ = None
         for j in range(Ym.shape[1]):
             yj = Ym[:, j]
             _check_family(self.family, yj)
             if self.lambda_ is None:
                 seq = glmnet_lambda_sequence(A, yj, self.family, self.alpha, self.n_lambda,
                                              self.lambda_min_ratio)
-                best, curve = _cv_lambda(A, yj, self.family, self.alpha, seq, self.cv,
-                                         gen, self.selection)
+                best, curve, self.inner_cv_ = _cv_lambda(
+                    A, yj, self.family, self.alpha, seq, self.cv, gen, self.selection,
+                    groups=None if groups is None else np.asarray(groups), log=log)
                 lam = float(seq[best])
                 curves[targets[j]] = curve
             else:
@@ -387,6 +464,7 @@ class PenalizedModel(_FamilyEstimator):
                         else [lam])
             path = glmnet_fit(A, yj, self.family, self.alpha, lambdas=lams_fit,
                               tol=1e-7 if self.family == "gaussian" else 1e-8)
+            log.messages.extend(path.convergence_warnings)
             row = path.coef.iloc[-1]
             intercepts.append(float(row.iloc[0]))
             coefs.append(row.iloc[1:].to_numpy())
@@ -399,6 +477,7 @@ class PenalizedModel(_FamilyEstimator):
         self.intercept_ = np.array(intercepts) if multi else intercepts[0]
         self.lambda_chosen_ = np.array(lams) if multi else lams[0]
         self.cv_curves_ = curves
+        self.convergence_warnings_ = log.messages
         if self.family == "binomial":
             self.classes_ = np.array([0.0, 1.0])
         return self
@@ -557,18 +636,21 @@ class StabilityResult:
     ``probabilities``: features x lambdas selection frequencies; ``max_probability``: per
     feature, the maximum over the lambda grid; ``selected``: features with
     ``max_probability >= threshold``; ``expected_false_selections``: the bound
-    ``q^2 / ((2 threshold - 1) p)`` with ``q`` the mean number of features selected per
-    subsample (at the grid's smallest lambda) - valid under the paper's exchangeability
-    assumption.
+    ``q^2 / ((2 threshold - 1) p)`` of Meinshausen & Buhlmann (2010, Theorem 1), with ``q`` the
+    mean number of features selected per subsample by the *union over the lambda grid* (a
+    feature counts once if it enters at any lambda, as the theorem's ``q_Lambda``), valid under
+    the paper's exchangeability assumption and only for subsamples of half the data
+    (``fraction = 0.5``); for other fractions the bound is None and ``bound_note`` says why.
     """
 
     probabilities: pd.DataFrame
     max_probability: pd.Series
     selected: list[str]
     threshold: float
-    expected_false_selections: float
+    expected_false_selections: float | None
     mean_selected: float
     n_subsamples: int
+    bound_note: str = ""
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"max_probability": self.max_probability,
@@ -576,11 +658,13 @@ class StabilityResult:
             "max_probability", ascending=False)
 
     def summary(self) -> str:
+        bound = (f"E[false selections] <= {self.expected_false_selections:.2f} (Meinshausen & "
+                 "Buhlmann bound)" if self.expected_false_selections is not None
+                 else f"no error bound ({self.bound_note})")
         return (f"Stability selection: {len(self.selected)} of {len(self.max_probability)} "
                 f"features with selection probability >= {self.threshold} over "
-                f"{self.n_subsamples} half-samples; mean features selected per subsample "
-                f"{self.mean_selected:.1f}; E[false selections] <= "
-                f"{self.expected_false_selections:.2f} (Meinshausen & Buhlmann bound)")
+                f"{self.n_subsamples} subsamples; mean features selected per subsample over the "
+                f"lambda grid {self.mean_selected:.1f}; {bound}")
 
     def __repr__(self) -> str:
         return (f"StabilityResult({len(self.selected)} selected of "
@@ -608,7 +692,7 @@ def stability_selection(X, y, family: str = "gaussian", alpha: float = 1.0, lamb
         raise PenalizedError(f"fraction must be in (0, 1), got {fraction}")
     if alpha == 0:
         raise PenalizedError("stability selection needs an L1 part (alpha > 0)")
-    gen = np.random.default_rng(rng)
+    gen = check_rng(rng)
     if lambdas is None:
         lambdas = glmnet_lambda_sequence(A, yv, family, alpha, n_lambda, 0.1)
     lambdas = np.asarray(lambdas, float)
@@ -629,16 +713,21 @@ def stability_selection(X, y, family: str = "gaussian", alpha: float = 1.0, lamb
         path = glmnet_fit(A[rows], yv[rows], family, alpha, lambdas=lambdas, tol=1e-6)
         nz = path.coef.iloc[:, 1:].to_numpy().T != 0
         counts += nz
-        n_sel.append(nz[:, -1].sum())
+        n_sel.append(nz.any(axis=1).sum())      # union over the grid (q_Lambda)
     B = len(n_sel)
     probs = pd.DataFrame(counts / max(B, 1), index=[str(c) for c in Xf.columns],
                          columns=pd.Index(lambdas, name="lambda"))
     maxp = probs.max(axis=1).rename("max_probability")
     q = float(np.mean(n_sel)) if n_sel else 0.0
-    bound = q**2 / ((2 * threshold - 1) * p)
+    if abs(fraction - 0.5) < 1e-12:
+        bound, note = q**2 / ((2 * threshold - 1) * p), ""
+    else:
+        bound, note = None, (f"the Meinshausen-Buhlmann bound holds for subsamples of half the "
+                             f"data; fraction = {fraction}")
     return StabilityResult(probabilities=probs, max_probability=maxp,
                            selected=list(maxp.index[maxp >= threshold]), threshold=threshold,
-                           expected_false_selections=bound, mean_selected=q, n_subsamples=B)
+                           expected_false_selections=bound, mean_selected=q, n_subsamples=B,
+                           bound_note=note)
 
 
 # ------------------------------------------------------------------------------ fusion
@@ -717,7 +806,7 @@ class FusionModel(_FamilyEstimator):
     def fit(self, X, y):
         have = self._check(X)
         yv = np.asarray(y, dtype=float)
-        gen = np.random.default_rng(self.rng)
+        gen = check_rng(self.rng)
         names = list(self.modalities)
         self.modality_presence_ = have.mean()
         if self.strategy == "early":
@@ -933,7 +1022,7 @@ def predict_view(cohort, x: str | list, y: str, targets: Sequence[str] | None = 
     missing = [t for t in cols if t not in cohort[y].columns]
     if missing:
         raise PenalizedError(f"targets {missing[:5]} are not columns of view {y!r}")
-    gen = np.random.default_rng(rng)
+    gen = check_rng(rng)
     seed = int(gen.integers(2**31 - 1))
     rows, results, models = {}, {}, {}
     disable = None if progress is None else not progress

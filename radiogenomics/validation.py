@@ -29,6 +29,8 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
+
+from ._checks import RadiogenomicsError, check_rng
 from sklearn.base import clone
 
 __all__ = ["LeaveOneCentreOut", "grouped_kfold", "repeated_kfold", "cross_validate",
@@ -36,7 +38,7 @@ __all__ = ["LeaveOneCentreOut", "grouped_kfold", "repeated_kfold", "cross_valida
            "design_matrix", "modality_contributions", "ValidationError"]
 
 
-class ValidationError(ValueError):
+class ValidationError(RadiogenomicsError):
     """Invalid input to a validation function (names the problem and the fix)."""
 
 
@@ -100,7 +102,7 @@ def grouped_kfold(n_splits: int = 5, stratify: bool = True, rng=None):
     ``y`` when ``stratify`` (scikit-learn's StratifiedGroupKFold, shuffled with ``rng``)."""
     from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
 
-    gen = np.random.default_rng(rng)
+    gen = check_rng(rng)
     if stratify:
         return StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=_seed(gen))
     return GroupKFold(n_splits=n_splits)
@@ -110,7 +112,7 @@ def repeated_kfold(n_splits: int = 5, n_repeats: int = 5, stratify: bool = False
     """Repeated (stratified) k-fold, seeded from ``rng``."""
     from sklearn.model_selection import RepeatedKFold, RepeatedStratifiedKFold
 
-    gen = np.random.default_rng(rng)
+    gen = check_rng(rng)
     cls = RepeatedStratifiedKFold if stratify else RepeatedKFold
     return cls(n_splits=n_splits, n_repeats=n_repeats, random_state=_seed(gen))
 
@@ -294,6 +296,31 @@ def _resolve_cv(cv, X, y, kind, centre, gen):
     raise ValidationError(f"cv must be an int, 'loco' or a splitter, got {type(cv).__name__}")
 
 
+def _fit(est, X, y, groups=None):
+    """``est.fit(X, y)``, passing ``groups`` (inner-fold groups, e.g. training centres) to the
+    final step when it accepts them (:class:`~radiogenomics.penalized.PenalizedModel`), so its
+    inner CV keeps groups together; estimators without a ``groups`` fit argument are unchanged."""
+    import inspect
+
+    if groups is None:
+        return est.fit(X, y)
+    from sklearn.model_selection._search import BaseSearchCV
+
+    if isinstance(est, BaseSearchCV):           # its splitter takes the groups (nested_cv)
+        return est.fit(X, y, groups=np.asarray(groups))
+    final = est.steps[-1] if hasattr(est, "steps") else None
+    target = final[1] if final is not None else est
+    try:
+        accepts = "groups" in inspect.signature(target.fit).parameters
+    except (TypeError, ValueError):
+        accepts = False
+    if not accepts:
+        return est.fit(X, y)
+    if final is not None:
+        return est.fit(X, y, **{f"{final[0]}__groups": np.asarray(groups)})
+    return est.fit(X, y, groups=np.asarray(groups))
+
+
 def _set_seed(est, seed):
     """Give every step with an ``rng`` parameter its own seed (reproducible refits)."""
     params = est.get_params(deep=True)
@@ -322,13 +349,21 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
     subgroups : Series or dict of Series, optional
         Extra breakdowns (e.g. ``{"sex": cov["sex"]}``).
     groups : array, optional
+        Groups for a grouped splitter; also passed to the final estimator's inner folds when it
+        accepts ``groups`` (:class:`~radiogenomics.penalized.PenalizedModel`).  Under
+        ``cv="loco"`` the training centres are passed instead, so lambda is tuned by inner
+        leave-centres-out folds.
         Passed to the splitter's ``split`` (e.g. patient IDs for grouped folds).
     baseline : estimator, optional
         A second estimator cross-validated on the same folds; its predictions give the NRI
         (binary) and appear as ``pred_baseline``.
     n_boot : int
-        Bootstrap resamples for the CIs (0: no CIs).
-    rng : int or Generator
+        Bootstrap resamples for the CIs (0: no CIs).  The CIs resample the *fixed* out-of-fold
+        predictions (stratified by centre): they condition on the fitted models and describe the
+        uncertainty of the metric over test patients, not the variability from refitting the
+        pipeline on other training data (which would widen them; repeated CV or
+        :func:`permutation_test` address that part).
+    rng : int, Generator, BitGenerator, SeedSequence or None
         Seeds the folds, the estimators' ``rng`` parameters and the bootstrap (SPEC 7).
     """
     from tqdm.auto import tqdm
@@ -346,7 +381,7 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
     if X.index.has_duplicates:
         raise ValidationError("X has duplicated sample IDs; make them unique")
     kind = _kind(yv, kind)
-    gen = np.random.default_rng(rng)
+    gen = check_rng(rng)
     if centre is None and "centre" in X.columns:
         centre = X["centre"]
     if centre is not None:
@@ -354,6 +389,11 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
                   else pd.Series(np.asarray(centre), index=X.index)).astype(str)
     splitter, cv_name = _resolve_cv(cv, X, yv, kind, centre, gen)
     splits = list(splitter.split(X, yv.to_numpy() if kind == "binary" else None, groups))
+    # inner folds (lambda choice) keep groups together: the given groups, or the centres when
+    # the outer loop leaves centres out
+    inner_groups = (np.asarray(groups) if groups is not None else
+                    centre.to_numpy() if centre is not None and isinstance(splitter, LeaveOneCentreOut)
+                    else None)
     # repeats: a new repeat starts whenever a sample would be tested twice
     seen = np.zeros(len(X), dtype=bool)
     repeat, rows, fold_rows, ests = 0, [], [], []
@@ -366,7 +406,8 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
             seen[:] = False
         seen[te] = True
         seed = _seed(gen)
-        est = _set_seed(clone(estimator), seed).fit(X.iloc[tr], yv.iloc[tr])
+        est = _fit(_set_seed(clone(estimator), seed), X.iloc[tr], yv.iloc[tr],
+                   None if inner_groups is None else inner_groups[tr])
         pred = _predict(est, X.iloc[te], kind)
         rec = pd.DataFrame({"fold": fold_in_repeat, "repeat": repeat,
                             "centre": centre.iloc[te].to_numpy() if centre is not None else "all",
@@ -471,13 +512,20 @@ def nested_cv(estimator, param_grid, X, y, outer=5, inner: int = 5, *, scoring=N
               rng=None, **kwargs) -> ValidationResult:
     """Hyper-parameter search (``GridSearchCV`` over ``param_grid`` with ``inner`` shuffled
     folds) inside every outer training split; the outer test folds never inform the choice.
+    Under leave-one-centre-out (``outer="loco"``) or with ``groups`` the inner folds are grouped
+    (``GroupKFold``; stratified for binary outcomes) by the training rows' centres / groups.
     ``outer`` as ``cv`` of :func:`cross_validate`; chosen parameters per fold in ``params``."""
-    from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+    from sklearn.model_selection import (GridSearchCV, GroupKFold, KFold, StratifiedGroupKFold,
+                                         StratifiedKFold)
 
-    gen = np.random.default_rng(rng)
+    gen = check_rng(rng)
     kind = _kind(y, kwargs.get("kind"))
     inner_cv = (StratifiedKFold if kind == "binary" else KFold)(inner, shuffle=True,
                                                                 random_state=_seed(gen))
+    if outer == "loco" or kwargs.get("groups") is not None:
+        # grouped inner folds: hyper-parameters chosen for an unseen group, as scored outside
+        inner_cv = (StratifiedGroupKFold(inner, shuffle=True, random_state=_seed(gen))
+                    if kind == "binary" else GroupKFold(inner))
     if scoring is None:
         scoring = "roc_auc" if kind == "binary" else "r2"
     search = GridSearchCV(estimator, param_grid, cv=inner_cv, scoring=scoring, refit=True)
@@ -512,7 +560,7 @@ class PermutationTestResult:
 
 
 def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric: str | None = None,
-                     blocks=None, centre=None, rng=None,
+                     blocks=None, centre=None, groups=None, rng=None,
                      progress: bool | None = None) -> PermutationTestResult:
     """Shuffle ``y`` (within ``blocks``, e.g. centres, when given), rerun the whole
     cross-validation, and compare the score: ``p = (1 + #{null >= observed}) / (1 + B)``.
@@ -521,6 +569,8 @@ def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric:
     ``rng``), and permutations come from :class:`radiogenomics.resampling.PermutationScheme`.
     ``metric``: ``"r2"`` (continuous, default) or ``"auroc"`` (binary, default), or
     ``"pearson_r"``, ``"mae"`` (lower is better: compared as -MAE), ``"brier"`` (likewise).
+    ``groups`` go to the splitter (grouped folds) and, as in :func:`cross_validate`, to the
+    inner folds of the final estimator (the centres under leave-one-centre-out).
     """
     from tqdm.auto import tqdm
 
@@ -528,7 +578,7 @@ def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric:
 
     if n_permutations < 1:
         raise ValidationError("n_permutations must be at least 1")
-    gen = np.random.default_rng(rng)
+    gen = check_rng(rng)
     if not isinstance(X, pd.DataFrame):
         X = pd.DataFrame(np.asarray(X))
     yv = np.asarray(y, dtype=float).ravel()
@@ -537,8 +587,13 @@ def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric:
     sign = -1.0 if metric in ("mae", "brier") else 1.0
     if centre is None and "centre" in X.columns:
         centre = X["centre"]
+    if centre is not None and not isinstance(centre, pd.Series):
+        centre = pd.Series(np.asarray(centre), index=X.index)
     splitter, _ = _resolve_cv(cv, X, yv, kind, centre, gen)
-    splits = list(splitter.split(X, yv if kind == "binary" else None))
+    splits = list(splitter.split(X, yv if kind == "binary" else None, groups))
+    inner_groups = (np.asarray(groups) if groups is not None else
+                    centre.reindex(X.index).astype(str).to_numpy()
+                    if centre is not None and isinstance(splitter, LeaveOneCentreOut) else None)
     if isinstance(blocks, str):
         if blocks != "centre" or centre is None:
             raise ValidationError("blocks must be 'centre' (with centre labels), a Series or None")
@@ -553,7 +608,8 @@ def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric:
     def score(target):
         pred = np.empty(len(target))
         for (tr, te), s in zip(splits, fold_seeds):
-            est = _set_seed(clone(estimator), s).fit(X.iloc[tr], target[tr])
+            est = _fit(_set_seed(clone(estimator), s), X.iloc[tr], target[tr],
+                       None if inner_groups is None else inner_groups[tr])
             pred[te] = _predict(est, X.iloc[te], kind)
         return sign * _score(metric, target, pred)
 
@@ -583,7 +639,7 @@ def modality_contributions(fusion, X, y, cv=5, *, rng=None, metric: str | None =
     modalities and with each modality removed (its columns set to NaN, i.e. missing for
     everyone; late fusion then predicts from the others), on the same folds.  ``delta`` =
     full score - score without the modality (positive: the modality helps)."""
-    gen = np.random.default_rng(rng)
+    gen = check_rng(rng)
     seed = _seed(gen)
     kind = _kind(y, None)
     metric = metric or ("auroc" if kind == "binary" else "r2")

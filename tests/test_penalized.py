@@ -294,3 +294,72 @@ def test_unpredicted_samples_are_listed_and_left_out_of_metrics():
     assert sorted(res.predictions.attrs["unpredicted"]) == sorted(X.index[miss])
     assert np.isfinite(res.metric("r2"))
     assert "without a prediction" in res.summary()
+
+
+# ------------------------------------------------------------------ issue 14: silent wrong answers
+def test_binomial_lasso_is_a_lasso_on_every_supported_sklearn(monkeypatch):
+    """Before scikit-learn 1.8, LogisticRegression(l1_ratio=...) without penalty= is ridge; the
+    penalty is now passed explicitly there.  A binomial lasso must give exact zeros."""
+    import radiogenomics.penalized as P
+
+    g = np.random.default_rng(0)
+    X = pd.DataFrame(g.normal(size=(120, 30)), columns=[f"x{j}" for j in range(30)])
+    y = (X["x0"] - X["x1"] + g.normal(size=120) > 0).astype(float)
+    path = P.glmnet_fit(X, y, "binomial", alpha=1.0, lambdas=[0.05])
+    coef = path.coef.iloc[0, 1:]
+    assert (coef == 0).sum() >= 20 and coef["x0"] > 0 > coef["x1"]
+    monkeypatch.setattr(P, "_sklearn_version", lambda: (1, 7))
+    assert P._logistic(1.0, 1.0, solver="saga").get_params()["penalty"] == "l1"
+    en = P._logistic(1.0, 0.5, solver="saga").get_params()
+    assert en["penalty"] == "elasticnet" and en["l1_ratio"] == 0.5
+    assert P._logistic(1.0, 0.0).get_params()["penalty"] == "l2"
+
+
+def test_lambda_min_ratio_follows_glmnet_at_n_equal_p():
+    """glmnet: lambda.min.ratio = ifelse(nobs < nvars, 0.01, 1e-4); n == p gets 1e-4."""
+    g = np.random.default_rng(1)
+    for n, p, ratio in [(20, 20, 1e-4), (20, 21, 1e-2), (21, 20, 1e-4)]:
+        seq = glmnet_lambda_sequence(g.normal(size=(n, p)), g.normal(size=n))
+        assert seq[-1] / seq[0] == pytest.approx(ratio, rel=1e-12)
+
+
+def test_stability_bound_counts_the_union_over_the_grid_and_half_samples_only():
+    """q counted features selected at the grid's last lambda only (anti-conservative when the
+    grid is not decreasing) and the bound was printed for any fraction."""
+    g = np.random.default_rng(2)
+    X = pd.DataFrame(g.normal(size=(80, 25)), columns=[f"x{j}" for j in range(25)])
+    y = X["x0"] + 0.5 * X["x1"] + g.normal(size=80)
+    lam = np.sort(glmnet_lambda_sequence(X, y, n_lambda=6, lambda_min_ratio=0.1))  # increasing
+    res = stability_selection(X, y, lambdas=lam, n_subsamples=20, rng=3)
+    per_lambda = res.probabilities.sum(axis=0)          # mean number selected at each lambda
+    assert res.mean_selected >= per_lambda.max() - 1e-9 > per_lambda.iloc[-1]
+    p = X.shape[1]
+    assert res.expected_false_selections == pytest.approx(
+        res.mean_selected**2 / ((2 * res.threshold - 1) * p))
+    other = stability_selection(X, y, lambdas=lam, n_subsamples=5, fraction=0.6, rng=3)
+    assert other.expected_false_selections is None and "half" in other.bound_note
+    assert "no error bound" in other.summary()
+
+
+def test_inner_cv_is_grouped_under_leave_one_centre_out():
+    """Inner folds for lambda used plain k-fold under LOCO; they now keep centres together."""
+    from radiogenomics.validation import cross_validate, permutation_test
+
+    g = np.random.default_rng(4)
+    n = 90
+    centre = pd.Series(np.repeat(["A", "B", "C", "D"], [20, 25, 20, 25]), name="centre")
+    X = pd.DataFrame(g.normal(size=(n, 8)), columns=[f"x{j}" for j in range(8)])
+    y = X["x0"] + g.normal(size=n)
+    m = PenalizedModel(cv=5, n_lambda=10).fit(X, y, groups=centre.to_numpy())
+    assert m.inner_cv_.startswith("4-fold grouped")
+    res = cross_validate(PenalizedModel(cv=5, n_lambda=10), X, y, cv="loco", centre=centre,
+                         n_boot=0, rng=1, return_estimators=True)
+    assert all(e.inner_cv_ == "3-fold grouped (3 groups)" for e in res.estimators)
+    plain = cross_validate(PenalizedModel(cv=5, n_lambda=10), X, y, cv=3, n_boot=0, rng=1,
+                           return_estimators=True)
+    assert all(e.inner_cv_ == "5-fold" for e in plain.estimators)
+    # permutation_test used to drop groups: a grouped splitter then failed
+    from sklearn.model_selection import GroupKFold
+    pt = permutation_test(PenalizedModel(cv=3, n_lambda=5), X, y, cv=GroupKFold(4),
+                          groups=centre.to_numpy(), n_permutations=3, rng=1)
+    assert 0 < pt.p_value <= 1
