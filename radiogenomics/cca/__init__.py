@@ -11,7 +11,11 @@ conventions (centring, sign, normalisation, fitted attributes).
 * :class:`DegenerateCCAError`: classical CCA refused when the ranks of the centred blocks force
   correlations of 1; :class:`InSampleCorrelationWarning`: ridge CCA's in-sample correlations
   are uninformative (``n`` not above ``p + q``);
-* :func:`cca_permutation_test` (step-down, exchangeability blocks),
+* :func:`cca_stepdown_test`: the step-down test of classical CCA as published by Winkler et al.
+  (2020, NeuroImage 220:117065): Huh-Jhun projection, Roy's or Wilks' statistic, FWER over
+  components, within exchangeability blocks;
+* :func:`cca_permutation_test` (first-correlation null for ridge / sparse CCA, step-down,
+  exchangeability blocks),
   :func:`cross_validated_correlation` (k-fold / leave-one-centre-out, with its null),
   :func:`bootstrap_cca` (aligned percentile intervals, selection stability).
 """
@@ -27,10 +31,12 @@ from .inference import (
     cross_validated_correlation,
 )
 from .sparse import PMA_PENALTY_GRID, SparseCCA, SparseCCAPermutationResult, sparse_cca_permute
+from .stepdown import StepdownResult, cca_stepdown_test
 
 __all__ = [
     "BaseCCA", "DegenerateCCAError", "InSampleCorrelationWarning", "CCA", "RegularizedCCA", "PenaltySelection", "wilks_lambda_test", "SparseCCA",
     "sparse_cca_permute", "SparseCCAPermutationResult", "PMA_PENALTY_GRID",
     "cca_permutation_test", "CCAPermutationResult", "cross_validated_correlation",
-    "CVCorrelationResult", "bootstrap_cca", "BootstrapCCAResult",
+    "CVCorrelationResult", "bootstrap_cca", "BootstrapCCAResult", "cca_stepdown_test",
+    "StepdownResult",
 ]
