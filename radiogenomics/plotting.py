@@ -287,17 +287,25 @@ def plot_cca_loadings(estimator, block: str = "x", component: int = 1, top: int 
     return fig
 
 
+def _cross_correlations(A: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """Pearson r between each column of A (n x a) and of S (n x k); 0 for a constant column
+    (drawn as 'no association' rather than a blank cell)."""
+    Ac, Sc = A - A.mean(axis=0), S - S.mean(axis=0)
+    den = np.outer(np.linalg.norm(Ac, axis=0), np.linalg.norm(Sc, axis=0))
+    return np.divide(Ac.T @ Sc, den, out=np.zeros(den.shape), where=den > 0)
+
+
 def plot_cca_cross_loadings(estimator, X, Y, component_max: int | None = None, top: int = 15, ax=None):
     """Heatmap of cross-loadings: correlations of x features with the y variates.
 
     Rows are the ``top`` x features with the largest |cross-loading| on any shown component.
     """
-    from .cca._base import column_correlations
+    from ._checks import as_matrix
 
-    Xa = X.to_numpy(float) if isinstance(X, pd.DataFrame) else np.asarray(X, float)
-    _, ys = estimator.transform(X, Y)
+    _, ys = estimator.transform(X, Y)              # validates X, Y; rows of Y follow X's IDs
+    Xa = as_matrix(X, "X")[0]
     k = ys.shape[1] if component_max is None else min(component_max, ys.shape[1])
-    C = column_correlations(Xa, ys[:, :k])
+    C = _cross_correlations(Xa, ys[:, :k])
     names = np.asarray(estimator.feature_names_x_)
     sel = np.argsort(-np.abs(C).max(axis=1))[:top]
     fig, ax = _axes(ax, (1.6 + 0.5 * k, 1.2 + 0.28 * len(sel)))
@@ -535,16 +543,20 @@ def plot_decision_curve(result, thresholds=None, ax=None):
 
 def plot_validation_by_group(result, metric: str | None = None, breakdown: str = "centre",
                              ax=None):
-    """A metric with its bootstrap CI per group (e.g. centre) beside the pooled value."""
+    """A metric with its bootstrap CI per group (e.g. centre) beside the pooled value.
+
+    The interval is drawn from ``lower`` to ``upper`` as given: a percentile interval need not
+    contain the estimate (a skewed bootstrap distribution), and the plot shows that rather than
+    failing or clipping it."""
     metric = metric or ("auroc" if result.kind == "binary" else "r2")
     m = result.metrics
     rows = m[(m["metric"] == metric) & ((m["breakdown"] == breakdown) | (m["breakdown"] == "all"))]
     rows = rows[rows["group"].astype(str).ne("all") | rows["breakdown"].eq("all")]
     fig, ax = _axes(ax, (4.5, 0.8 + 0.35 * len(rows)))
     y = np.arange(len(rows))[::-1]
-    ax.errorbar(rows["estimate"], y, xerr=[rows["estimate"] - rows["lower"],
-                                           rows["upper"] - rows["estimate"]],
-                fmt="o", c="tab:blue", capsize=2)
+    ax.hlines(y, rows["lower"].to_numpy(float), rows["upper"].to_numpy(float), color="tab:blue",
+              lw=1.2)
+    ax.plot(rows["estimate"].to_numpy(float), y, "o", c="tab:blue")
     ax.set_yticks(y, [str(g) for g in rows["group"]])
     if metric.startswith("auroc"):
         ax.axvline(0.5, c="0.6", ls="--", lw=1)
@@ -553,11 +565,43 @@ def plot_validation_by_group(result, metric: str | None = None, breakdown: str =
     return fig
 
 
+def _power_table(result, shown, where):
+    """The result's table restricted by ``where`` ({parameter: value}); refuses grid
+    parameters that still vary but are not shown (their cells would be drawn on top of each
+    other or averaged), naming them and the fix."""
+    from ._checks import InputError, listing
+
+    t = result.table
+    grid = list(getattr(result, "grid_columns", []))
+    for k, v in dict(where or {}).items():
+        if k not in t.columns:
+            raise InputError(f"where names {k!r}, not a grid parameter ({listing(grid)})")
+        t = t[t[k] == v]
+        if t.empty:
+            raise InputError(f"no cell has {k} = {v!r}; values: {listing(result.table[k].unique())}")
+    for c in shown:
+        if c is not None and c not in t.columns:
+            raise InputError(f"{c!r} is not a column of the power table; grid parameters: "
+                             f"{listing(grid)}")
+    varying = [c for c in grid if c not in shown and t[c].nunique(dropna=False) > 1]
+    if varying:
+        v0 = t[varying[0]].iloc[0]
+        v0 = v0.item() if isinstance(v0, np.generic) else v0
+        raise InputError(
+            f"grid parameter(s) {listing(varying)} take several values but are not shown; "
+            f"choose one value of each with where=, e.g. where={{{varying[0]!r}: {v0!r}}}")
+    return t
+
+
 def plot_power_curve(result, x: str = "n", hue: str | None = None, value: str = "rate",
-                     target: float | None = None, ax=None):
+                     target: float | None = None, ax=None, where=None):
     """Power (or type-I error) against ``x`` with Wilson 95% intervals, one line per level of
-    ``hue``, from a :class:`~radiogenomics.power.PowerResult`."""
-    t = result.table.sort_values(x)
+    ``hue``, from a :class:`~radiogenomics.power.PowerResult`.
+
+    Every other grid parameter must take one value (select it with ``where={name: value}``);
+    otherwise the error names them.
+    """
+    t = _power_table(result, (x, hue), where).sort_values(x)
     fig, ax = _axes(ax, (5, 3.8))
     groups = [(None, t)] if hue is None else list(t.groupby(hue, sort=True))
     for (lev, g), col in zip(groups, _palette(len(groups))):
@@ -577,10 +621,14 @@ def plot_power_curve(result, x: str = "n", hue: str | None = None, value: str = 
     return fig
 
 
-def plot_power_heatmap(result, x: str, y: str, value: str = "rate", ax=None):
-    """Heatmap of ``value`` (default the rejection rate) over two grid axes (other grid
-    parameters must be fixed or are averaged)."""
-    tab = result.table.pivot_table(index=y, columns=x, values=value, aggfunc="mean")
+def plot_power_heatmap(result, x: str, y: str, value: str = "rate", ax=None, where=None):
+    """Heatmap of ``value`` (default the rejection rate) over two grid axes.
+
+    Every other grid parameter must take one value (select it with ``where={name: value}``);
+    cells are never averaged over a parameter that is not shown.
+    """
+    t = _power_table(result, (x, y), where)
+    tab = t.pivot(index=y, columns=x, values=value).sort_index().sort_index(axis=1)
     fig, ax = _axes(ax, (1.5 + 0.6 * tab.shape[1], 1.2 + 0.45 * tab.shape[0]))
     im = ax.imshow(tab.to_numpy(), cmap="viridis", vmin=0, vmax=1 if value == "rate" else None,
                    aspect="auto", origin="lower")
