@@ -140,6 +140,10 @@ class AssociationResult:
     method, correction, fdr_on : str
     permutation_scheme : str
         ``free``, ``within-block`` or ``whole-block`` (empty without permutations).
+    exhaustive_permutations : bool
+        True when the scheme had no more distinct permutations than requested + 1: all of them
+        were enumerated (``n_permutations`` is then their number minus the identity) and the
+        permutation p-values are exact.
     backend : str
         Backend of the permutation kernels.
     covariates : list of str
@@ -169,6 +173,7 @@ class AssociationResult:
     n_permutations: int = 0
     permutation_scheme: str = ""
     backend: str = ""
+    exhaustive_permutations: bool = False
     fdr_on: str = "parametric"
     dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(_EMPTY_DROPPED)))
     dropped_features: pd.DataFrame = field(
@@ -290,6 +295,7 @@ class AssociationResult:
                         else f"none reachable (B + 1 < 1/{self.alpha}: raise B)")
             lines.append(
                 f"  {self.n_permutations} Freedman-Lane permutations ({self.permutation_scheme}, "
+                f"{'all distinct ones enumerated, exact p-values, ' if self.exhaustive_permutations else ''}"
                 f"{self.backend}); smallest attainable p = 1/(1+B) = "
                 f"{1 / (1 + self.n_permutations):.2g}; max-T significance at {self.alpha}: {thr_text}")
         if self.fdr_on == "permutation" and self.n_permutations:
@@ -299,7 +305,7 @@ class AssociationResult:
                     f"  note: BH on permutation p-values needs about {floor_q / self.alpha:.0f} pairs "
                     f"at p = 1/(1+B) to reject anything at q <= {self.alpha}; raise B or use maxT")
         basis = {"fdr_bh": f"BH q of the {self.fdr_on} p-values",
-                 "bonferroni": "Bonferroni of the parametric p-values",
+                 "bonferroni": f"Bonferroni of the {self.fdr_on} p-values",
                  "maxT": "max-T family-wise p-values"}[self.correction]
         lines += [
             f"  {self.n_tests} tests; {basis} <= {self.alpha}: {self.n_significant} pairs, "
@@ -409,11 +415,11 @@ def associate(
         2,000 datasets each; figures in ``benchmarks/README.md``).  Costs k degrees of freedom
         per extra block.  Needs ``exchangeability_blocks`` (not ``whole_blocks``).
     correction : {"fdr_bh", "bonferroni", "maxT"}
-        What ``adjusted`` holds and ``n_significant`` counts: BH q-values (of the p-values
-        named by ``fdr_on``), Bonferroni (of the parametric p-values), or max-T family-wise
-        p-values (needs permutations).
+        What ``adjusted`` holds and ``n_significant`` counts: BH q-values or Bonferroni-adjusted
+        p-values (both of the p-values named by ``fdr_on``: the permutation p-values when
+        permutations are run), or max-T family-wise p-values (needs permutations).
     fdr_on : {"permutation", "parametric"}, optional
-        Which p-values the BH q-values (column ``q``) are computed from; default: the
+        Which p-values the BH q-values (column ``q``) and Bonferroni are computed from; default: the
         permutation p-values when permutations are run, else the parametric ones.  The
         parametric p-values assume normal, homoscedastic residuals: with centres that differ
         in residual spread they are anti-conservative (the validity simulations in
@@ -539,18 +545,20 @@ def associate(
 
     p_perm = p_fwer = null_max = None
     scheme_kind = backend_used = ""
+    exhaustive = False
     if n_permutations:
         scheme = PermutationScheme(n, blocks, whole_blocks)
         Q, _ = np.linalg.qr(Zv)
         null = correlation_permutation_null(
             Ra, Rb, Q, r, n_resamples=n_permutations, scheme=scheme, rng=rng, backend=backend,
             batch=batch, progress=progress)
+        exhaustive, n_permutations = null.exhaustive, null.n_resamples
         p_perm, p_fwer = null.pvalues, null.fwer_pvalues(np.abs(r))
         null_max, scheme_kind, backend_used = null.null_max, null.scheme, null.backend
     q = adjust_pvalues(p_perm if fdr_on == "permutation" else p, "fdr_bh")
     adjusted = {"fdr_bh": q, "maxT": p_fwer}.get(correction)
     if correction == "bonferroni":
-        adjusted = adjust_pvalues(p, "bonferroni")
+        adjusted = adjust_pvalues(p_perm if fdr_on == "permutation" else p, "bonferroni")
     return AssociationResult(
         r=frame(r), t=frame(t), pvalues=frame(p), qvalues=frame(q), adjusted=frame(adjusted),
         df=int(dof), n_samples=n, method=method, correction=correction,
@@ -558,5 +566,5 @@ def associate(
         p_permutation=None if p_perm is None else frame(p_perm),
         p_fwer=None if p_fwer is None else frame(p_fwer), null_max=null_max,
         n_permutations=n_permutations, permutation_scheme=scheme_kind, backend=backend_used,
-        fdr_on=fdr_on, dropped=dropped, dropped_features=dropped_features,
+        exhaustive_permutations=exhaustive, fdr_on=fdr_on, dropped=dropped, dropped_features=dropped_features,
     )

@@ -94,7 +94,9 @@ def cca_power(params: dict, rng=None) -> dict:
     r1 = float(np.linalg.svd(Qx.T @ Qy, compute_uv=False)[0])
     from .resampling.indices import PermutationScheme
 
-    perms = PermutationScheme(n).generate(B, rng)
+    scheme = PermutationScheme(n)
+    B = scheme.resamples_for(B)
+    perms = scheme.generate(B, rng)
     exceed = 0
     for s in range(0, B, 200):
         chunk = perms[s:s + 200]

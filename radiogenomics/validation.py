@@ -601,6 +601,7 @@ def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric:
     bl = None if blocks is None else (blocks.reindex(X.index).to_numpy()
                                       if isinstance(blocks, pd.Series) else np.asarray(blocks))
     scheme = PermutationScheme(len(yv), blocks=bl)
+    n_permutations = scheme.resamples_for(n_permutations)   # all of them when few exist
     scheme.check_enough(n_permutations)
     perms = scheme.generate(n_permutations, gen)
     fold_seeds = [_seed(gen) for _ in splits]

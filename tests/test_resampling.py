@@ -77,11 +77,15 @@ def test_whole_block_permutation_moves_blocks_as_units():
         seg = idx[:, 3 * b:3 * b + 3]
         assert (seg // 3 == seg[:, [0]] // 3).all()         # one source block per target block
         assert (np.diff(seg, axis=1) == 1).all()             # internal order kept
-    assert len({tuple(r) for r in idx}) == 24                # all 4! block orders occur
+    # 500 >= 4! - 1: every block order but the identity, each once (exhaustive enumeration)
+    assert len(idx) == 23 and len({tuple(r) for r in idx}) == 23
+    assert not (idx == np.arange(12)).all(axis=1).any()
+    random = permutation_indices(12, 20, blocks=blocks, whole_blocks=True, rng=2)
+    assert len(random) == 20                                 # 20 < 23: random draws
     with pytest.raises(ValueError, match="equal size"):
         PermutationScheme(21, BLOCKS, whole_blocks=True)
     with pytest.warns(UserWarning, match="only 24 distinct permutations"):
-        PermutationScheme(12, blocks, whole_blocks=True).check_enough(100)
+        PermutationScheme(12, blocks, whole_blocks=True).check_enough(20)
     with pytest.raises(ValueError, match="single sample"):
         PermutationScheme(3, ["a", "b", "c"])
     with pytest.raises(ValueError, match="one label per sample"):
@@ -230,8 +234,9 @@ def test_maxt_threshold_agrees_with_maxt_pvalues(B):
 
 
 def test_identity_resample_counts_even_for_tiny_statistics():
-    """Whole-block scheme with 2 blocks: half the draws are the identity, whose |r*| equals the
-    observed |r| up to rounding; they must count even when r is ~1e-17 (absolute tolerance)."""
+    """Resamples equal to the identity reproduce the observed |r| up to rounding; they must
+    count even when r is ~1e-17 (absolute tolerance).  A scheme whose every other draw is the
+    identity makes them frequent."""
     n = 8
     rng = np.random.default_rng(0)
     Q = np.ones((n, 1)) / np.sqrt(n)
@@ -242,12 +247,46 @@ def test_identity_resample_counts_even_for_tiny_statistics():
     u -= a * (a @ u) / (a @ a)                      # orthogonal: r_obs ~ 1e-17
     A, U = (a / np.linalg.norm(a))[:, None], (u / np.linalg.norm(u))[:, None]
     obs = A.T @ U
-    scheme = PermutationScheme(n, np.repeat([0, 1], 4), whole_blocks=True)
-    with pytest.warns(UserWarning, match="only 2 distinct"):
-        null = correlation_permutation_null(A, U, Q, obs, n_resamples=200, scheme=scheme, rng=3,
-                                            backend="numpy")
+
+    class HalfIdentity(PermutationScheme):
+        def draw(self, rng, size):
+            out = super().draw(rng, size)
+            out[::2] = np.arange(self.n)
+            return out
+
+    scheme = HalfIdentity(n)
+    null = correlation_permutation_null(A, U, Q, obs, n_resamples=200, scheme=scheme, rng=3,
+                                        backend="numpy")
     n_identity = int((scheme.generate(200, rng=3) == np.arange(n)).all(axis=1).sum())
-    assert n_identity > 50 and null.counts[0, 0] >= n_identity
+    assert n_identity >= 100 and null.counts[0, 0] >= n_identity
+
+
+@pytest.mark.parametrize("blocks", [None, [0, 0, 0, 1, 1, 1]])
+def test_few_permutations_are_enumerated_and_p_is_exact(blocks):
+    """With no more distinct permutations than B + 1 they are all used (PALM's exhaustive
+    mode) and the p-value equals the brute-force one over itertools.permutations."""
+    import itertools
+
+    from radiogenomics.association import associate
+
+    g = np.random.default_rng(5)
+    n = 6 if blocks is not None else 5
+    x = g.normal(size=n)
+    y = 0.8 * x + g.normal(size=n)
+    X = pd.DataFrame({"x": x}, index=[f"s{i}" for i in range(n)])
+    Y = pd.DataFrame({"y": y}, index=X.index)
+    res = associate(X, Y, n_permutations=999, exchangeability_blocks=blocks, rng=1)
+    assert res.exhaustive_permutations and "enumerated" in res.summary()
+    if blocks is None:
+        perms = list(itertools.permutations(range(n)))
+    else:
+        perms = [a + b for a in itertools.permutations(range(3))
+                 for b in itertools.permutations(range(3, 6))]
+    assert res.n_permutations == len(perms) - 1
+    r_obs = abs(np.corrcoef(x, y)[0, 1])
+    r_all = np.array([abs(np.corrcoef(x, y[list(p)])[0, 1]) for p in perms])
+    exact = np.mean(r_all >= r_obs - 1e-12)
+    assert res.p_permutation.iloc[0, 0] == pytest.approx(exact, rel=1e-12)
 
 
 def test_block_labels_are_values_and_missing_labels_are_refused():

@@ -44,15 +44,11 @@ import pandas as pd
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import clone
 
-from ..resampling import (
-    BootstrapScheme,
-    PermutationScheme,
-    check_rng,
-    iter_batches,
-    permutation_pvalue,
-)
+from .._checks import InputError, check_rng
+from .._linalg import block_labels, design_matrix, matrix_rank, residualise, thin_svd
+from ..resampling import BootstrapScheme, PermutationScheme, iter_batches, permutation_pvalue
 from ..resampling.backend import single_threaded_blas
-from ._base import check_blocks, thin_svd
+from ._base import DegenerateCCAError, check_blocks
 
 __all__ = ["cca_permutation_test", "CCAPermutationResult", "cross_validated_correlation",
            "CVCorrelationResult", "bootstrap_cca", "BootstrapCCAResult", "ridge_whiten"]
@@ -60,16 +56,17 @@ __all__ = ["cca_permutation_test", "CCAPermutationResult", "cross_validated_corr
 
 # ----------------------------------------------------------------------------- helpers
 
-def ridge_whiten(A: np.ndarray, reg: float, tol: float = 1e-10, check_rank: bool = True) -> np.ndarray:
+def ridge_whiten(A: np.ndarray, reg: float, tol: float | None = None, check_rank: bool = True) -> np.ndarray:
     """``K = U diag(d / sqrt(d^2/(n-1) + reg))`` from the thin SVD of the centred block ``A``.
 
     ``K' P K_y / (n-1)`` then has the ridge canonical correlations as singular values.
-    Directions with ``d`` below ``tol * d_max`` are dropped (they carry no variance).
+    Directions with ``d`` below the rank tolerance of :func:`radiogenomics._linalg.thin_svd`
+    (or ``tol * d_max``) are dropped (they carry no variance).
     """
     n = A.shape[0]
     U, d, _ = thin_svd(A, tol)
     if check_rank and reg == 0 and A.shape[1] > d.size:
-        raise ValueError(
+        raise InputError(
             f"the block has {A.shape[1]} features but rank {d.size} on {n} samples: "
             "classical CCA is not defined; use RegularizedCCA (reg > 0) or SparseCCA")
     return U * (d / np.sqrt(d * d / (n - 1) + reg))
@@ -97,8 +94,6 @@ def _reg_of(est) -> tuple[float, float] | None:
 
 def _residualise(A: np.ndarray, S: np.ndarray) -> np.ndarray:
     """``A`` with the centred columns of ``S`` (earlier canonical variates) regressed out."""
-    from ..association import residualise
-
     return A if S.shape[1] == 0 else residualise(A, S - S.mean(axis=0))
 
 
@@ -109,37 +104,51 @@ def _design(X, n: int, covariates) -> np.ndarray | None:
     """
     if covariates is None:
         return None
-    from ..association import design_matrix
-
+    if isinstance(covariates, pd.Series):
+        covariates = covariates.to_frame()
     cov = covariates if isinstance(covariates, pd.DataFrame) else pd.DataFrame(np.asarray(covariates))
     if isinstance(X, pd.DataFrame) and isinstance(covariates, pd.DataFrame):
         missing = X.index.difference(cov.index)
         if len(missing):
-            raise ValueError(f"covariates lack {len(missing)} sample(s) of X, e.g. {list(missing[:3])}")
+            raise InputError(f"covariates lack {len(missing)} sample(s) of X, e.g. "
+                             f"{list(missing[:3])}; give covariates for every sample")
         cov = cov.loc[X.index]
     if len(cov) != n:
-        raise ValueError(f"covariates have {len(cov)} rows but the blocks have {n}")
+        raise InputError(f"covariates have {len(cov)} rows but the blocks have {n}; give one "
+                         "row per sample (a DataFrame indexed by sample ID is aligned)")
     return design_matrix(cov.reset_index(drop=True), pd.RangeIndex(n)).to_numpy()
 
 
-def _aligned(labels, X, n: int, what: str):
-    """Labels (blocks, groups, strata) as an array in the row order of ``X``.
+def _labels(labels, X, n: int, what: str):
+    """Blocks / groups / strata in the row order of ``X`` (aligned by sample ID for a Series)."""
+    index = X.index if isinstance(X, pd.DataFrame) else None
+    return block_labels(labels, index, n, what=what)
 
-    A Series is aligned by sample ID when ``X`` is a DataFrame; other inputs are positional.
+
+def _check_classical_room(estimator, Xa, Ya, Z, what: str) -> None:
+    """Refuse classical CCA when ``n - rank(Z)`` leaves no room for ``rank X + rank Y``.
+
+    After regression on the design ``Z`` (intercept + covariates) the blocks live in
+    ``n - rank(Z)`` dimensions; if ``rank(X_res) + rank(Y_res)`` exceeds that, canonical
+    correlations of 1 are forced whatever the data, and so is every permuted statistic.
     """
-    if labels is None:
-        return None
-    if isinstance(labels, pd.Series) and isinstance(X, pd.DataFrame):
-        missing = X.index.difference(labels.index)
-        if len(missing):
-            raise ValueError(f"{what} has no label for {len(missing)} sample(s), e.g. {list(missing[:3])}")
-        if labels.index.duplicated().any():
-            raise ValueError(f"{what} has duplicated sample IDs; give one label per sample")
-        return labels.loc[X.index].to_numpy()
-    arr = np.asarray(labels)
-    if arr.shape != (n,):
-        raise ValueError(f"{what} must have one label per sample ({n}), got shape {arr.shape}")
-    return arr
+    if _reg_of(estimator) != (0.0, 0.0):
+        return
+    n = Xa.shape[0]
+    rz = 1 if Z is None else matrix_rank(Z)
+    Xr = residualise(Xa, np.ones((n, 1)) if Z is None else Z)
+    Yr = residualise(Ya, np.ones((n, 1)) if Z is None else Z)
+    rx, ry = matrix_rank(Xr), matrix_rank(Yr)
+    room = n - rz
+    if rx + ry > room:
+        cov = "the intercept" if Z is None else f"the intercept and covariates (rank(Z) = {rz})"
+        raise DegenerateCCAError(
+            f"{what} with classical CCA is degenerate: after regressing out {cov}, n - rank(Z) = "
+            f"{n} - {rz} = {room} dimensions remain, fewer than rank(X) + rank(Y) = {rx} + {ry} "
+            f"= {rx + ry}, so the canonical correlation is 1 by construction for the data and "
+            "for every permutation (p = 1 carries no information). Use RegularizedCCA (ridge) "
+            "or SparseCCA, or fewer covariates/features (e.g. PCA) so that rank(X) + rank(Y) "
+            "<= n - rank(Z)")
 
 
 @contextlib.contextmanager
@@ -299,15 +308,15 @@ def cca_permutation_test(estimator, X, Y, *, n_components: int | None = None,
     Xa, Ya, _, _ = check_blocks(X, Y)
     n = Xa.shape[0]
     Z = _design(X, n, covariates)
+    _check_classical_room(estimator, Xa, Ya, Z, "cca_permutation_test")
     if Z is not None:
-        from ..association import residualise
-
         Xa, Ya = residualise(Xa, Z), residualise(Ya, Z)
     k = n_components or getattr(estimator, "n_components", None) or min(Xa.shape[1], Ya.shape[1])
     fitted = clone(estimator).set_params(n_components=k).fit(Xa, Ya)
     Xc = (Xa - fitted.x_mean_) / fitted.x_std_
     Yc = (Ya - fitted.y_mean_) / fitted.y_std_
-    scheme = PermutationScheme(n, _aligned(exchangeability_blocks, X, n, "exchangeability_blocks"))
+    scheme = PermutationScheme(n, _labels(exchangeability_blocks, X, n, "exchangeability_blocks"))
+    n_permutations = scheme.resamples_for(n_permutations)   # all of them when few exist
     scheme.check_enough(n_permutations)
     # one seed drawn from rng; every step replays the same permutations
     step_seed = int(check_rng(rng).integers(0, 2**63))
@@ -373,12 +382,12 @@ def _folds(n, cv, groups, rng):
     from sklearn.model_selection import KFold, LeaveOneGroupOut
 
     if groups is not None and len(np.unique(groups)) < 2:
-        raise ValueError("leave-one-group-out needs at least 2 groups (centres)")
+        raise InputError("leave-one-group-out needs at least 2 groups (centres)")
     if groups is not None and isinstance(cv, (int, np.integer)):
         return list(LeaveOneGroupOut().split(np.zeros(n), groups=groups)), "leave-one-group-out"
     if isinstance(cv, (int, np.integer)):
         if cv < 2 or cv > n:
-            raise ValueError(f"cv must be between 2 and n = {n} folds, got {cv}")
+            raise InputError(f"cv must be between 2 and n = {n} folds, got {cv}")
         seed = int(check_rng(rng).integers(0, 2**31 - 1))
         return list(KFold(int(cv), shuffle=True, random_state=seed).split(np.zeros(n))), f"{cv}-fold"
     return list(cv.split(np.zeros(n), groups=groups)), type(cv).__name__
@@ -434,19 +443,18 @@ def cross_validated_correlation(estimator, X, Y, *, cv=5, groups=None, n_permuta
     n = Xa.shape[0]
     Z = _design(X, n, covariates)
     gen = check_rng(rng)
-    folds, scheme_name = _folds(n, cv, _aligned(groups, X, n, "groups"), gen)
+    folds, scheme_name = _folds(n, cv, _labels(groups, X, n, "groups"), gen)
     est1 = clone(estimator).set_params(n_components=1)
     obs, per = _cv_statistic(est1, Xa, Ya, folds, Z)
     if Z is None:
         in_sample = float(clone(est1).fit(Xa, Ya).score_correlations_[0])
     else:
-        from ..association import residualise
-
         in_sample = float(clone(est1).fit(residualise(Xa, Z), residualise(Ya, Z)).score_correlations_[0])
     res = CVCorrelationResult(correlation=obs, fold_correlations=per, in_sample=in_sample,
                               scheme=scheme_name)
     if n_permutations:
-        scheme = PermutationScheme(n, _aligned(exchangeability_blocks, X, n, "exchangeability_blocks"))
+        scheme = PermutationScheme(n, _labels(exchangeability_blocks, X, n, "exchangeability_blocks"))
+        n_permutations = scheme.resamples_for(n_permutations)
         perms = scheme.generate(n_permutations, gen)
         if Z is None:
             fitted_y, resid_y = 0.0, Ya
@@ -481,6 +489,31 @@ class BootstrapCCAResult:
     ci: float
     scheme: str
     canonical_correlations: np.ndarray = field(default_factory=lambda: np.empty(0))
+    estimate: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    def correlation_intervals(self, method: str = "basic") -> pd.DataFrame:
+        """Bootstrap intervals of the in-sample canonical correlations, per component.
+
+        ``"percentile"``: quantiles of the bootstrap correlations.  The in-sample first
+        canonical correlation is biased upwards (it is a maximum over directions), and a
+        resample's is biased further, so percentile intervals sit too high and under-cover
+        (see ``benchmarks/coverage_cca.py``).  ``"basic"`` (default): the reflected interval
+        ``(2 r - q_hi, 2 r - q_lo)`` on Fisher's z scale, which subtracts the bootstrap
+        estimate of that bias.
+        """
+        lo, hi = (1 - self.ci) / 2, 1 - (1 - self.ci) / 2
+        r0, boot = self.estimate, self.canonical_correlations
+        if method == "percentile":
+            lower, upper = np.quantile(boot, lo, axis=0), np.quantile(boot, hi, axis=0)
+        elif method == "basic":
+            z0 = np.arctanh(np.clip(r0, 0, 1 - 1e-12))
+            zb = np.arctanh(np.clip(boot, 0, 1 - 1e-12))
+            lower = np.tanh(np.maximum(2 * z0 - np.quantile(zb, hi, axis=0), 0.0))
+            upper = np.tanh(2 * z0 - np.quantile(zb, lo, axis=0))
+        else:
+            raise InputError(f"method must be 'percentile' or 'basic', got {method!r}")
+        return pd.DataFrame({"component": np.arange(1, len(r0) + 1), "correlation": r0,
+                             "lower": lower, "upper": upper, "method": method})
 
     def to_frame(self) -> pd.DataFrame:
         return pd.concat({"x": self.x, "y": self.y}, names=["block"]).reset_index(level=0)
@@ -511,6 +544,32 @@ def _align(ref_load, load):
     return order, signs
 
 
+def _check_bootstrap_room(Xa, Ya, idx) -> None:
+    """Refuse the bootstrap of classical CCA when resamples force correlations of 1.
+
+    A resample with ``m`` distinct rows spans at most ``m - 1`` dimensions after centring
+    (repeated rows add none); when ``rank(X) + rank(Y)`` exceeds that, classical CCA of the
+    resample has canonical correlations of 1 whatever the data (the old code returned
+    r1 = 1.000000 on null data, n = 60, p = q = 20).  Weighting distinct rows does not help:
+    the rank is that of the distinct rows.
+    """
+    n = Xa.shape[0]
+    rx = matrix_rank(Xa - Xa.mean(axis=0))
+    ry = matrix_rank(Ya - Ya.mean(axis=0))
+    distinct = np.array([np.unique(rows).size for rows in idx])
+    bad = distinct - 1 < rx + ry
+    if bad.any():
+        raise DegenerateCCAError(
+            f"bootstrap_cca with classical CCA: {int(bad.sum())} of {len(idx)} resamples have too "
+            f"few distinct samples (as few as {int(distinct.min())} of n = {n}; a resample keeps "
+            f"about 63%) for rank(X) + rank(Y) = {rx} + {ry} = {rx + ry}: their centred blocks "
+            f"span at most (distinct - 1) dimensions, so canonical correlations of 1 are forced "
+            "whatever the data. Use RegularizedCCA (ridge; choose the penalties with "
+            "RegularizedCCA.select_penalties) or SparseCCA for the bootstrap, or reduce the "
+            f"features (e.g. PCA) so that rank(X) + rank(Y) stays well below 0.63 n - 1 = "
+            f"{0.632 * n - 1:.0f}")
+
+
 def bootstrap_cca(estimator, X, Y, *, n_bootstraps: int = 500, strata=None, ci: float = 0.95,
                   rng=None) -> BootstrapCCAResult:
     """Percentile bootstrap of weights and loadings with component/sign alignment.
@@ -523,11 +582,13 @@ def bootstrap_cca(estimator, X, Y, *, n_bootstraps: int = 500, strata=None, ci: 
     Xa, Ya, xn, yn = check_blocks(X, Y)
     gen = check_rng(rng)
     ref = clone(estimator).fit(Xa, Ya)
-    strata = _aligned(strata, X, Xa.shape[0], "strata")
+    strata = _labels(strata, X, Xa.shape[0], "strata")
     k = ref.x_weights_.shape[1]
     ref_load = np.vstack([ref.x_loadings_, ref.y_loadings_])
     scheme = BootstrapScheme(Xa.shape[0], strata)
     idx = scheme.generate(n_bootstraps, gen)
+    if _reg_of(estimator) == (0.0, 0.0):
+        _check_bootstrap_room(Xa, Ya, idx)
     p, q = Xa.shape[1], Ya.shape[1]
     Wx = np.empty((n_bootstraps, p, k))
     Wy = np.empty((n_bootstraps, q, k))
@@ -536,7 +597,13 @@ def bootstrap_cca(estimator, X, Y, *, n_bootstraps: int = 500, strata=None, ci: 
     cors = np.empty((n_bootstraps, k))
     with single_threaded_blas(), _quiet_refits() as caught:
         for b, rows in enumerate(idx):
-            m = clone(estimator).fit(Xa[rows], Ya[rows])
+            try:
+                m = clone(estimator).fit(Xa[rows], Ya[rows])
+            except DegenerateCCAError as err:
+                raise DegenerateCCAError(
+                    f"bootstrap_cca: resample {b + 1} of {n_bootstraps} is degenerate for "
+                    f"{type(estimator).__name__} ({err}). Use RegularizedCCA for the bootstrap"
+                ) from err
             order, signs = _align(ref_load, np.vstack([m.x_loadings_, m.y_loadings_]))
             Wx[b] = m.x_weights_[:, order] * signs
             Wy[b] = m.y_weights_[:, order] * signs
@@ -563,4 +630,5 @@ def bootstrap_cca(estimator, X, Y, *, n_bootstraps: int = 500, strata=None, ci: 
     return BootstrapCCAResult(
         x=table(Wx, Lx, ref.x_weights_, ref.x_loadings_, xn),
         y=table(Wy, Ly, ref.y_weights_, ref.y_loadings_, yn),
-        n_bootstraps=n_bootstraps, ci=ci, scheme=scheme.kind, canonical_correlations=cors)
+        n_bootstraps=n_bootstraps, ci=ci, scheme=scheme.kind, canonical_correlations=cors,
+        estimate=np.asarray(ref.canonical_correlations_, dtype=float)[:k])

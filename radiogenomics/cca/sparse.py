@@ -720,6 +720,7 @@ def sparse_cca_permute(X, Y, penalties_x=None, penalties_y=None, n_permutations:
     B = int(n_permutations)
     blocks = _align_blocks(exchangeability_blocks, X_in, n)
     scheme = PermutationScheme(n, blocks)
+    B = scheme.resamples_for(B)       # every distinct permutation when there are few
     scheme.check_enough(B)
     rng = check_rng(rng)
 

@@ -285,6 +285,9 @@ def cca_stepdown_test(X, Y, *, covariates=None, exchangeability_blocks=None,
             Uyk, Uxk = thin_svd(Yt)[0], thin_svd(Xt)[0]
             stats[k] = _stats(Uxk, Uyk[None], statistic)[0]
             scheme = PermutationScheme(m, None if codes is None else lab)
+            if scheme.exhaustive_for(B):
+                raise InputError(f"only {int(scheme.n_distinct)} distinct permutations of the "
+                                 f"{m} projected rows exist; use fewer permutations than that")
             step_seed = gen.integers(2**63)
             s = 0
             for perms in iter_batches(scheme, B, batch, np.random.default_rng(step_seed)):

@@ -80,8 +80,11 @@ class PermutationNull:
     null_max : ndarray, (B,)
         Maximum |statistic| over all pairs in each resample (the max-T null distribution).
     n_resamples : int
+        Resamples used: the request, or ``N - 1`` when all ``N`` distinct permutations were
+        enumerated (``exhaustive``; p-values are then exact).
     scheme : str
         ``free``, ``within-block`` or ``whole-block``.
+    exhaustive : bool
     backend : str
         Backend that ran the kernels.
     batch : int
@@ -94,6 +97,7 @@ class PermutationNull:
     scheme: str
     backend: str
     batch: int
+    exhaustive: bool = False
 
     @property
     def pvalues(self) -> np.ndarray:
@@ -192,6 +196,8 @@ def correlation_permutation_null(
         raise ValueError(f"the permutation scheme is for {scheme.n} samples but the data have {n}")
     if n_resamples < 1:
         raise ValueError(f"n_permutations must be >= 1, got {n_resamples}")
+    exhaustive = scheme.exhaustive_for(n_resamples)
+    n_resamples = scheme.resamples_for(n_resamples)
     scheme.check_enough(n_resamples)
     AQ = A if Q is None else np.concatenate([A, Q], axis=1)
     m = AQ.shape[1]
@@ -242,5 +248,6 @@ def correlation_permutation_null(
     if be == "numba":
         counts = tiled.counts()
     return PermutationNull(counts=np.asarray(to_numpy(counts), dtype=np.int64), null_max=null_max,
-                           n_resamples=n_resamples, scheme=scheme.kind, backend=be, batch=batch)
+                           n_resamples=n_resamples, scheme=scheme.kind, backend=be, batch=batch,
+                           exhaustive=exhaustive)
 

@@ -169,6 +169,52 @@ class PermutationScheme(_Scheme):
             out[:, m] = m[rng.permuted(np.broadcast_to(np.arange(len(m)), (size, len(m))), axis=1)]
         return out
 
+    #: enumerate exhaustively only below this many distinct permutations (memory: N x n ints)
+    MAX_ENUMERATED = 200_000
+
+    def exhaustive_for(self, n_resamples: int) -> bool:
+        """True when every distinct permutation fits in ``n_resamples`` draws (``N - 1 <= B``,
+        the identity being the observed statistic): they are then enumerated, as PALM does."""
+        d = self.n_distinct
+        return d <= self.MAX_ENUMERATED and d - 1 <= n_resamples
+
+    def resamples_for(self, n_resamples: int) -> int:
+        """The number of resamples actually used for a request of ``n_resamples``: all
+        ``N - 1`` non-identity permutations when :meth:`exhaustive_for`, else the request."""
+        return int(self.n_distinct) - 1 if self.exhaustive_for(n_resamples) else int(n_resamples)
+
+    def enumerate(self) -> np.ndarray:
+        """All distinct permutations of the scheme except the identity, ``(N - 1, n)``, in a
+        fixed (lexicographic) order.  With them, ``(1 + #exceed) / (1 + (N - 1))`` is the exact
+        permutation p-value ``#{pi: T(pi) >= T} / N`` (the identity counted once)."""
+        import itertools
+
+        n = self.n
+        if self.blocks is None:
+            rows = np.array(list(itertools.permutations(range(n))), dtype=np.intp)
+        elif self.whole_blocks:
+            k = self._stack.shape[0]
+            orders = np.array(list(itertools.permutations(range(k))), dtype=np.intp)
+            rows = np.empty((len(orders), n), dtype=np.intp)
+            rows[:, self._stack] = self._stack[orders]
+        else:
+            per_block = [np.array(list(itertools.permutations(m)), dtype=np.intp)
+                         for m in self.blocks.members]
+            combos = itertools.product(*[range(len(pb)) for pb in per_block])
+            rows = np.empty((int(self.n_distinct), n), dtype=np.intp)
+            for i, c in enumerate(combos):
+                for m, pb, j in zip(self.blocks.members, per_block, c):
+                    rows[i, m] = pb[j]
+        identity = (rows == np.arange(n)).all(axis=1)
+        return rows[~identity]
+
+    def generate(self, n_resamples: int, rng=None) -> np.ndarray:
+        """``n_resamples`` random permutations, or all of them (:meth:`enumerate`, ``N - 1``
+        rows) when :meth:`exhaustive_for` ``n_resamples``; ask :meth:`resamples_for` first."""
+        if self.exhaustive_for(n_resamples):
+            return self.enumerate()
+        return super().generate(n_resamples, rng)
+
     def check_enough(self, n_resamples: int) -> None:
         """Warn when the scheme has few distinct permutations compared with the resamples.
 
@@ -177,7 +223,7 @@ class PermutationScheme(_Scheme):
         distinct permutations (PALM would enumerate them exhaustively).
         """
         d = self.n_distinct
-        if d < 10 * n_resamples:
+        if d < 10 * n_resamples and not self.exhaustive_for(n_resamples):
             warnings.warn(
                 f"the {self.kind} permutation scheme has only {int(d)} distinct permutations for "
                 f"{n_resamples} random draws: draws repeat and p-values cannot be finer than "
@@ -265,11 +311,18 @@ def inverse_permutations(perms: np.ndarray) -> np.ndarray:
 def iter_batches(scheme: _Scheme, n_resamples: int, batch: int, rng=None):
     """Yield consecutive ``(<= batch, n)`` slices of the scheme's resamples.
 
-    The rows are exactly those of ``scheme.generate(n_resamples, rng)``, whatever ``batch``.
+    The rows are exactly those of ``scheme.generate(n_resamples, rng)``, whatever ``batch``
+    (all ``N - 1`` non-identity permutations when the scheme has no more than ``n_resamples + 1``:
+    callers size their arrays with ``scheme.resamples_for(n_resamples)``).
     """
     if batch < 1:
         raise ValueError(f"batch must be >= 1, got {batch}")
     rng = check_rng(rng)
+    if isinstance(scheme, PermutationScheme) and scheme.exhaustive_for(n_resamples):
+        every = scheme.enumerate()
+        for s in range(0, len(every), batch):
+            yield every[s:s + batch]
+        return
     buffer = np.empty((0, scheme.n), dtype=np.float64 if isinstance(scheme, SignFlipScheme) else np.intp)
     drawn = 0
     emitted = 0
