@@ -317,3 +317,19 @@ def test_covariates_by_block_equals_ols_with_centre_interactions():
         associate(X, Y, covariates=cov, n_permutations=19, covariates_by_block=True)
     with pytest.raises(CohortValidationError, match="all-zero column"):
         design_matrix(cov.assign(zero=0.0), X.index)
+
+
+def test_bonferroni_uses_permutation_pvalues_when_permutations_run():
+    """correction='bonferroni' used the parametric p-values even with permutations."""
+    from statsmodels.stats.multitest import multipletests
+
+    g = np.random.default_rng(12)
+    X = pd.DataFrame(g.normal(size=(40, 3)), columns=["a", "b", "c"])
+    Y = pd.DataFrame(g.normal(size=(40, 4)) + 0.5 * X[["a"]].to_numpy(), columns=list("wxyz"))
+    res = associate(X, Y, n_permutations=199, correction="bonferroni", rng=2)
+    expect = multipletests(res.p_permutation.to_numpy().ravel(), method="bonferroni")[1]
+    np.testing.assert_allclose(res.adjusted.to_numpy().ravel(), expect, rtol=1e-12)
+    assert "Bonferroni of the permutation p-values" in res.summary()
+    par = associate(X, Y, correction="bonferroni")
+    expect = multipletests(par.pvalues.to_numpy().ravel(), method="bonferroni")[1]
+    np.testing.assert_allclose(par.adjusted.to_numpy().ravel(), expect, rtol=1e-12)
