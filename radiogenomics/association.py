@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from ._checks import check_finite, numeric_frame
 from ._linalg import block_labels, design_by_block, design_matrix, residualise
 from .cohort import Cohort, CohortValidationError
 from .resampling import PermutationScheme, correlation_permutation_null, maxt_threshold
@@ -346,11 +347,14 @@ def _t_pvalues(t: np.ndarray, dof: int) -> np.ndarray:
 
 
 def _prepare_block(A: pd.DataFrame, name: str) -> np.ndarray:
+    """Values of a validated block; NaN/inf refused with samples and features named (the screen
+    needs complete pairs: scattered missing values, e.g. from Cohort(nan_policy="keep"), must be
+    imputed or dropped first)."""
     values = A.to_numpy(dtype=np.float64)
-    if not np.isfinite(values).all():
-        raise CohortValidationError(
-            f"{name} contains NaN or inf; clean it or build a Cohort with a nan_policy"
-        )
+    check_finite(values, A.index, A.columns, name,
+                 "the association screen needs complete data: drop or impute them first "
+                 "(Cohort nan_policy='drop_samples', 'drop_features' or 'impute_median'; "
+                 "nan_policy='keep' is for methods that model missing values, such as MOFA+)")
     return values
 
 
@@ -500,7 +504,11 @@ def associate(
     else:
         if Y is None:
             raise ValueError("give Y (a DataFrame) or pass a Cohort with x= and y= view names")
-        Xdf, Ydf = X, Y
+        if not isinstance(X, pd.DataFrame) or not isinstance(Y, pd.DataFrame):
+            raise CohortValidationError(
+                "X and Y must be DataFrames indexed by sample ID (or pass a Cohort with x= and y=)")
+        Xdf = numeric_frame(X, "X", string_ids=False)
+        Ydf = numeric_frame(Y, "Y", string_ids=False)
         if not Xdf.index.equals(Ydf.index):
             only_x = Xdf.index.difference(Ydf.index)
             only_y = Ydf.index.difference(Xdf.index)
@@ -511,6 +519,14 @@ def associate(
                     "Cohort and use associate(cohort, x=..., y=...), which reports what it drops"
                 )
             Ydf = Ydf.loc[Xdf.index]
+        if covariates is not None:
+            if isinstance(covariates, pd.Series):
+                covariates = covariates.to_frame()
+            if not isinstance(covariates, pd.DataFrame):
+                raise CohortValidationError("covariates must be a DataFrame indexed by sample ID")
+            if covariates.index.hasnans or covariates.index.duplicated().any():
+                raise CohortValidationError(
+                    "covariates have missing or duplicated sample IDs; give one row per sample")
     for name, df in (("X", Xdf), ("Y", Ydf)):
         if df.index.duplicated().any():
             raise CohortValidationError(f"{name} has duplicated sample IDs; de-duplicate them")

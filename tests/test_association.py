@@ -98,7 +98,7 @@ def test_bad_inputs_give_clear_errors():
         associate(X, Y.iloc[2:])
     Xn = X.copy()
     Xn.iloc[0, 0] = np.nan
-    with pytest.raises(CohortValidationError, match="NaN or inf"):
+    with pytest.raises(CohortValidationError, match=r"NaN.*infinite value.*complete data"):
         associate(Xn, Y)
     with pytest.raises(CohortValidationError, match="rank deficient.*age, age2 are linearly dependent"):
         associate(X, Y, covariates=cov.assign(age2=cov["age"] * 2))
@@ -333,3 +333,26 @@ def test_bonferroni_uses_permutation_pvalues_when_permutations_run():
     par = associate(X, Y, correction="bonferroni")
     expect = multipletests(par.pvalues.to_numpy().ravel(), method="bonferroni")[1]
     np.testing.assert_allclose(par.adjusted.to_numpy().ravel(), expect, rtol=1e-12)
+
+
+def test_dataframe_input_gets_cohort_quality_messages():
+    """associate(DataFrame, DataFrame) named neither the column nor the fix for text, and
+    crashed with pandas' own error; NaN is refused naming sample and feature."""
+    from radiogenomics import RadiogenomicsError
+
+    g = np.random.default_rng(13)
+    idx = [f"s{i}" for i in range(20)]
+    X = pd.DataFrame(g.normal(size=(20, 2)), index=idx, columns=["a", "b"])
+    Y = pd.DataFrame(g.normal(size=(20, 2)), index=idx, columns=["u", "v"])
+    Xt = X.astype(object)
+    Xt.iloc[3, 1] = "n.d."
+    with pytest.raises(RadiogenomicsError, match=r"stored as text.*'b'.*to_numeric"):
+        associate(Xt, Y)
+    Xn = X.copy()
+    Xn.iloc[4, 0] = np.nan
+    with pytest.raises(RadiogenomicsError, match=r"1 NaN.*'s4'.*'a'.*nan_policy"):
+        associate(Xn, Y)
+    Xd = X.copy()
+    Xd.columns = ["a", "a"]
+    with pytest.raises(RadiogenomicsError, match="duplicated feature ID"):
+        associate(Xd, Y)
