@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from ._checks import RadiogenomicsError
 from .resampling.indices import BootstrapScheme, _block_codes, check_rng, iter_batches
 
 __all__ = [
@@ -65,10 +66,10 @@ BOOTSTRAP_METHODS = ("percentile", "basic", "bca")
 _INDEX_BUDGET = 2 ** 25
 
 
-class UndefinedMetricError(ValueError):
+class UndefinedMetricError(RadiogenomicsError):
     """The metric is not defined on these data (e.g. AUROC when only one outcome class occurs).
 
-    A subclass of ``ValueError``.  :func:`bootstrap_ci` skips resamples on which a metric raises
+    A subclass of :class:`~radiogenomics._checks.RadiogenomicsError` (hence ``ValueError``).  :func:`bootstrap_ci` skips resamples on which a metric raises
     it (and counts them); :func:`metric_table` turns it into NaN with a note.
     """
 
@@ -430,8 +431,16 @@ class Calibration:
 def _glm_binomial(y: np.ndarray, X: np.ndarray, offset=None):
     import statsmodels.api as sm
 
+    from statsmodels.tools import sm_exceptions as sme
+
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")   # convergence is checked below
+        # only the warnings whose cause is checked just below (non-convergence, separation,
+        # overflow of exp on a diverging fit); anything else reaches the user
+        warnings.simplefilter("ignore", sme.ConvergenceWarning)
+        if hasattr(sme, "PerfectSeparationWarning"):
+            warnings.simplefilter("ignore", sme.PerfectSeparationWarning)
+        warnings.filterwarnings("ignore", message=r"(overflow|divide by zero|invalid value) "
+                                r"encountered", category=RuntimeWarning)
         res = sm.GLM(y, X, family=sm.families.Binomial(), offset=offset).fit()
     if not res.converged or not np.all(np.isfinite(res.params)) or not np.all(np.isfinite(res.bse)):
         raise UndefinedMetricError("the logistic calibration model did not converge "
@@ -1132,6 +1141,28 @@ def metric_table(y, pred, kind: str = "continuous", groups=None, n_boot: int = 1
     return out
 
 
+#: bootstrap_ci's own warnings that a table records in its ``note`` column instead
+_NOTED_WARNINGS = (r"\d+ of \d+ bootstrap resamples skipped", r"BCa interval undefined")
+
+
+def _relay_bootstrap_warnings(caught) -> list[str]:
+    """Notes for the table from :func:`bootstrap_ci`'s skipped-resample / BCa warnings (the
+    skip count itself is noted by the caller); every other warning is re-issued unchanged."""
+    import re
+
+    notes, relayed = [], set()
+    for w in caught:
+        msg = str(w.message)
+        if issubclass(w.category, UserWarning) and any(re.match(p, msg) for p in _NOTED_WARNINGS):
+            if msg.startswith("BCa"):
+                notes.append(msg.split(";")[0])
+            continue
+        if (w.category, msg) not in relayed:           # once each, not once per resample
+            relayed.add((w.category, msg))
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return notes
+
+
 def _table_cell(fn, args, n_boot, confidence, strata, seed, method) -> dict:
     nan = math.nan
     try:
@@ -1143,11 +1174,11 @@ def _table_cell(fn, args, n_boot, confidence, strata, seed, method) -> dict:
     if args[0].size < 2:
         return {"estimate": est, "lower": nan, "upper": nan, "n_boot_valid": 0,
                 "note": "a single sample: no bootstrap interval"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         ci = bootstrap_ci(fn, *args, n_boot=n_boot, confidence=confidence, strata=strata,
                           rng=seed, method=method)
-    notes = []
+    notes = _relay_bootstrap_warnings(caught)
     if ci.n_skipped:
         notes.append(f"{ci.n_skipped} of {ci.n_boot} resamples skipped ({ci.skip_reason})")
     if ci.n_boot_valid < 2 or not (np.isfinite(ci.lower) and np.isfinite(ci.upper)):

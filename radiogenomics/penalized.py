@@ -53,12 +53,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
-from ._checks import RadiogenomicsError, check_rng
+from ._checks import (InputError, RadiogenomicsError, align_samples, as_matrix,
+                      as_vector, check_rng, listing)
 
 __all__ = ["glmnet_lambda_sequence", "glmnet_fit", "GlmnetPath", "PenalizedModel",
            "ComBatTransformer", "make_pipeline", "stability_selection", "StabilityResult",
            "FusionModel", "PenalizedError", "predict_view", "predict_modules", "predict_traits",
-           "PredictionTaskResult"]
+           "PredictionTaskResult", "PenalizedInputError", "InFoldImputer"]
 
 
 class PenalizedError(RadiogenomicsError):
@@ -67,19 +68,36 @@ class PenalizedError(RadiogenomicsError):
 
 # ------------------------------------------------------------------------------ helpers
 
-def _as_xy(X, y):
-    Xf = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=float))
-    A = Xf.to_numpy(dtype=float)
-    if A.ndim != 2:
-        raise PenalizedError(f"X must be 2-D (samples x features), got shape {A.shape}")
-    yv = np.asarray(y, dtype=float)
+class PenalizedInputError(PenalizedError, InputError):
+    """Bad data given to a penalised model (text, NaN/inf, duplicated IDs, misaligned X/y):
+    both a :class:`PenalizedError` and the project's :class:`~radiogenomics._checks.InputError`."""
+
+
+def _as_xy(X, y, *, what_x: str = "X", what_y: str = "y"):
+    """Validate ``X`` (samples x features) and ``y`` (one value, or one row, per sample) through
+    the shared input layer: text columns, NaN/inf, duplicated sample IDs and X/y with different
+    sample IDs are refused with the column / sample named; indexed inputs are aligned by ID."""
+    try:
+        if isinstance(X, pd.DataFrame) and isinstance(y, (pd.Series, pd.DataFrame)):
+            y = align_samples({what_x: X, what_y: y})[what_y]
+        A, index, names = as_matrix(
+            X, what_x, nan_fix="impute them inside the cross-validation (make_pipeline imputes "
+            "training medians in-fold) or drop those samples/features first")
+        if (y.shape[1] > 1 if isinstance(y, pd.DataFrame) else
+                (not isinstance(y, pd.Series) and np.ndim(y) == 2 and np.shape(y)[1] > 1)):
+            yv, _, _ = as_matrix(y, what_y, nan_fix="drop those samples first (never impute a "
+                                 "target)")
+        else:
+            yv, _ = as_vector(y, what_y)
+    except InputError as exc:
+        raise PenalizedInputError(str(exc)) from None
+    except (ValueError, TypeError) as exc:       # e.g. y of a shape as_vector cannot read
+        raise PenalizedInputError(f"{what_y} must be numbers, one per sample ({exc})") from None
     if yv.shape[0] != A.shape[0]:
-        raise PenalizedError(f"X has {A.shape[0]} rows but y has {yv.shape[0]} values")
-    if not np.all(np.isfinite(A)):
-        raise PenalizedError("X has NaN or inf; impute or remove them first (or use "
-                             "FusionModel for missing modality blocks)")
-    if not np.all(np.isfinite(yv)):
-        raise PenalizedError("y has NaN or inf; drop those samples first")
+        raise PenalizedInputError(f"{what_x} has {A.shape[0]} rows but {what_y} has "
+                                  f"{yv.shape[0]} values; pass one target value per sample, in "
+                                  "the same order (or pandas objects indexed by sample ID)")
+    Xf = pd.DataFrame(A, index=index, columns=[str(c) for c in names])
     return Xf, A, yv
 
 
@@ -590,12 +608,78 @@ class ComBatTransformer(BaseEstimator, TransformerMixin):
         return self.feature_names_out_
 
 
+class InFoldImputer(BaseEstimator, TransformerMixin):
+    """Median imputation of missing predictor cells, learnt on the training rows only.
+
+    The first step of :func:`make_pipeline`: inside cross-validation each fold's medians come
+    from its training rows, so test rows never inform the values imputed (a whole-cohort
+    median, as ``Cohort(nan_policy="impute_median")``, would leak).  Columns in ``exclude``
+    (the batch / centre column) pass through untouched; infinite values are refused (impute
+    NaN, never inf).  ``n_imputed_`` / ``imputed_fraction_``: cells imputed in the training rows;
+    a feature with no observed training value is refused with its name.  Without NaN the step
+    changes nothing.
+    """
+
+    def __init__(self, exclude: Sequence[str] = ()):
+        self.exclude = exclude
+
+    def _numeric(self, X):
+        if not isinstance(X, pd.DataFrame):
+            X = pd.DataFrame(np.asarray(X, dtype=float))
+        cols = [c for c in X.columns if c not in set(self.exclude)]
+        feats = X[cols]
+        num = [c for c in cols if pd.api.types.is_numeric_dtype(feats[c])]
+        return X, num
+
+    def fit(self, X, y=None):
+        X, num = self._numeric(X)
+        A = X[num].to_numpy(dtype=float)
+        inf = np.isinf(A)
+        if inf.any():
+            raise PenalizedInputError(
+                f"X has {int(inf.sum())} infinite value(s) in feature(s) "
+                f"{listing(np.asarray(num, dtype=object)[inf.any(axis=0)])}; replace them by NaN "
+                "(imputed in-fold) or finite values")
+        miss = np.isnan(A)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="All-NaN slice encountered",
+                                    category=RuntimeWarning)
+            med = np.nanmedian(A, axis=0) if A.size else np.zeros(0)
+        empty = np.asarray(num, dtype=object)[miss.any(axis=0) & np.isnan(med)]
+        if len(empty):
+            raise PenalizedInputError(
+                f"feature(s) {listing(empty)} have no observed value in the training rows, so "
+                "nothing to impute from; drop them (or use a Cohort nan_policy that drops "
+                "features)")
+        self.columns_ = list(num)
+        self.medians_ = pd.Series(med, index=num, dtype=float)
+        self.n_imputed_ = int(miss.sum())
+        self.imputed_fraction_ = float(miss.mean()) if miss.size else 0.0
+        return self
+
+    def transform(self, X):
+        X, _ = self._numeric(X)
+        if not self.n_imputed_ and not X[self.columns_].isna().to_numpy().any():
+            return X
+        A = X[self.columns_].to_numpy(dtype=float)
+        if np.isinf(A).any():
+            raise PenalizedInputError("X has infinite values; replace them by NaN (imputed "
+                                      "in-fold) or finite values")
+        out = X.copy()
+        out[self.columns_] = X[self.columns_].fillna(self.medians_)
+        return out
+
+
 class _DropConstant(BaseEstimator, TransformerMixin):
-    """Drop features constant on the training rows (remembered, so test rows match)."""
+    """Drop features constant on the training rows (remembered, so test rows match).  A
+    feature holding NaN is kept (the model then refuses it, naming it) rather than dropped
+    silently as "not varying"."""
 
     def fit(self, X, y=None):
         A = np.asarray(X, dtype=float)
-        self.keep_ = A.std(axis=0) > 0
+        with np.errstate(all="ignore"):
+            self.keep_ = ~(np.nanmax(A, axis=0, initial=-np.inf) ==
+                           np.nanmin(A, axis=0, initial=np.inf)) | np.isnan(A).any(axis=0)
         self.columns_ = list(X.columns[self.keep_]) if isinstance(X, pd.DataFrame) else None
         return self
 
@@ -608,17 +692,21 @@ class _DropConstant(BaseEstimator, TransformerMixin):
 def make_pipeline(family: str = "gaussian", alpha: float = 0.5, harmonize: bool = True,
                   batch: str = "centre", covariates: Sequence[str] = (), selection: str = "min",
                   cv: int = 5, rng=None, combat_kwargs: Mapping | None = None,
-                  n_lambda: int = 50):
-    """ComBat (in-fold) -> drop constant features -> :class:`PenalizedModel`.
+                  n_lambda: int = 50, impute: bool = True):
+    """In-fold median imputation -> ComBat (in-fold) -> drop constant features ->
+    :class:`PenalizedModel`.
 
     Pass ``X`` as a DataFrame of features plus the ``batch`` and ``covariates`` columns (with
     ``harmonize=False`` those columns are still removed before the model, so the same ``X``
     works for both).  Every learnt step is fitted on training rows only, so any splitter
-    (k-fold, leave-one-centre-out, nested) gives leakage-free estimates.
+    (k-fold, leave-one-centre-out, nested) gives leakage-free estimates.  Missing predictor
+    cells (``Cohort(nan_policy="keep")``) are imputed by :class:`InFoldImputer` with the
+    training rows' medians (``impute=False`` refuses NaN instead); the target is never imputed.
     """
     from sklearn.pipeline import Pipeline
 
-    return Pipeline([
+    steps = [("impute", InFoldImputer(exclude=(batch,)))] if impute else []
+    return Pipeline(steps + [
         ("combat", ComBatTransformer(batch=batch, covariates=tuple(covariates), enabled=harmonize,
                                      combat_kwargs=combat_kwargs)),
         ("filter", _DropConstant()),
@@ -975,7 +1063,11 @@ class PredictionTaskResult:
     ``table``: one row per target with the main metrics (continuous: r2, pearson_r, mae) and
     their bootstrap CIs, n, and the number of features the final model keeps (fitted on all
     samples); ``results``: target -> :class:`~radiogenomics.validation.ValidationResult`;
-    ``models``: target -> the pipeline refitted on all samples.
+    ``models``: target -> the pipeline refitted on all samples; ``dropped_imputed``: target ->
+    samples whose target value the Cohort had imputed (``nan_policy="impute_median"``), left out
+    of training and scoring (a target is never imputed; ``n_imputed_target_dropped`` in
+    ``table``).  Missing *predictor* cells are imputed inside each training fold
+    (:class:`InFoldImputer`).
     """
 
     table: pd.DataFrame
@@ -984,6 +1076,7 @@ class PredictionTaskResult:
     y: str = ""
     cv: str = ""
     models: dict = field(default_factory=dict, repr=False)
+    dropped_imputed: dict = field(default_factory=dict, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -1001,6 +1094,42 @@ class PredictionTaskResult:
     def __repr__(self) -> str:
         return (f"PredictionTaskResult({self.x} -> {self.y}, {len(self.table)} targets, "
                 f"{self.cv})")
+
+
+def _imputed_target_samples(cohort, view: str, column: str) -> list:
+    """Samples whose ``view[column]`` value was imputed when the Cohort was built
+    (``nan_policy="impute_median"``): ``cohort.imputed_mask(view)`` when the Cohort offers it,
+    else the validation report's ``"imputed"`` records (which name the feature and the sample)."""
+    import ast
+    import re
+
+    mask_fn = getattr(cohort, "imputed_mask", None)
+    if callable(mask_fn):
+        mask = mask_fn(view)
+        if isinstance(mask, pd.DataFrame):
+            if column not in mask.columns:
+                return []
+            col = mask[column].fillna(False).astype(bool)
+            return list(col.index[col.to_numpy()])
+    report = getattr(cohort, "report", None)
+    if report is None:
+        return []
+    rec = report.to_frame()
+    rec = rec[(rec["action"] == "imputed") & (rec["view"] == view)
+              & (rec["id"].astype(str) == str(column))]
+    out = []
+    for reason in rec["reason"]:
+        m = re.search(r"sample (.+?) set to", str(reason))
+        if m is None:
+            raise PenalizedError(
+                f"view {view!r}, column {column!r} has imputed values but the report does not "
+                f"say which sample ({reason!r}); rebuild the Cohort with nan_policy='keep' or "
+                "'drop_samples' for a target view")
+        try:
+            out.append(ast.literal_eval(m.group(1)))
+        except (ValueError, SyntaxError):
+            out.append(m.group(1))
+    return out
 
 
 def predict_view(cohort, x: str | list, y: str, targets: Sequence[str] | None = None, *,
@@ -1026,9 +1155,19 @@ def predict_view(cohort, x: str | list, y: str, targets: Sequence[str] | None = 
     seed = int(gen.integers(2**31 - 1))
     rows, results, models = {}, {}, {}
     disable = None if progress is None else not progress
+    dropped_imputed = {}
     for t in tqdm(cols, desc=f"{x} -> {y}", disable=disable):
         X, yy = design_matrix(cohort, x, t, target_view=y, covariates=covariates,
                               include_centre=cohort.centre is not None)
+        # never score (or train on) a target value the Cohort imputed: drop and record them
+        imputed = [i for i in _imputed_target_samples(cohort, y, t) if i in yy.index]
+        if imputed:
+            keep = ~yy.index.isin(imputed)
+            X, yy = X.loc[keep], yy.loc[keep]
+            dropped_imputed[t] = imputed
+            warnings.warn(f"{y}[{t!r}]: {len(imputed)} imputed target value(s) (samples "
+                          f"{listing(imputed)}) left out of training and scoring; a target is "
+                          "never imputed", UserWarning, stacklevel=2)
         pipe = make_pipeline(alpha=alpha, harmonize=harmonize and cohort.centre is not None,
                              covariates=covariates, rng=seed, n_lambda=n_lambda, cv=inner_cv,
                              selection=selection)
@@ -1038,6 +1177,7 @@ def predict_view(cohort, x: str | list, y: str, targets: Sequence[str] | None = 
         rows[t] = {"r2": m.at["r2", "estimate"], "r2_lower": m.at["r2", "lower"],
                    "r2_upper": m.at["r2", "upper"], "pearson_r": m.at["pearson_r", "estimate"],
                    "mae": m.at["mae", "estimate"], "n": len(yy),
+                   "n_imputed_target_dropped": len(dropped_imputed.get(t, [])),
                    "n_features_selected": len(full.named_steps["model"].selected_features_)}
         results[t] = res
         models[t] = full
@@ -1046,7 +1186,7 @@ def predict_view(cohort, x: str | list, y: str, targets: Sequence[str] | None = 
     xname = x if isinstance(x, str) else "+".join(x)
     return PredictionTaskResult(table=table, results=results, x=xname, y=y,
                                 cv=next(iter(results.values())).cv if results else str(cv),
-                                models=models)
+                                models=models, dropped_imputed=dropped_imputed)
 
 
 def predict_modules(cohort, x: str | list = "radiomics", modules: str = "modules",

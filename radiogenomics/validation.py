@@ -30,16 +30,71 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from ._checks import RadiogenomicsError, check_rng
+from ._checks import (InputError, RadiogenomicsError, align_samples, as_vector,
+                      check_rng, check_unique, listing)
 from sklearn.base import clone
 
 __all__ = ["LeaveOneCentreOut", "grouped_kfold", "repeated_kfold", "cross_validate",
            "nested_cv", "permutation_test", "ValidationResult", "PermutationTestResult",
-           "design_matrix", "modality_contributions", "ValidationError"]
+           "design_matrix", "modality_contributions", "ValidationError", "ValidationInputError",
+           "GroupedInnerKFold"]
 
 
 class ValidationError(RadiogenomicsError):
     """Invalid input to a validation function (names the problem and the fix)."""
+
+
+class ValidationInputError(ValidationError, InputError):
+    """Bad data given to a validation function (NaN/inf or text in ``y``, duplicated IDs,
+    ``X``/``y``/``centre``/``groups`` with different sample IDs): both a
+    :class:`ValidationError` and the project's :class:`~radiogenomics._checks.InputError`."""
+
+
+def _checked_inputs(X, y, centre=None, groups=None):
+    """``X`` as a DataFrame with unique sample IDs, ``y`` as a float Series on ``X``'s index,
+    and ``centre`` / ``groups`` aligned to it: pandas inputs by sample ID (differing IDs are
+    refused, naming them), arrays by position (their lengths must match).  ``y`` with NaN/inf
+    or text is refused naming the samples.  ``X`` may hold text columns (centre, covariates)
+    for the pipeline's own steps; their checks belong to those steps."""
+    try:
+        if not isinstance(X, pd.DataFrame):
+            X = pd.DataFrame(np.asarray(X))
+        check_unique(X.index, "X", "sample")
+        if isinstance(y, pd.DataFrame):
+            if y.shape[1] != 1:
+                raise InputError(f"y must be one column, got {y.shape[1]}")
+            y = y.iloc[:, 0]
+        named = {"X": X, "y": y}
+        if centre is not None and not isinstance(centre, str):
+            named["centre"] = centre
+        if groups is not None:
+            named["groups"] = groups
+        aligned = align_samples(named)
+        yy = aligned["y"]
+        if isinstance(yy, pd.Series):
+            check_unique(yy.index, "y", "sample")
+        vals, _ = as_vector(yy if isinstance(yy, pd.Series) else np.asarray(yy).ravel(), "y",
+                            allow_nan=True)
+    except InputError as exc:
+        raise ValidationInputError(str(exc)) from None
+    if len(vals) != len(X):
+        raise ValidationInputError(f"X has {len(X)} rows but y has {len(vals)} values; pass one "
+                                   "target value per sample")
+    yv = pd.Series(vals, index=X.index, name=getattr(y, "name", None) or "y")
+    if yv.isna().any():
+        raise ValidationInputError(
+            f"y has {int(yv.isna().sum())} missing values (samples "
+            f"{listing(yv.index[yv.isna()])}); drop those samples (never impute a target)")
+    c = aligned.get("centre", centre)
+    if c is not None and not isinstance(c, str):
+        c = pd.Series(np.asarray(c), index=X.index)
+        if c.isna().any():
+            raise ValidationInputError(f"centre is missing for sample(s) "
+                                       f"{listing(c.index[c.isna()])}; give every sample a centre")
+    g = aligned.get("groups")
+    if g is not None:
+        g = np.asarray(g)
+    return X, yv, c, g
 
 
 # ------------------------------------------------------------------------------ splitters
@@ -370,16 +425,7 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
 
     from .metrics import metric_table
 
-    if not isinstance(X, pd.DataFrame):
-        X = pd.DataFrame(np.asarray(X))
-    yv = pd.Series(np.asarray(y, dtype=float).ravel() if not isinstance(y, pd.Series) else
-                   y.to_numpy(dtype=float), index=X.index, name=getattr(y, "name", "y"))
-    if len(yv) != len(X):
-        raise ValidationError(f"X has {len(X)} rows but y has {len(yv)} values")
-    if yv.isna().any():
-        raise ValidationError(f"y has {int(yv.isna().sum())} missing values; drop those samples")
-    if X.index.has_duplicates:
-        raise ValidationError("X has duplicated sample IDs; make them unique")
+    X, yv, centre, groups = _checked_inputs(X, y, centre, groups)
     kind = _kind(yv, kind)
     gen = check_rng(rng)
     if centre is None and "centre" in X.columns:
@@ -483,10 +529,17 @@ def _within_centre_row(pooled, n_boot, seed) -> pd.DataFrame:
     valid = 0
     if n_boot:
         import warnings as _w
-        with _w.catch_warnings():
-            _w.simplefilter("ignore")
+
+        from .metrics import _relay_bootstrap_warnings
+        with _w.catch_warnings(record=True) as caught:
+            _w.simplefilter("always")
             ci = bootstrap_ci(lambda a, b, s: auroc_within(a, b, s), y, p, c, n_boot=n_boot,
                               strata=c, rng=seed)
+        notes = _relay_bootstrap_warnings(caught)
+        if ci.n_skipped:
+            notes.append(f"{ci.n_skipped} of {ci.n_boot} resamples skipped ({ci.skip_reason})")
+        if notes:
+            row["note"] = "; ".join([row["note"], *notes])
         lo, hi, valid = ci.lower, ci.upper, ci.n_boot_valid
     return pd.DataFrame([row | {"estimate": est, "lower": lo, "upper": hi,
                                 "n_boot_valid": valid}])
@@ -508,6 +561,42 @@ def _fold_metrics(rec, kind) -> dict:
     return {"r2": r2, "mae": mean_absolute_error(y, p)}
 
 
+class GroupedInnerKFold:
+    """Inner k-fold that keeps each group (e.g. centre) in one fold: ``GroupKFold`` (or
+    ``StratifiedGroupKFold`` with ``stratify``, shuffled with ``random_state``), with
+    ``min(n_splits, number of groups)`` folds so it works on the few centres left in an outer
+    leave-one-centre-out training split.  Used by :func:`nested_cv` under LOCO / groups; its
+    ``split`` needs ``groups`` (cross-validation passes the training rows' centres)."""
+
+    def __init__(self, n_splits: int = 5, stratify: bool = False, random_state=None):
+        self.n_splits = n_splits
+        self.stratify = stratify
+        self.random_state = random_state
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        if groups is None:
+            return self.n_splits
+        return min(self.n_splits, len(pd.unique(np.asarray(groups))))
+
+    def split(self, X, y=None, groups=None):
+        from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+        if groups is None:
+            raise ValidationError("grouped inner folds need the groups (centres) of the rows")
+        k = self.get_n_splits(X, y, groups)
+        if k < 2:
+            raise ValidationError(
+                f"grouped inner folds need at least 2 groups, the training rows have {k}; use "
+                "more centres or plain inner folds")
+        sp = (StratifiedGroupKFold(k, shuffle=True, random_state=self.random_state)
+              if self.stratify else GroupKFold(k))
+        yield from sp.split(X, y, np.asarray(groups))
+
+    def __repr__(self) -> str:
+        return (f"GroupedInnerKFold(n_splits={self.n_splits}, stratify={self.stratify}, "
+                f"random_state={self.random_state})")
+
+
 def nested_cv(estimator, param_grid, X, y, outer=5, inner: int = 5, *, scoring=None,
               rng=None, **kwargs) -> ValidationResult:
     """Hyper-parameter search (``GridSearchCV`` over ``param_grid`` with ``inner`` shuffled
@@ -515,17 +604,16 @@ def nested_cv(estimator, param_grid, X, y, outer=5, inner: int = 5, *, scoring=N
     Under leave-one-centre-out (``outer="loco"``) or with ``groups`` the inner folds are grouped
     (``GroupKFold``; stratified for binary outcomes) by the training rows' centres / groups.
     ``outer`` as ``cv`` of :func:`cross_validate`; chosen parameters per fold in ``params``."""
-    from sklearn.model_selection import (GridSearchCV, GroupKFold, KFold, StratifiedGroupKFold,
-                                         StratifiedKFold)
+    from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 
     gen = check_rng(rng)
-    kind = _kind(y, kwargs.get("kind"))
+    kind = _kind(np.asarray(y, dtype=float), kwargs.get("kind"))
     inner_cv = (StratifiedKFold if kind == "binary" else KFold)(inner, shuffle=True,
                                                                 random_state=_seed(gen))
-    if outer == "loco" or kwargs.get("groups") is not None:
+    grouped = (isinstance(outer, str) and outer == "loco") or isinstance(outer, LeaveOneCentreOut)
+    if grouped or kwargs.get("groups") is not None:
         # grouped inner folds: hyper-parameters chosen for an unseen group, as scored outside
-        inner_cv = (StratifiedGroupKFold(inner, shuffle=True, random_state=_seed(gen))
-                    if kind == "binary" else GroupKFold(inner))
+        inner_cv = GroupedInnerKFold(inner, stratify=kind == "binary", random_state=_seed(gen))
     if scoring is None:
         scoring = "roc_auc" if kind == "binary" else "r2"
     search = GridSearchCV(estimator, param_grid, cv=inner_cv, scoring=scoring, refit=True)
@@ -579,9 +667,8 @@ def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric:
     if n_permutations < 1:
         raise ValidationError("n_permutations must be at least 1")
     gen = check_rng(rng)
-    if not isinstance(X, pd.DataFrame):
-        X = pd.DataFrame(np.asarray(X))
-    yv = np.asarray(y, dtype=float).ravel()
+    X, ys, centre, groups = _checked_inputs(X, y, centre, groups)
+    yv = ys.to_numpy()
     kind = _kind(yv, None)
     metric = metric or ("auroc" if kind == "binary" else "r2")
     sign = -1.0 if metric in ("mae", "brier") else 1.0

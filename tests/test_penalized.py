@@ -363,3 +363,102 @@ def test_inner_cv_is_grouped_under_leave_one_centre_out():
     pt = permutation_test(PenalizedModel(cv=3, n_lambda=5), X, y, cv=GroupKFold(4),
                           groups=centre.to_numpy(), n_permutations=3, rng=1)
     assert 0 < pt.p_value <= 1
+
+
+def test_penalized_inputs_are_checked_with_named_messages():
+    """Text columns, NaN/inf, duplicated IDs and misaligned X/y: the project's error type,
+    naming the column / sample and the fix."""
+    from radiogenomics._checks import InputError, RadiogenomicsError
+    from radiogenomics.penalized import PenalizedInputError
+
+    g = np.random.default_rng(5)
+    X = pd.DataFrame(g.normal(size=(40, 4)), columns=list("abcd"),
+                     index=[f"s{i}" for i in range(40)])
+    y = pd.Series(g.normal(size=40), index=X.index)
+    assert issubclass(PenalizedError, RadiogenomicsError)
+    bad = X.astype(object)
+    bad.loc["s3", "c"] = "n/a"
+    with pytest.raises(PenalizedInputError, match="'c'"):
+        PenalizedModel(lambda_=0.1).fit(bad, y)
+    nan = X.copy()
+    nan.loc["s7", "b"] = np.nan
+    with pytest.raises(InputError, match=r"s7.*\bb\b.*in-fold|s7"):
+        glmnet_fit(nan, y, lambdas=[0.1])
+    inf = X.copy()
+    inf.loc["s9", "d"] = np.inf
+    with pytest.raises(PenalizedInputError, match="s9"):
+        PenalizedModel(lambda_=0.1).fit(inf, y)
+    dup = X.rename(index={"s1": "s0"})
+    with pytest.raises(PenalizedInputError, match="s0"):
+        PenalizedModel(lambda_=0.1).fit(dup, y.set_axis(dup.index))
+    with pytest.raises(PenalizedInputError, match="different sample IDs"):
+        PenalizedModel(lambda_=0.1).fit(X, y.rename(index={"s5": "zz"}))
+    # same IDs in another order: aligned by ID, not by position
+    shuffled = y.sample(frac=1.0, random_state=0)
+    a = PenalizedModel(lambda_=0.05).fit(X, shuffled).coef_
+    b = PenalizedModel(lambda_=0.05).fit(X, y).coef_
+    pd.testing.assert_series_equal(a, b)
+    with pytest.raises(PenalizedInputError, match="40 rows but y has 39"):
+        PenalizedModel(lambda_=0.1).fit(X.to_numpy(), y.to_numpy()[:39])
+    with pytest.raises(PenalizedInputError):
+        stability_selection(bad, y, n_subsamples=2)
+
+
+def test_predictor_imputation_is_fitted_in_fold():
+    """NaN predictors (Cohort nan_policy='keep') are imputed with the *training* rows' medians;
+    the test rows' own values never enter (closed form: numpy's nanmedian on the training rows)."""
+    from radiogenomics.penalized import InFoldImputer
+    from radiogenomics.validation import cross_validate
+
+    g = np.random.default_rng(6)
+    n = 60
+    X = pd.DataFrame(g.normal(size=(n, 5)), columns=list("abcde"),
+                     index=[f"s{i}" for i in range(n)])
+    X["centre"] = np.repeat(["A", "B", "C"], 20)
+    y = X["a"] - X["b"] + g.normal(scale=0.5, size=n)
+    X.loc[X.index[::7], "a"] = np.nan
+    tr, te = X.iloc[:40], X.iloc[40:]
+    imp = InFoldImputer(exclude=("centre",)).fit(tr)
+    out = imp.transform(te)
+    med = np.nanmedian(tr["a"].to_numpy(dtype=float))
+    miss = te["a"].isna().to_numpy()
+    assert miss.any() and np.all(out["a"].to_numpy()[miss] == med)
+    assert med != np.nanmedian(X["a"].to_numpy(dtype=float))     # whole-cohort median differs
+    pd.testing.assert_series_equal(out["centre"], te["centre"])
+    assert imp.n_imputed_ == int(tr["a"].isna().sum())
+    res = cross_validate(make_pipeline(alpha=1.0, n_lambda=10, cv=3, rng=0), X, y, cv=3,
+                         n_boot=0, rng=0)
+    assert res.metric("r2") > 0.3
+    with pytest.raises(PenalizedError, match="NaN"):
+        make_pipeline(impute=False, rng=0).fit(X, y)
+    empty = X.copy()
+    empty.loc[empty.index[:40], "e"] = np.nan
+    with pytest.raises(PenalizedError, match="'e'|e"):
+        InFoldImputer(exclude=("centre",)).fit(empty.iloc[:40])
+
+
+def test_imputed_targets_are_never_scored():
+    """A target view imputed by Cohort(nan_policy='impute_median') was scored as observed in CV;
+    those samples are now left out of training and scoring, with a record and a warning."""
+    import data_sim
+    from radiogenomics import Cohort
+    from radiogenomics.penalized import predict_modules
+
+    coh, _ = data_sim.make_cohort(80, n_radiomic=20, n_genes=60, n_modules=3, rng=3)
+    mods = coh["modules"].copy()
+    target = mods.columns[0]
+    holes = list(mods.index[:10])
+    mods.loc[holes, target] = np.nan
+    views = {"radiomics": coh["radiomics"], "modules": mods}
+    imp = Cohort(views, centre=coh.centre, covariates=coh.covariates,
+                 nan_policy={"radiomics": "raise", "modules": "impute_median"})
+    assert (imp["modules"].loc[holes, target] == mods[target].median()).all()
+    with pytest.warns(UserWarning, match="10 imputed target value"):
+        res = predict_modules(imp, targets=[target], cv=3, n_boot=0, rng=0, n_lambda=5,
+                              inner_cv=3)
+    assert sorted(res.dropped_imputed[target]) == sorted(holes)
+    n_all = len(imp["radiomics"].index.intersection(imp["modules"].index))
+    assert res.table.loc[target, "n"] == n_all - 10
+    assert res.table.loc[target, "n_imputed_target_dropped"] == 10
+    scored = res.results[target].predictions.index
+    assert not set(holes) & set(scored)
