@@ -220,6 +220,18 @@ def _cmd_summary(args) -> int:
         return 2
     print(cohort)
     print(cohort.summary())
+    names = cohort.view_names
+    if len(names) > 1:
+        common = set(cohort[names[0]].index)
+        for v in names[1:]:
+            common &= set(cohort[v].index)
+        if not common:
+            examples = "; ".join(f"{v}: {', '.join(map(repr, list(cohort[v].index[:2])))}"
+                                 for v in names)
+            print(f"radiogenomics summary: warning: the views share no sample ID, so no paired "
+                  f"analysis is possible (e.g. {examples}); check that the ID formats match "
+                  "(case, zero padding, prefixes, str vs int)", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -229,6 +241,7 @@ def _cmd_associate(args) -> int:
     cohort = _load_cohort(args)
     if cohort is None:
         return 2
+    _check_views(cohort, args.x, args.y)
     res = associate(cohort, x=args.x, y=args.y, method=args.method,
                     n_permutations=args.permutations,
                     exchangeability_blocks="centre" if args.blocks == "centre" else None,
@@ -241,8 +254,50 @@ def _cmd_associate(args) -> int:
     return 0
 
 
+#: Python argument names in library messages -> the CLI flags a shell user types
+_FLAG_NAMES = [
+    (r"nan_policy\s*=\s*'(\w+)'", r"--nan-policy \1"),
+    (r"constant_policy\s*=\s*'(\w+)'", r"--constant-policy \1"),
+    (r"missing_meta\s*=\s*'(\w+)'", r"--missing-meta \1"),
+    (r"\bnan_policy\b", "--nan-policy"),
+    (r"\bconstant_policy\b", "--constant-policy"),
+    (r"\bmissing_meta\b", "--missing-meta"),
+    (r"\bn_permutations\b", "--permutations"),
+    (r"Cohort\s*(--nan-policy)", r"\1"),
+    (r"(--[a-z-]+ \w+), '(\w+)' or '(\w+)'", r"\1, \2 or \3"),
+    (r"(--[a-z-]+ \w+) or '(\w+)'", r"\1 or \2"),
+]
+
+
+def cli_message(exc: BaseException) -> str:
+    """One line for the shell: the library's message with Python argument names replaced by
+    the CLI flags (``nan_policy='drop_samples'`` -> ``--nan-policy drop_samples``)."""
+    import re
+
+    msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+    msg = " ".join(str(msg).split())
+    for pat, rep in _FLAG_NAMES:
+        msg = re.sub(pat, rep, msg)
+    return msg
+
+
+def _check_views(cohort, *names: str) -> None:
+    """Refuse an unknown view name with the closest existing one (one line, no traceback)."""
+    import difflib
+
+    for name in names:
+        if name not in cohort:
+            close = difflib.get_close_matches(name, cohort.view_names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise KeyError(f"no view {name!r} in the cohort (views: {', '.join(cohort.view_names)})"
+                           f"{hint}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    from .cohort import CohortValidationError
+    """Entry point.  Exit status: 0 success, 1 a result that needs attention (e.g. ``summary``
+    of views sharing no sample), 2 bad input or usage (one line on stderr, no traceback), 130
+    interrupted.  ``RADIOGENOMICS_TRACEBACK=1`` shows the traceback of an unexpected error."""
+    import os
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -253,15 +308,16 @@ def main(argv: list[str] | None = None) -> int:
                "associate": _cmd_associate}[args.command]
     try:
         return handler(args)
-    except (CohortValidationError, FileNotFoundError, ValueError, RuntimeError) as exc:
-        print(f"radiogenomics {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, KeyError, OSError, RuntimeError) as exc:
+        # RadiogenomicsError (bad input), missing/unreadable files, unknown names
+        if os.environ.get("RADIOGENOMICS_TRACEBACK"):
+            raise
+        print(f"radiogenomics {args.command}: error: {cli_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; no partial output was left behind", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `radiogenomics summary ... | head`
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
 

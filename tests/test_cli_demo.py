@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -188,14 +189,14 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     pd.DataFrame({"a": [1.0, float("nan"), 2.0]}, index=["s1", "s2", "s3"]).to_csv(bad)
     assert main(["summary", "--view", f"radiomics={bad}"]) == 2
     err = capsys.readouterr().err
-    assert "NaN" in err and "nan_policy" in err
+    assert "NaN" in err and "--nan-policy" in err
     assert main(["summary", "--view", f"radiomics={bad}", "--nan-policy", "drop_samples"]) == 0
     cov = tmp_path / "cov.csv"
     pd.DataFrame({"age": [50.0, 60.0]}, index=["s1", "s3"]).to_csv(cov)
     args = ["summary", "--view", f"radiomics={bad}", "--nan-policy", "drop_samples", "--covariates", str(cov)]
     assert main(args[:]) == 0  # s2 was dropped for its NaN, s1/s3 have covariates
     pd.DataFrame({"age": [50.0]}, index=["s1"]).to_csv(cov)
-    assert main(args) == 2 and "missing_meta" in capsys.readouterr().err
+    assert main(args) == 2 and "--missing-meta" in capsys.readouterr().err
     assert main(args + ["--missing-meta", "drop_samples"]) == 0
     assert main(["summary", "--view", str(bad)]) == 2
     assert main(["summary", "--view", f"radiomics={tmp_path / 'nope.csv'}"]) == 2
@@ -407,3 +408,57 @@ def test_run_config_errors_are_clear(tmp_path, capsys):
     assert "not valid YAML" in err("data: [unclosed\n")
     assert "names no column of covariates" in err(
         {**good, "data": {**good["data"], "centre": "site"}})
+
+
+def _cli_files(tmp_path):
+    g = np.random.default_rng(0)
+    ids = [f"S{i}" for i in range(12)]
+    a = pd.DataFrame(g.normal(size=(12, 3)), index=pd.Index(ids, name="id"), columns=list("abc"))
+    b = pd.DataFrame(g.normal(size=(12, 3)), index=pd.Index(ids, name="id"), columns=list("xyz"))
+    a.to_csv(tmp_path / "a.csv")
+    b.to_csv(tmp_path / "b.csv")
+    b.set_axis([f"s{i:03d}" for i in range(12)]).rename_axis("id").to_csv(tmp_path / "b_other_ids.csv")
+    an = a.copy()
+    an.iloc[2, 1] = np.nan
+    an.to_csv(tmp_path / "a_nan.csv")
+    return tmp_path
+
+
+@pytest.mark.parametrize("argv, pattern", [
+    (["associate", "--view", "rad={d}/a.csv", "--view", "expr={d}/b.csv", "--x", "radiomics",
+      "--y", "expr", "--out", "{d}/o.csv"], r"no view 'radiomics' in the cohort \(views: rad, expr\)"),
+    (["summary", "--view", "rad={d}/a_nan.csv"],
+     r"1 NaN .*'S2'.*--nan-policy drop_samples, drop_features or impute_median"),
+    (["summary", "--view", "rad={d}/missing.csv"], r"missing\.csv"),
+    (["associate", "--view", "rad={d}/a_nan.csv", "--view", "expr={d}/b.csv", "--x", "rad",
+      "--y", "expr", "--out", "{d}/o.csv"], r"--nan-policy"),
+])
+def test_cli_errors_are_one_line_with_cli_flags(tmp_path, capsys, argv, pattern):
+    """A misspelt view used to print a 16-line KeyError traceback; library messages named
+    Python arguments (nan_policy='drop_samples') instead of the CLI flags."""
+    import re
+
+    d = _cli_files(tmp_path)
+    code = main([a.format(d=d) for a in argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert re.search(pattern, err), err
+    assert "nan_policy" not in err
+
+
+def test_cli_bad_policy_value_is_a_usage_error(tmp_path, capsys):
+    d = _cli_files(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["summary", "--view", f"rad={d}/a.csv", "--nan-policy", "drop"])
+    assert exc.value.code == 2
+    assert "--nan-policy" in capsys.readouterr().err
+
+
+def test_cli_summary_warns_and_fails_when_views_share_no_sample(tmp_path, capsys):
+    d = _cli_files(tmp_path)
+    code = main(["summary", "--view", f"rad={d}/a.csv", "--view", f"expr={d}/b_other_ids.csv"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "share no sample ID" in err and "'S0'" in err and "'s000'" in err
+    assert main(["summary", "--view", f"rad={d}/a.csv", "--view", f"expr={d}/b.csv"]) == 0
