@@ -138,7 +138,8 @@ def _add_cohort_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--centre", help="centre file, or the name of a covariates column")
     p.add_argument("--outcomes", type=Path, help="outcomes file")
     p.add_argument("--nan-policy", default="raise",
-                   choices=("raise", "drop_samples", "drop_features", "impute_median"))
+                   choices=("raise", "drop_samples", "drop_features", "impute_median", "keep"),
+                   help="NaN/inf in a view: refuse (default), drop samples or features, impute the median (exploration only), or keep NaN as missing (for MOFA+)")
     p.add_argument("--constant-policy", default="raise", choices=("raise", "drop"))
     p.add_argument("--missing-meta", default="raise", choices=("raise", "drop_samples"),
                    help="samples without covariates or centre: refuse (default) or drop them")

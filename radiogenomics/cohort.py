@@ -40,7 +40,7 @@ __all__ = [
     "read_table",
 ]
 
-NAN_POLICIES = ("raise", "drop_samples", "drop_features", "impute_median")
+NAN_POLICIES = ("raise", "drop_samples", "drop_features", "impute_median", "keep")
 CONSTANT_POLICIES = ("raise", "drop")
 META_POLICIES = ("raise", "drop_samples")
 _MAX_LISTED = 10
@@ -313,10 +313,14 @@ class Cohort:
     outcomes : DataFrame or path, optional
         Per-sample clinical outcomes (e.g. a binary event and a continuous score).  May be
         missing for some samples (NaN); their IDs must be cohort samples.
-    nan_policy : {"raise", "drop_samples", "drop_features", "impute_median"} or dict
+    nan_policy : {"raise", "drop_samples", "drop_features", "impute_median", "keep"} or dict
         What to do with NaN/inf in a view (one policy, or a dict view -> policy).  ``raise``
-        (default) refuses; the others remove the affected samples or features, or replace
-        non-finite values by the feature median, and record every change in :attr:`report`.
+        (default) refuses; ``drop_samples``/``drop_features`` remove the affected samples or
+        features; ``impute_median`` replaces non-finite values by the whole-cohort feature median
+        (for exploration only: the imputed cells are marked, :meth:`imputed_mask`, and prediction
+        refuses imputed *targets* - impute predictors inside CV folds instead); ``keep`` keeps
+        scattered NaN as missing for methods that model it (MOFA+; inf is still refused: it is
+        not a missing value).  Every change or kept cell is recorded in :attr:`report`.
     constant_policy : {"raise", "drop"} or dict
         Constant (zero-variance) features are refused by default; ``"drop"`` removes them
         and records them in :attr:`report`.
@@ -411,12 +415,32 @@ class Cohort:
         n_inf = int(bad.sum()) - n_nan
         rows = df.index[bad.any(axis=1)]
         cols = df.columns[bad.any(axis=0)]
+        if policy == "keep":
+            if n_inf:
+                inf = np.isinf(values)
+                raise CohortValidationError(
+                    f"view {name!r} has {n_inf} infinite value(s) in sample(s) "
+                    f"{_listing(df.index[inf.any(axis=1)])} and feature(s) "
+                    f"{_listing(df.columns[inf.any(axis=0)])}; nan_policy='keep' keeps NaN as "
+                    "missing but inf is not a missing value: replace it by NaN or a finite value")
+            nan = np.isnan(values)
+            for j in np.flatnonzero(nan.any(axis=0)):
+                self.report.records.append({
+                    "view": name, "axis": "feature", "id": df.columns[j], "action": "kept",
+                    "reason": f"{int(nan[:, j].sum())} missing value(s) kept as NaN "
+                              "(nan_policy='keep')"})
+            if nan.all(axis=0).any():
+                raise CohortValidationError(
+                    f"view {name!r}: feature(s) {_listing(df.columns[nan.all(axis=0)])} have no "
+                    "observed value; drop them")
+            return df
         if policy == "raise":
             raise CohortValidationError(
                 f"view {name!r} has {n_nan} NaN and {n_inf} infinite value(s) in "
                 f"{len(rows)} sample(s) ({_listing(rows)}) and {len(cols)} feature(s) "
                 f"({_listing(cols)}); fix the data or choose nan_policy='drop_samples', "
-                "'drop_features' or 'impute_median' (each change is recorded in cohort.report)"
+                "'drop_features' or 'impute_median' (each change is recorded in cohort.report), "
+                "or 'keep' for methods that model missing values (MOFA+)"
             )
         if policy == "drop_samples":
             self.report.add(name, "sample", rows, "dropped", "non-finite value(s) (nan_policy='drop_samples')")
@@ -465,6 +489,9 @@ class Cohort:
         values = df.to_numpy(dtype=np.float64)
         if values.shape[0] < 2:
             const = np.ones(values.shape[1], dtype=bool)
+        elif np.isnan(values).any():          # nan_policy="keep": constant over observed values
+            with np.errstate(all="ignore"):
+                const = ~(np.nanmax(values, axis=0) > np.nanmin(values, axis=0))
         else:
             const = np.all(values == values[0], axis=0)
         if not const.any():
@@ -619,6 +646,31 @@ class Cohort:
             return self.views[view]
         except KeyError:
             raise KeyError(f"no view {view!r}; the cohort has {self.view_names}") from None
+
+    def imputed_mask(self, view: str) -> pd.DataFrame:
+        """Boolean frame (samples x features of ``view``): True where the value was imputed at
+        validation (``nan_policy="impute_median"``), read from :attr:`report`, so it survives
+        ``subset``, ``with_view`` and the ``.h5mu`` round trip.  Prediction uses it to refuse
+        imputed targets (a median scored as an observed value flatters the model)."""
+        import ast
+        import re
+
+        df = self[view]
+        mask = pd.DataFrame(False, index=df.index, columns=df.columns)
+        pat = re.compile(r"non-finite value for sample (.+) set to the feature median$")
+        for r in self.report.records:
+            if r.get("view") != view or r.get("action") != "imputed":
+                continue
+            m = pat.match(str(r.get("reason", "")))
+            if not m:
+                continue
+            try:
+                sid = str(ast.literal_eval(m.group(1)))
+            except (ValueError, SyntaxError):
+                sid = m.group(1).strip("'\"")
+            if sid in mask.index and r["id"] in mask.columns:
+                mask.loc[sid, r["id"]] = True
+        return mask
 
     def __contains__(self, view: str) -> bool:
         return view in self.views

@@ -57,6 +57,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._checks import RadiogenomicsError
+
 from .association import AssociationResult, associate
 from .cohort import Cohort
 from .qc import centre_anova
@@ -1143,7 +1145,7 @@ def run_demo(out_dir: str | Path, rng=0, alpha: float = 0.05, n_permutations: in
 
 # ================================================================================ run CONFIG
 
-class ConfigError(ValueError):
+class ConfigError(RadiogenomicsError):
     """Invalid ``radiogenomics run`` configuration (names the key and the fix)."""
 
 

@@ -48,6 +48,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ._checks import RadiogenomicsError
+
 __all__ = ["MOFA", "MOFAResult", "MOFAError", "load_mofa", "factor_stability",
            "FactorAssociation", "EnrichmentResult", "StabilityResult"]
 
@@ -55,7 +57,7 @@ LIKELIHOODS = ("gaussian", "bernoulli", "poisson")
 CONVERGENCE = ("fast", "medium", "slow")
 
 
-class MOFAError(ValueError):
+class MOFAError(RadiogenomicsError):
     """Invalid input to :class:`MOFA` (names the problem and the fix)."""
 
 

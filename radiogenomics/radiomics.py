@@ -63,6 +63,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._checks import RadiogenomicsError
+
 __all__ = ["extract", "ExtractionResult", "LABEL_PRESETS", "REGION_PRESETS", "ExtractionError"]
 
 LABEL_PRESETS = {
@@ -81,7 +83,7 @@ ERROR_COLUMNS = ["sample_id", "label", "stage", "reason"]
 _CACHE_FORMAT = 1
 
 
-class ExtractionError(ValueError):
+class ExtractionError(RadiogenomicsError):
     """Invalid input to :func:`extract` (bad manifest, labels or parameters)."""
 
 

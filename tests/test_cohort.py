@@ -341,3 +341,59 @@ def test_centre_codes_and_dotted_column_names(frames):
     assert sorted(c.centre.cat.categories) == ["1", "2"]
     c2 = Cohort({"radiomics": rad}, covariates=cov.assign(**{"site.id": centre}), centre="site.id")
     assert c2.centre.nunique() == 3
+
+
+# ------------------------------------------------------------- issue 14: keep what a method models
+def _scattered(seed=0, n=60, p=12, frac=0.1):
+    g = np.random.default_rng(seed)
+    ids = [f"S{i:02d}" for i in range(n)]
+    z = g.normal(size=(n, 2))
+    rad = pd.DataFrame(z @ g.normal(size=(2, p)) + 0.3 * g.normal(size=(n, p)), index=ids,
+                       columns=[f"r{j}" for j in range(p)])
+    expr = pd.DataFrame(z @ g.normal(size=(2, 20)) + 0.3 * g.normal(size=(n, 20)), index=ids,
+                        columns=[f"g{j}" for j in range(20)])
+    holes = g.random(rad.shape) < frac
+    rad_nan = rad.mask(holes)
+    return rad, rad_nan, expr, holes, z
+
+
+def test_nan_policy_keep_keeps_scattered_missing_values_and_reports_them():
+    """A user with scattered NaN in a radiomics view could not build a Cohort for MOFA+."""
+    rad, rad_nan, expr, holes, _ = _scattered()
+    c = Cohort({"radiomics": rad_nan, "expression": expr}, nan_policy={"radiomics": "keep"})
+    np.testing.assert_array_equal(c["radiomics"].isna().to_numpy(), holes)
+    kept = c.report.to_frame().query("action == 'kept'")
+    assert set(kept["id"]) == set(rad.columns[holes.any(axis=0)])
+    assert kept["reason"].str.contains("kept as NaN").all()
+    paired = c.paired("radiomics", "expression")
+    assert paired["radiomics"].isna().sum().sum() == holes.sum()
+    bad = rad_nan.copy()
+    bad.iloc[0, 0] = np.inf
+    with pytest.raises(CohortValidationError, match="inf is not a missing value"):
+        Cohort({"radiomics": bad}, nan_policy="keep")
+
+
+def test_mofa_fits_a_cohort_with_kept_missing_values():
+    """MOFA+ (mofapy2) models the kept NaN: the fit uses the observed cells only, and the
+    shared factors are recovered although 10% of radiomic values are missing."""
+    from conftest import require
+
+    require("mofapy2")
+    from radiogenomics.mofa import MOFA
+
+    rad, rad_nan, expr, holes, z = _scattered(seed=1, n=80)
+    c = Cohort({"radiomics": rad_nan, "expression": expr}, nan_policy={"radiomics": "keep"})
+    fit = MOFA(n_factors=3, rng=1, convergence="fast").fit(c, views=["radiomics", "expression"])
+    Z = fit.factors.to_numpy()
+    best = [max(abs(np.corrcoef(Z[:, k], z[:, j])[0, 1]) for k in range(Z.shape[1])) for j in range(2)]
+    assert min(best) > 0.8, best
+
+
+def test_impute_median_cells_are_marked():
+    rad, rad_nan, expr, holes, _ = _scattered(seed=2)
+    c = Cohort({"radiomics": rad_nan, "expression": expr}, nan_policy={"radiomics": "impute_median"})
+    mask = c.imputed_mask("radiomics")
+    np.testing.assert_array_equal(mask.to_numpy(), holes)
+    sub = c.subset(list(c.samples[:30]))
+    np.testing.assert_array_equal(sub.imputed_mask("radiomics").to_numpy(), holes[:30])
+    assert not c.imputed_mask("expression").to_numpy().any()
