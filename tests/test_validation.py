@@ -237,3 +237,100 @@ def test_validation_plots(tmp_path):
         fig.savefig(tmp_path / f"{name}.png")
         assert (tmp_path / f"{name}.png").stat().st_size > 5000
     assert res.metric("auroc") > 0.7
+
+
+# ------------------------------------------------------------------ issue 14: grouped inner folds
+from sklearn.base import BaseEstimator, RegressorMixin  # noqa: E402
+
+
+class _CentreSpy(RegressorMixin, BaseEstimator):
+    """A tiny regressor that records, for every fit, the centres it was trained on and, for
+    every prediction, the centres it is asked about (GridSearchCV scores inner folds this way)."""
+
+    log: list = []
+
+    def __init__(self, shrink=1.0):
+        self.shrink = shrink
+
+    def fit(self, X, y):
+        self.train_centres_ = frozenset(X["centre"])
+        self.mean_ = float(np.mean(y)) * self.shrink
+        return self
+
+    def predict(self, X):
+        _CentreSpy.log.append((self.train_centres_, frozenset(X["centre"])))
+        return np.full(len(X), self.mean_)
+
+
+def test_nested_cv_inner_folds_keep_centres_together_under_loco():
+    """Inner GridSearchCV folds were plain k-fold under leave-one-centre-out, so a centre was
+    split between inner training and validation rows; every inner validation fold now holds
+    centres absent from its training rows (also with 3 training centres and inner=5)."""
+    X, y = _null_multicentre(n_per=(30, 30, 30, 30), p=3)
+    y = pd.Series(np.random.default_rng(0).normal(size=len(y)), index=y.index)
+    _CentreSpy.log = []
+    res = nested_cv(_CentreSpy(), {"shrink": [0.5, 1.0]}, X, y, outer="loco", inner=5,
+                    n_boot=0, rng=0)
+    assert len(res.params) == 4
+    assert len(_CentreSpy.log) > 8
+    for train, scored in _CentreSpy.log:
+        assert not train & scored, (sorted(train), sorted(scored))
+
+
+def test_penalized_inner_folds_keep_each_group_whole(monkeypatch):
+    """The lambda CV inside PenalizedModel gets the training centres under LOCO: every inner
+    training set holds each group completely or not at all (plain k-fold splits groups)."""
+    import sklearn.linear_model as sklm
+
+    n_per, k = 12, 6
+    g = np.random.default_rng(3)
+    code = np.repeat(np.arange(k), n_per).astype(float)
+    X = pd.DataFrame(g.normal(size=(n_per * k, 4)), columns=list("abcd"))
+    X["code"] = code + 0.01 * 0            # a feature that names the group
+    X["centre"] = [f"C{int(c)}" for c in code]
+    y = pd.Series(X["a"] + g.normal(size=len(X)))
+    seen = []
+    real = sklm.enet_path
+
+    def spy(A, yy, *args, **kw):
+        seen.append(np.asarray(A)[:, 4].copy())
+        return real(A, yy, *args, **kw)
+
+    monkeypatch.setattr(sklm, "enet_path", spy)
+    cross_validate(PenalizedModel(alpha=1.0, cv=5, n_lambda=5), X.drop(columns="centre"), y,
+                   cv="loco", centre=X["centre"], n_boot=0, rng=0)
+    assert seen
+    for col in seen:
+        _, counts = np.unique(np.round(col, 8), return_counts=True)
+        assert set(counts) == {n_per}, counts            # whole groups only
+
+    seen.clear()
+    cross_validate(PenalizedModel(alpha=1.0, cv=5, n_lambda=5), X.drop(columns="centre"), y,
+                   cv=3, n_boot=0, rng=0)
+    assert any(set(np.unique(np.round(c, 8), return_counts=True)[1]) != {n_per} for c in seen)
+
+
+def test_validation_inputs_are_checked_by_sample_id():
+    """y was taken by position even when its index named other samples; a centre Series with
+    missing IDs became the label 'nan'.  Both are now refused, naming the samples."""
+    from radiogenomics._checks import InputError
+
+    X, y = _null_multicentre(n_per=(20, 20, 20), p=4, prevalence=(0.3, 0.5, 0.6))
+    pipe = make_pipeline(family="binomial", alpha=0.0, rng=0).set_params(model__lambda_=0.1)
+    with pytest.raises(InputError, match="different sample IDs"):
+        cross_validate(pipe, X, y.rename(index={"s003": "x999"}), 3, n_boot=0)
+    with pytest.raises(InputError, match="s005"):
+        cross_validate(pipe, X, y.mask(y.index == "s005", np.inf), 3, n_boot=0)
+    with pytest.raises(InputError, match="text|non-numeric"):
+        cross_validate(pipe, X, y.astype(object).mask(y.index == "s001", "yes"), 3, n_boot=0)
+    with pytest.raises(InputError, match="s000"):
+        cross_validate(pipe, X.rename(index={"s001": "s000"}), y.to_numpy(), 3, n_boot=0)
+    with pytest.raises(InputError, match="different sample IDs"):
+        cross_validate(pipe, X.drop(columns="centre"), y, "loco",
+                       centre=X["centre"].iloc[1:], n_boot=0)
+    with pytest.raises(InputError, match="different numbers of samples"):
+        permutation_test(pipe, X, y.to_numpy()[:-1], 3, n_permutations=2)
+    # the same IDs in another order are aligned, not refused: same result as in order
+    a = cross_validate(pipe, X, y.sample(frac=1.0, random_state=1), 3, n_boot=0, rng=0)
+    b = cross_validate(pipe, X, y, 3, n_boot=0, rng=0)
+    assert a.metric("auroc") == pytest.approx(b.metric("auroc"))
