@@ -59,6 +59,8 @@ from scipy import stats
 from scipy.cluster import hierarchy
 from scipy.spatial.distance import squareform
 
+from ._checks import InputError
+
 __all__ = ["icc", "feature_icc", "filter_reproducible", "collapse_redundant", "mean_squares",
            "perturbation_icc", "ReproducibilityFilter", "RedundancyResult", "PerturbationResult",
            "ICC_FORMS", "FORM_ALIASES"]
@@ -90,7 +92,7 @@ _ALIAS_LOOKUP = {a: form for form, names in FORM_ALIASES.items() for a in names}
 def _canonical_form(form: str) -> str:
     key = re.sub(r"\s+", "", str(form)).lower()
     if key not in _ALIAS_LOOKUP:
-        raise ValueError(f"unknown ICC form {form!r}; use one of {list(ICC_FORMS)} or an alias such "
+        raise InputError(f"unknown ICC form {form!r}; use one of {list(ICC_FORMS)} or an alias such "
                          "as 'ICC(2,1)', 'ICC(A,1)', 'ICC(C,1)', 'ICC(3,k)'")
     return _ALIAS_LOOKUP[key]
 
@@ -103,10 +105,10 @@ def mean_squares(Y) -> dict:
     """
     Y = np.asarray(Y, dtype=float)
     if Y.ndim < 2:
-        raise ValueError(f"need a (..., subjects, raters) array, got shape {Y.shape}")
+        raise InputError(f"need a (..., subjects, raters) array, got shape {Y.shape}")
     n, k = Y.shape[-2:]
     if n < 2 or k < 2:
-        raise ValueError(f"ICC needs at least 2 subjects and 2 raters/sessions, got {n} x {k}")
+        raise InputError(f"ICC needs at least 2 subjects and 2 raters/sessions, got {n} x {k}")
     gm = Y.mean(axis=(-2, -1), keepdims=True)
     row = Y.mean(axis=-1, keepdims=True)
     col = Y.mean(axis=-2, keepdims=True)
@@ -171,19 +173,19 @@ def _wide_from_long(data: pd.DataFrame, targets: str, raters: str, ratings: str)
     dup = data.duplicated([targets, raters])
     if dup.any():
         ex = data.loc[dup, [targets, raters]].iloc[0].tolist()
-        raise ValueError(f"{int(dup.sum())} duplicated ({targets}, {raters}) pair(s), e.g. {ex}; each "
+        raise InputError(f"{int(dup.sum())} duplicated ({targets}, {raters}) pair(s), e.g. {ex}; each "
                          "subject must have one rating per rater/session (average repeats first)")
     return data.pivot(index=targets, columns=raters, values=ratings)
 
 
 def _complete_subjects(wide: pd.DataFrame, nan_policy: str, what: str = "") -> pd.DataFrame:
     if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
+        raise InputError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
     incomplete = wide.isna().any(axis=1)
     if incomplete.any():
         names = list(wide.index[incomplete][:5])
         if nan_policy == "raise":
-            raise ValueError(f"{int(incomplete.sum())} subject(s){what} lack a rating for some rater/"
+            raise InputError(f"{int(incomplete.sum())} subject(s){what} lack a rating for some rater/"
                              f"session (e.g. {names}); the ICC needs a complete subjects x raters "
                              "table: fill them in or pass nan_policy='omit' to drop those subjects")
         warnings.warn(f"ICC{what}: dropped {int(incomplete.sum())} incomplete subject(s) {names}",
@@ -218,16 +220,16 @@ def icc(data, targets: str | None = None, raters: str | None = None, ratings: st
     """
     if isinstance(data, pd.DataFrame) and ratings is not None:
         if targets is None or raters is None:
-            raise ValueError("a long table needs targets=, raters= and ratings= column names")
+            raise InputError("a long table needs targets=, raters= and ratings= column names")
         wide = _wide_from_long(data, targets, raters, ratings)
     elif targets is not None or raters is not None or ratings is not None:
-        raise ValueError("targets/raters/ratings name columns of a long DataFrame; for a wide "
+        raise InputError("targets/raters/ratings name columns of a long DataFrame; for a wide "
                          "subjects x raters table pass it alone")
     else:
         wide = pd.DataFrame(np.asarray(data, dtype=float)) if not isinstance(data, pd.DataFrame) \
             else data.astype(float)
         if wide.ndim != 2:
-            raise ValueError("a wide table must be 2-D (subjects x raters)")
+            raise InputError("a wide table must be 2-D (subjects x raters)")
     wide = _complete_subjects(wide, nan_policy)
     ms = mean_squares(wide.to_numpy(dtype=float))
     forms = ICC_FORMS if form is None else (_canonical_form(form),)
@@ -278,7 +280,7 @@ def feature_icc(values_by_session, form: str = "ICC(2,1)", confidence: float = 0
                            "; name them with feature=, subject=, session=, value=")
         dup = df.duplicated([feature, subject, session])
         if dup.any():
-            raise ValueError(f"{int(dup.sum())} duplicated (feature, subject, session) rows, e.g. "
+            raise InputError(f"{int(dup.sum())} duplicated (feature, subject, session) rows, e.g. "
                              f"{df.loc[dup, [feature, subject, session]].iloc[0].tolist()}")
         names = pd.Index(pd.unique(df[feature]), name=feature)
         subjects = pd.Index(pd.unique(df[subject]))
@@ -289,17 +291,17 @@ def feature_icc(values_by_session, form: str = "ICC(2,1)", confidence: float = 0
     else:
         A = np.asarray(values_by_session, dtype=float)
         if A.ndim != 3:
-            raise ValueError(f"need a features x subjects x sessions array, got shape {A.shape}")
+            raise InputError(f"need a features x subjects x sessions array, got shape {A.shape}")
         names = pd.Index(range(A.shape[0]) if feature_names is None else list(feature_names),
                          name=feature)
         if len(names) != A.shape[0]:
-            raise ValueError(f"{len(names)} feature_names for {A.shape[0]} features")
+            raise InputError(f"{len(names)} feature_names for {A.shape[0]} features")
     if nan_policy not in ("raise", "omit"):
-        raise ValueError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
+        raise InputError(f"nan_policy must be 'raise' or 'omit', got {nan_policy!r}")
     incomplete = np.isnan(A).any(axis=2)                   # features x subjects
     bad = incomplete.any(axis=1)
     if bad.any() and nan_policy == "raise":
-        raise ValueError(f"{int(bad.sum())} feature(s) have missing values (e.g. "
+        raise InputError(f"{int(bad.sum())} feature(s) have missing values (e.g. "
                          f"{list(names[bad][:5])}); complete them or pass nan_policy='omit' to use "
                          "each feature's complete subjects only")
     n_subj = (~incomplete).sum(axis=1)
@@ -313,7 +315,7 @@ def feature_icc(values_by_session, form: str = "ICC(2,1)", confidence: float = 0
     for j in np.flatnonzero(bad):
         Y = A[j][~incomplete[j]]
         if Y.shape[0] < 2:
-            raise ValueError(f"feature {names[j]!r} has fewer than 2 complete subjects")
+            raise InputError(f"feature {names[j]!r} has fewer than 2 complete subjects")
         s = _icc_stats(mean_squares(Y), f, confidence)
         for key in cols:
             cols[key][j] = s[key]
@@ -367,7 +369,7 @@ def filter_reproducible(features_icc, threshold: float = 0.75,
                            f"{list(features_icc.columns)})")
         vals = features_icc[column].astype(float)
     if vals.index.has_duplicates:
-        raise ValueError("duplicated feature names in features_icc; make them unique first")
+        raise InputError("duplicated feature names in features_icc; make them unique first")
     label = "ICC" if column == "ICC" else column
     keep = vals >= threshold
     rows = []
@@ -397,7 +399,7 @@ def _correlation(X: np.ndarray, method: str) -> np.ndarray:
     if method == "spearman":
         X = np.apply_along_axis(stats.rankdata, 0, X)
     elif method != "pearson":
-        raise ValueError(f"method must be 'spearman' or 'pearson', got {method!r}")
+        raise InputError(f"method must be 'spearman' or 'pearson', got {method!r}")
     Z = X - X.mean(axis=0)
     Z /= np.sqrt((Z ** 2).sum(axis=0))
     R = Z.T @ Z
@@ -432,18 +434,18 @@ def collapse_redundant(X: pd.DataFrame, threshold: float = 0.9, method: str = "s
     if not isinstance(X, pd.DataFrame):
         X = pd.DataFrame(np.asarray(X, dtype=float))
     if not 0 < threshold <= 1:
-        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+        raise InputError(f"threshold must be in (0, 1], got {threshold}")
     if linkage not in ("complete", "average"):
-        raise ValueError(f"linkage must be 'complete' or 'average', got {linkage!r}")
+        raise InputError(f"linkage must be 'complete' or 'average', got {linkage!r}")
     if X.columns.has_duplicates:
-        raise ValueError("duplicated feature names in X; make them unique first")
+        raise InputError("duplicated feature names in X; make them unique first")
     A = X.to_numpy(dtype=float)
     if np.isnan(A).any():
         cols = list(X.columns[np.isnan(A).any(axis=0)][:5])
-        raise ValueError(f"X has missing values (e.g. in {cols}); impute or drop them first")
+        raise InputError(f"X has missing values (e.g. in {cols}); impute or drop them first")
     const = np.ptp(A, axis=0) == 0
     if const.any():
-        raise ValueError(f"{int(const.sum())} constant feature(s) (e.g. {list(X.columns[const][:5])})"
+        raise InputError(f"{int(const.sum())} constant feature(s) (e.g. {list(X.columns[const][:5])})"
                          ": correlation is undefined; remove zero-variance features first")
     p = A.shape[1]
     R = _correlation(A, method)
@@ -458,7 +460,7 @@ def collapse_redundant(X: pd.DataFrame, threshold: float = 0.9, method: str = "s
     if icc is not None:
         icc = pd.Series(icc, dtype=float).reindex(X.columns)
         if icc.isna().any():
-            raise ValueError(f"icc lacks features {list(X.columns[icc.isna().to_numpy()][:5])}")
+            raise InputError(f"icc lacks features {list(X.columns[icc.isna().to_numpy()][:5])}")
         icc = icc.to_numpy()
     var = A.var(axis=0, ddof=1)
     absR = np.abs(R)
@@ -606,22 +608,28 @@ def perturbation_icc(images, masks, extractor_settings=None, n_perturbations: in
     import SimpleITK as sitk
     images, masks = list(images), list(masks)
     if len(images) != len(masks):
-        raise ValueError(f"{len(images)} images but {len(masks)} masks; give one mask per image")
+        raise InputError(f"{len(images)} images but {len(masks)} masks; give one mask per image")
     if len(images) < 2:
-        raise ValueError("the ICC compares variance between subjects with variance between "
+        raise InputError("the ICC compares variance between subjects with variance between "
                          "perturbations, so it needs at least 2 subjects (images); got "
                          f"{len(images)}")
     n_rep = n_perturbations + int(include_original)
     if n_rep < 2:
-        raise ValueError("need at least 2 measurements per subject: raise n_perturbations")
+        raise InputError("need at least 2 measurements per subject: raise n_perturbations")
     rng = np.random.default_rng(rng)
     extractor = _make_extractor(extractor_settings)
     rows, params = [], []
     for s, (im, mk) in enumerate(zip(images, masks)):
         im = sitk.ReadImage(str(im)) if not isinstance(im, sitk.Image) else im
         mk = sitk.ReadImage(str(mk)) if not isinstance(mk, sitk.Image) else mk
+        from .radiomics import geometry_problem
+
+        tol = float(getattr(extractor, "settings", {}).get("geometryTolerance") or 1e-6)
+        problem = geometry_problem(im, mk, tol)
+        if problem:   # CopyInformation would hide a misregistered mask (extract flags it)
+            raise InputError(f"subject {s}: {problem}")
         mk = sitk.Cast(mk == label, sitk.sitkUInt8)
-        mk.CopyInformation(im)
+        mk.CopyInformation(im)      # identical within tol: exact copy for SimpleITK filters
         for b in range(n_rep):
             if include_original and b == 0:
                 pim, pmk = im, mk
@@ -633,7 +641,7 @@ def perturbation_icc(images, masks, extractor_settings=None, n_perturbations: in
             nvox = int(sitk.GetArrayViewFromImage(pmk).sum())
             params.append({"subject": s, "perturbation": b, **info, "n_voxels": nvox})
             if nvox == 0:
-                raise ValueError(f"subject {s}, perturbation {b}: the mask is empty after "
+                raise InputError(f"subject {s}, perturbation {b}: the mask is empty after "
                                  f"perturbation ({info}); lower volume_voxels or translation")
             result = extractor.execute(pim, pmk, label=1)
             for name, val in result.items():

@@ -60,6 +60,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -264,7 +266,10 @@ def _short(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {lines[-1] if lines else ''}"[:500]
 
 
-def _geometry_problem(image, mask, tol: float, what: str = "mask") -> str | None:
+def geometry_problem(image, mask, tol: float, what: str = "mask") -> str | None:
+    """Why ``mask`` does not lie on ``image``'s grid (dimension, size, spacing, origin,
+    direction beyond ``tol``), or None: the one geometry check of extraction and of
+    :func:`radiogenomics.features.perturbation_icc`."""
     if image.GetDimension() != mask.GetDimension():
         return (f"image is {image.GetDimension()}-D but {what} is {mask.GetDimension()}-D")
     parts = []
@@ -364,7 +369,7 @@ def _run_case_inner(task: dict) -> dict:
         is_region = kind == "region map"
         if not settings.get("correctMask", False):
             tol = settings.get("geometryTolerance") or 1e-6
-            problem = _geometry_problem(image, roi, float(tol), what=kind)
+            problem = geometry_problem(image, roi, float(tol), what=kind)
             if problem:
                 return fail(texts, "geometry", problem)
         try:
@@ -725,5 +730,12 @@ def extract(manifest, params=None, labels=None, n_jobs: int = 1, cache_dir=None,
                   "regions_source": regions if isinstance(regions, str) else None,
                   "params_source": params if isinstance(params, str) else
                   ("dict" if isinstance(params, dict) else "pyradiomics defaults")}
+    if len(order) and features.shape[0] == 0:
+        stages = errors.groupby(["stage", "reason"]).size().sort_values(ascending=False)
+        detail = "; ".join(f"{st} ({k} case(s)): {reason}" for (st, reason), k in stages.head(3).items())
+        warnings.warn(
+            f"extract: every one of the {len(order)} case(s) failed, so the feature table is "
+            f"empty; most common failures: {detail}; see result.errors and result.cases",
+            UserWarning, stacklevel=2)
     return ExtractionResult(features=features, diagnostics=diagnostics, errors=errors,
                             cases=cases, provenance=provenance, n_cached=len(cached))

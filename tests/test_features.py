@@ -294,3 +294,16 @@ def test_perturbation_icc_errors():
         perturbation_icc(images[:1], masks[:1], SETTINGS)
     with pytest.raises(ValueError, match="one mask per image"):
         perturbation_icc(images, masks[:1], SETTINGS)
+
+
+def test_perturbation_icc_refuses_a_misregistered_mask():
+    """The mask's geometry used to be overwritten with the image's (CopyInformation), so a
+    misregistered mask passed unnoticed where extract() flags it; the same check now runs."""
+    images, masks = _synthetic_cases(n=2)
+    masks[1].SetOrigin((0.0, 0.0, 5.0))
+    with pytest.raises(ValueError, match=r"subject 1: image and mask geometry differ \(origin"):
+        perturbation_icc(images, masks, SETTINGS, n_perturbations=1, label=2)
+    images, masks = _synthetic_cases(n=2)
+    masks[0].SetSpacing((1.0, 1.0, 3.0))
+    with pytest.raises(ValueError, match=r"subject 0: .*spacing"):
+        perturbation_icc(images, masks, SETTINGS, n_perturbations=1, label=2)

@@ -396,3 +396,13 @@ def test_regions_cache(tmp_path):
     assert third.n_cached == 0
     assert third.features.loc["c", "A_original_firstorder_Mean"] == \
         first.features.loc["c", "B_original_firstorder_Mean"]
+
+
+def test_every_case_failing_warns_instead_of_a_silent_empty_table(tmp_path):
+    """A manifest whose every case fails returned a 0 x 0 table with no word."""
+    mask = sitk.ReadImage(str(LBL))
+    empty = _write(mask * 0, tmp_path / "empty_label.nrrd")
+    m = _manifest([("a", str(tmp_path / "nope.nrrd"), str(LBL)), ("b", str(IMG), empty)])
+    with pytest.warns(UserWarning, match=r"every one of the 2 case\(s\) failed.*read_image.*result.errors"):
+        res = extract(m, params=FAST)
+    assert res.features.shape[0] == 0 and len(res.errors) == 2
