@@ -537,8 +537,9 @@ def associate(
     n = len(Xdf)
     k = Z.shape[1] - 1
     dof = n - 2 - k  # >= 1, checked by design_matrix
-    A = _prepare_block(Xdf, "X")
-    B = _prepare_block(Ydf, "Y")
+    cohort_input = isinstance(X, Cohort)
+    A = _prepare_block(Xdf, f"view {x_name!r} (x)" if cohort_input else "X")
+    B = _prepare_block(Ydf, f"view {y_name!r} (y)" if cohort_input else "Y")
     if method == "spearman":
         A = stats.rankdata(A, axis=0)
         B = stats.rankdata(B, axis=0)

@@ -356,3 +356,31 @@ def test_dataframe_input_gets_cohort_quality_messages():
     Xd.columns = ["a", "a"]
     with pytest.raises(RadiogenomicsError, match="duplicated feature ID"):
         associate(Xd, Y)
+
+
+def test_inf_misaligned_rows_and_kept_nan_in_a_cohort():
+    """inf named like NaN; rows in another order are matched by sample ID (not position);
+    a Cohort built with nan_policy='keep' is refused naming the view, the NaN count and the
+    features, with the fix (the screen needs complete pairs)."""
+    from radiogenomics import RadiogenomicsError
+
+    g = np.random.default_rng(14)
+    idx = [f"s{i}" for i in range(20)]
+    X = pd.DataFrame(g.normal(size=(20, 3)), index=idx, columns=["a", "b", "c"])
+    Y = pd.DataFrame(g.normal(size=(20, 2)) + X[["a"]].to_numpy(), index=idx, columns=["u", "v"])
+    Xi = X.copy()
+    Xi.iloc[1, 2] = np.inf
+    with pytest.raises(RadiogenomicsError, match=r"1 infinite.*'s1'.*'c'"):
+        associate(Xi, Y)
+    ref = associate(X, Y)
+    rev = associate(X.iloc[::-1], Y)
+    np.testing.assert_allclose(rev.r.to_numpy(), ref.r.to_numpy(), rtol=1e-12)
+    assert rev.r.loc["a", "u"] == pytest.approx(stats.pearsonr(X["a"], Y["u"])[0], rel=1e-10)
+    with pytest.raises(RadiogenomicsError, match="sample IDs differ"):
+        associate(X.rename(index={"s0": "s99"}), Y)
+    Xn = X.copy()
+    Xn.iloc[2, 1] = Xn.iloc[5, 1] = Xn.iloc[7, 2] = np.nan
+    cohort = Cohort({"rad": Xn, "expr": Y}, nan_policy="keep")
+    with pytest.raises(RadiogenomicsError,
+                       match=r"view 'rad'.*3 NaN.*2 feature\(s\) \('b', 'c'\).*impute"):
+        associate(cohort, x="rad", y="expr")
