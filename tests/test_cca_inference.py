@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from radiogenomics import RadiogenomicsError
 from radiogenomics.cca import CCA, RegularizedCCA, SparseCCA
 from radiogenomics.cca.inference import (
     bootstrap_cca,
@@ -34,7 +35,7 @@ def _replayed_perms(rng, n, B, blocks=None):
 def test_fast_null_equals_refitting_classical_cca(blocks):
     X, Y = _two_blocks()
     res = cca_permutation_test(CCA(n_components=3), X, Y, n_permutations=99, rng=5,
-                               exchangeability_blocks=blocks)
+                               exchangeability_blocks=blocks, method="freedman-lane")
     fit = CCA(n_components=3).fit(X, Y)
     # step k's statistic is the k-th canonical correlation (variates regressed out)
     np.testing.assert_allclose(res.statistic, fit.canonical_correlations_, rtol=1e-10)
@@ -71,10 +72,25 @@ def test_sparse_cca_permutation_test_runs_and_is_reproducible():
 
 def test_out_of_sample_correlation_and_its_null():
     X, Y = _two_blocks(n=80, seed=4, signal=0.8)
-    cv = cross_validated_correlation(CCA(n_components=1), X, Y, cv=5, n_permutations=49, rng=0)
+    from sklearn.model_selection import KFold
+    from statsmodels.multivariate.cancorr import CanCorr
+
+    splitter = KFold(5, shuffle=True, random_state=3)
+    cv = cross_validated_correlation(CCA(n_components=1), X, Y, cv=splitter, n_permutations=49,
+                                     rng=0)
+    # independent reference: statsmodels' CanCorr weights fitted on each training fold,
+    # applied to the held-out rows centred with the training means (sign-free per fold)
+    ref = []
+    for train, test in splitter.split(X):
+        fit = CanCorr(Y[train] - Y[train].mean(0), X[train] - X[train].mean(0))
+        a = (X[test] - X[train].mean(0)) @ fit.x_cancoef[:, 0]
+        b = (Y[test] - Y[train].mean(0)) @ fit.y_cancoef[:, 0]
+        ref.append(np.corrcoef(a, b)[0, 1])
+    np.testing.assert_allclose(np.abs(cv.fold_correlations), np.abs(ref), rtol=1e-8)
+    assert np.sign(cv.fold_correlations).tolist() == [1.0] * 5
+    assert cv.in_sample == pytest.approx(CanCorr(Y, X).cancorr[0], rel=1e-10)
     assert cv.in_sample > cv.correlation > 0.3
-    assert cv.pvalue == pytest.approx((1 + np.sum(cv.null_distribution >= cv.correlation)) / 50)
-    assert cv.pvalue <= 0.05 and len(cv.fold_correlations) == 5
+    assert cv.pvalue == pytest.approx(1 / 50) and len(cv.fold_correlations) == 5
     centres = np.repeat(["c1", "c2", "c3", "c4"], 20)
     loco = cross_validated_correlation(CCA(n_components=1), X, Y, groups=centres)
     assert loco.scheme == "leave-one-group-out" and len(loco.fold_correlations) == 4
@@ -116,8 +132,11 @@ def test_bootstrap_aligns_components_and_respects_strata():
     # the dominant feature keeps its sign in (almost) every resample after alignment
     top = x1["loading"].abs().idxmax()
     assert x1.loc[top, "sign_agreement"] > 0.95
-    assert (x1["loading_lower"] <= x1["loading"]).all() and (x1["loading"] <= x1["loading_upper"]).all()
     assert boot.scheme == "stratified" and boot.canonical_correlations.shape == (200, 2)
+    # the estimate is statsmodels' canonical correlations of the full data
+    from statsmodels.multivariate.cancorr import CanCorr
+
+    np.testing.assert_allclose(boot.estimate, CanCorr(Y, X).cancorr[:2], rtol=1e-10)
 
 
 def test_sparse_bootstrap_reports_selection_stability():
@@ -208,3 +227,115 @@ def test_dataframe_columns_are_checked_and_summary_names_both_correlations():
     assert list(m.weights_frame("x").index) == list("abcd")
     text = m.summary()
     assert "criterion" in text and "in-sample correlations of the variates" in text
+
+
+# ----------------------------------------------------------------------------- issue 14
+
+def test_bootstrap_of_classical_cca_refuses_resamples_that_force_correlations_of_one():
+    """Null data n = 60, p = q = 20: a resample keeps ~38 distinct rows, fewer than
+    rank(X) + rank(Y) + 1 = 41, so classical CCA of a resample has r1 = 1 by construction
+    (the old code returned r1 = 1.000000 for 7 of 8 resamples).  Now refused with the reason
+    and the fix; ridge CCA on the same data gives correlations below 1."""
+    from radiogenomics.cca import DegenerateCCAError
+
+    g = np.random.default_rng(0)
+    X, Y = g.normal(size=(60, 20)), g.normal(size=(60, 20))
+    with pytest.raises(DegenerateCCAError, match=r"distinct samples.*RegularizedCCA"):
+        bootstrap_cca(CCA(n_components=1), X, Y, n_bootstraps=8, rng=1)
+    with pytest.warns(UserWarning):
+        ridge = bootstrap_cca(RegularizedCCA(n_components=1, reg_x=1.0, reg_y=1.0), X, Y,
+                              n_bootstraps=8, rng=1)
+    assert ridge.canonical_correlations.max() < 0.999
+
+
+def test_bootstrap_of_classical_cca_with_room_has_no_correlation_of_one():
+    g = np.random.default_rng(1)
+    X, Y = g.normal(size=(60, 3)), g.normal(size=(60, 3))
+    boot = bootstrap_cca(CCA(n_components=1), X, Y, n_bootstraps=50, rng=2)
+    assert boot.canonical_correlations.max() < 0.9
+
+
+def test_permutation_test_refuses_classical_cca_when_covariates_leave_no_room():
+    """n = 30, 6 covariates, p = q = 12: n - rank(Z) = 23 < 24 = p + q, so the statistic and
+    the whole null were 1 (p = 1, no warning).  Now refused, naming the ranks and the fix."""
+    from radiogenomics.cca import DegenerateCCAError
+
+    g = np.random.default_rng(2)
+    X, Y, Z = g.normal(size=(30, 12)), g.normal(size=(30, 12)), g.normal(size=(30, 6))
+    with pytest.raises(DegenerateCCAError,
+                       match=r"n - rank\(Z\) = 30 - 7 = 23.*12 \+ 12 = 24.*RegularizedCCA"):
+        cca_permutation_test(CCA(n_components=1), X, Y, covariates=Z, n_permutations=19, rng=1)
+    for method in ("auto", "freedman-lane"):
+        with pytest.raises(DegenerateCCAError):
+            cca_permutation_test(CCA(n_components=1), X, Y, covariates=Z, n_permutations=19,
+                                 rng=1, method=method)
+    # fewer covariates leave room: statistics below 1 (high, as 12 + 12 columns in 27 dimensions)
+    res = cca_permutation_test(CCA(n_components=1), X, Y, covariates=Z[:, :2], n_permutations=19,
+                               rng=1)
+    assert res.statistic[0] < 1 - 1e-6 and res.null_distribution.max() < 1 - 1e-6
+
+
+def test_classical_permutation_test_is_winklers_stepdown_with_statsmodels_statistics():
+    """The old API runs the published method for classical CCA: statistics are the canonical
+    correlations of the covariate-adjusted blocks (statsmodels' CanCorr on OLS residuals),
+    p-values the cumulative maximum of the per-step ones, never below 1 / (1 + B)."""
+    from statsmodels.multivariate.cancorr import CanCorr
+
+    g = np.random.default_rng(3)
+    n = 80
+    cov = pd.DataFrame({"age": g.normal(size=n), "site": np.repeat(["a", "b"], 40)})
+    X, Y = _two_blocks(n=n, p=4, q=3, seed=4, signal=1.0)
+    X = X + cov[["age"]].to_numpy()
+    res = cca_permutation_test(CCA(n_components=3), X, Y, covariates=cov, n_permutations=99, rng=0)
+    Z = np.column_stack([np.ones(n), cov["age"], cov["site"] == "b"]).astype(float)
+    H = Z @ np.linalg.pinv(Z)
+    np.testing.assert_allclose(res.statistic, CanCorr(Y - H @ Y, X - H @ X).cancorr, rtol=1e-9)
+    np.testing.assert_array_equal(res.pvalues, np.maximum.accumulate(res.pvalues_raw))
+    assert res.method == "winkler" and res.pvalues.min() >= 1 / 100
+    assert res.pvalues[0] == pytest.approx(1 / 100) and res.pvalues[1] > 0.05
+    with pytest.raises(RadiogenomicsError, match="method"):
+        cca_permutation_test(RegularizedCCA(n_components=1, reg_x=1.0, reg_y=1.0), X, Y,
+                             method="winkler")
+
+
+@pytest.mark.parametrize("blocks", [False, True])
+def test_out_of_sample_null_holds_its_level(blocks):
+    """Null data (X independent of Y; with blocks, 3 centres shifting both blocks, so X and Y
+    are dependent through centre and only within-centre permutation is valid): the
+    permutation p-value of the out-of-sample correlation rejects at 0.05 (B = 19, exact level
+    1/20) within the binomial 99% interval over 150 datasets."""
+    N, B = 150, 19
+    g = np.random.default_rng([5, blocks])
+    centre = np.repeat(["a", "b", "c"], 12)
+    rej = 0
+    for _ in range(N):
+        X, Y = g.normal(size=(36, 3)), g.normal(size=(36, 3))
+        if blocks:
+            shift = g.normal(scale=2.0, size=3)[np.repeat([0, 1, 2], 12)][:, None]
+            X, Y = X + shift, Y + shift * g.normal(size=3)
+        res = cross_validated_correlation(CCA(n_components=1), X, Y, cv=3, n_permutations=B,
+                                          exchangeability_blocks=centre if blocks else None,
+                                          rng=g)
+        rej += res.pvalue <= 0.05 + 1e-12
+    lo, hi = stats.binom.interval(0.99, N, 1 / (B + 1))
+    assert lo <= rej <= hi, rej
+
+
+def test_bootstrap_interval_of_the_first_canonical_correlation_covers():
+    """Coverage of the 95% 'basic' (Fisher z) interval of r1 over 120 datasets (n = 80,
+    p = q = 2, rho = (0.6, 0.2)) within the binomial 99% interval around 0.95; the percentile
+    interval, pushed up by the upward bias of r1, covers less.  Full version (500 datasets,
+    B = 400): benchmarks/coverage_cca.py."""
+    N, B, rho = 120, 80, np.array([0.6, 0.2])
+    g = np.random.default_rng(6)
+    cover = {"basic": 0, "percentile": 0}
+    for _ in range(N):
+        X = g.standard_normal((80, 2))
+        Y = rho * X + np.sqrt(1 - rho ** 2) * g.standard_normal((80, 2))
+        boot = bootstrap_cca(CCA(n_components=1), X, Y, n_bootstraps=B, rng=g)
+        for m in cover:
+            ci = boot.correlation_intervals(m).iloc[0]
+            cover[m] += ci["lower"] <= rho[0] <= ci["upper"]
+    lo, hi = stats.binom.interval(0.99, N, 0.95)
+    assert lo <= cover["basic"] <= hi, cover
+    assert cover["percentile"] <= cover["basic"], cover

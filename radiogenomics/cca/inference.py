@@ -1,18 +1,24 @@
 """Inference for the CCA family: permutation tests, out-of-sample correlation, bootstrap.
 
 Permutation test (:func:`cca_permutation_test`)
-    Rows of Y are permuted (freely or within exchangeability blocks such as centre; indices
-    from :mod:`radiogenomics.resampling`, so the same ``rng`` gives the same p-values).  The
-    k-th canonical correlation is tested with the step-down scheme of Winkler et al. (2020,
-    *NeuroImage* 211:116595, "Permutation inference for canonical correlation analysis"): the
-    first k-1 canonical variates (from the unpermuted fit) are regressed out of each block, the
-    first canonical correlation of the residual blocks is the statistic, its null comes from
-    permuting the residual Y, and p-values are made monotone (``p_k = max(p_k, p_{k-1})``), which
-    controls the family-wise error over components.  Naively comparing the k-th canonical
-    correlation with the k-th of permuted data is invalid for k > 1.  The test is
-    conservative for components beyond the first null one (simulated: 0.03 at the first null
-    component and 0.003 at the next, at level 0.05), which the monotone p-values make moot.
-    ``p = (1 + #{null >= observed}) / (1 + B)``.
+    Step-down test of the canonical correlations, FWER-controlled over components by the
+    cumulative maximum ``p_k = max(p_1, ..., p_k)``; ``p = (1 + #{null >= observed}) / (1 + B)``.
+    For classical ``CCA`` it runs the method of Winkler AM, Renaud O, Smith SM, Nichols TE
+    (2020), "Permutation inference for canonical correlation analysis", *NeuroImage*
+    220:117065 (doi:10.1016/j.neuroimage.2020.117065) as published, in
+    :mod:`radiogenomics.cca.stepdown` (Huh-Jhun projection to ``n - rank(Z)`` rows, the first
+    ``k - 1`` canonical variates added to each side's nuisance at step ``k``, Roy's or Wilks'
+    statistic; see that module for exchangeability blocks).  Its type-I error at the first
+    null component (1, 2 or 3), with and without covariates and centre blocks, is measured by
+    ``benchmarks/validity_cca_stepdown.py`` (figures in ``benchmarks/README.md``).  Naively
+    comparing the k-th canonical correlation with the k-th of permuted data is invalid for
+    k > 1.  Ridge and sparse CCA (which have no Huh-Jhun form: their statistic is not a
+    function of the projected data's canonical correlations alone) use a Freedman-Lane
+    variant: covariates and the first ``k - 1`` canonical variates (from the unpermuted fit)
+    are regressed out of each block, the residual Y rows are permuted and re-residualised,
+    and the statistic is the estimator's first canonical correlation of the residual blocks.
+    Classical CCA is refused (:class:`DegenerateCCAError`) when ``rank(X) + rank(Y)`` exceeds
+    ``n - rank(Z)`` (intercept and covariates), where correlations of 1 are forced.
 
     Classical and ridge CCA use the whitening trick: with the thin SVD ``X_c = U D V'`` and
     ``K_x = U diag(d / sqrt(d^2 / (n-1) + lambda_x))``, the first ridge canonical correlation
@@ -30,8 +36,13 @@ Out-of-sample correlation (:func:`cross_validated_correlation`)
 Bootstrap (:func:`bootstrap_cca`)
     Rows are resampled (optionally within strata such as centre), the estimator refitted, each
     bootstrap component matched to an original one (assignment on |correlation| of loadings)
-    and its sign aligned; percentile intervals for weights and loadings, and how often each
-    feature has a non-zero weight (stability of sparse CCA).
+    and its sign aligned; percentile intervals for weights and loadings, how often each
+    feature has a non-zero weight (stability of sparse CCA), and intervals of the canonical
+    correlations (:meth:`BootstrapCCAResult.correlation_intervals`; coverage measured by
+    ``benchmarks/coverage_cca.py``).  A resample repeats rows, so it has only about 63% of the
+    samples as distinct rows: classical CCA is refused when ``rank(X) + rank(Y)`` exceeds
+    a resample's distinct rows - 1 (it would return canonical correlations of 1); use
+    RegularizedCCA there.
 """
 
 from __future__ import annotations
@@ -200,6 +211,7 @@ class CCAPermutationResult:
     scheme: str
     estimator: str
     alpha: float = 0.05
+    method: str = "freedman-lane"
 
     def to_frame(self) -> pd.DataFrame:
         k = len(self.statistic)
@@ -216,7 +228,7 @@ class CCAPermutationResult:
     def summary(self) -> str:
         sig = int(np.sum(self.pvalues <= self.alpha))
         return (f"CCA permutation test ({self.estimator}, {self.n_permutations} {self.scheme} "
-                f"permutations, step-down): {sig} of {len(self.statistic)} components significant "
+                f"permutations, step-down, {self.method}): {sig} of {len(self.statistic)} components significant "
                 f"at {self.alpha}; p = " + ", ".join(f"{p:.3g}" for p in self.pvalues))
 
     def __repr__(self) -> str:
@@ -277,8 +289,9 @@ def _statistic_and_null(est, Xk, Yk, Qy, perms_iter, n, B, step=0):
 
 def cca_permutation_test(estimator, X, Y, *, n_components: int | None = None,
                          n_permutations: int = 999, covariates=None, exchangeability_blocks=None,
-                         rng=None, batch: int = 256, alpha: float = 0.05) -> CCAPermutationResult:
-    """Step-down permutation test of canonical correlations (Winkler et al. 2020).
+                         rng=None, batch: int = 256, alpha: float = 0.05,
+                         method: str = "auto") -> CCAPermutationResult:
+    """Step-down permutation test of canonical correlations.
 
     Parameters
     ----------
@@ -288,27 +301,56 @@ def cca_permutation_test(estimator, X, Y, *, n_components: int | None = None,
         Components to test (default: the estimator's ``n_components``, else 1).
     n_permutations : int
     covariates : DataFrame or array, optional
-        Nuisance variables (e.g. age, sex, centre; categoricals dummy coded) regressed out of
-        both blocks; the residual Y rows are permuted and regressed on the covariates (and the
-        earlier y variates) again before each statistic, as Freedman-Lane does (a permuted
-        residual is no longer orthogonal to them; skipping this shrinks the null and makes
-        the test liberal).  A DataFrame is aligned to a DataFrame ``X`` by sample ID.
-        Without it, association carried by centre differences is part of what is tested,
-        unless permutations stay within centres.
-    exchangeability_blocks : array-like, optional
-        Permute Y rows only within these blocks (e.g. centre).
-    rng : int or Generator
+        Nuisance variables (e.g. age, sex, centre; categoricals dummy coded).  A DataFrame is
+        aligned to a DataFrame ``X`` by sample ID.  Without it, association carried by centre
+        differences is part of what is tested, unless permutations stay within centres.
+    exchangeability_blocks : array-like or Series, optional
+        Permute only within these blocks (e.g. centre).
+    rng : int, Generator, BitGenerator, SeedSequence or None
     batch : int
         Permutations per chunk (memory ``batch * n * r_y`` doubles).
+    method : {"auto", "winkler", "freedman-lane"}
+        ``"winkler"``: the method of Winkler et al. (2020, *NeuroImage* 220:117065) as
+        published, run by :func:`radiogenomics.cca.stepdown.cca_stepdown_test` (Huh-Jhun
+        projection of the data to ``n - rank(Z)`` rows, earlier canonical variates added to
+        each side's nuisance, Roy's statistic, cumulative-maximum FWER p-values; with
+        exchangeability blocks the nuisance, intercept included, is fitted per block); only
+        for classical ``CCA``.  ``"freedman-lane"``: covariates and the earlier variates are
+        regressed out of both blocks, residual Y rows are permuted and re-residualised before
+        the statistic (the first canonical correlation of the residual blocks, computed with
+        the estimator: ridge or sparse CCA).  ``"auto"``: ``"winkler"`` for classical CCA,
+        else ``"freedman-lane"``.
 
     Returns
     -------
     CCAPermutationResult
+        ``pvalues``: FWER-controlling step-down p-values (cumulative maximum of ``pvalues_raw``).
     """
+    if method not in ("auto", "winkler", "freedman-lane"):
+        raise InputError(f"method must be 'auto', 'winkler' or 'freedman-lane', got {method!r}")
     Xa, Ya, _, _ = check_blocks(X, Y)
     n = Xa.shape[0]
     Z = _design(X, n, covariates)
     _check_classical_room(estimator, Xa, Ya, Z, "cca_permutation_test")
+    classical = _reg_of(estimator) == (0.0, 0.0)
+    if method == "winkler" and not classical:
+        raise InputError(f"method='winkler' tests classical CCA; {type(estimator).__name__} is "
+                         "tested with method='freedman-lane' (or 'auto')")
+    if classical and method in ("auto", "winkler"):
+        from .stepdown import cca_stepdown_test
+
+        k = n_components or getattr(estimator, "n_components", None) or min(Xa.shape[1], Ya.shape[1])
+        cov = covariates
+        if cov is not None and not isinstance(X, pd.DataFrame):
+            cov = pd.DataFrame(np.asarray(cov)) if not isinstance(cov, (pd.DataFrame, pd.Series)) else cov
+        res = cca_stepdown_test(X, Y, covariates=cov, exchangeability_blocks=exchangeability_blocks,
+                                n_components=k, statistic="roy", n_permutations=n_permutations,
+                                rng=rng, batch=batch, alpha=alpha)
+        return CCAPermutationResult(
+            statistic=res.statistic, pvalues=res.pvalues_fwer, pvalues_raw=res.pvalues,
+            null_distribution=res.null_distribution, n_permutations=res.n_permutations,
+            scheme="within-block" if res.within_blocks else "free", estimator="CCA",
+            alpha=alpha, method="winkler")
     if Z is not None:
         Xa, Ya = residualise(Xa, Z), residualise(Ya, Z)
     k = n_components or getattr(estimator, "n_components", None) or min(Xa.shape[1], Ya.shape[1])

@@ -12,14 +12,16 @@ nuisance ``Z`` (n x R, an intercept plus covariates):
    projected data are exchangeable (for i.i.d. errors), so they can be permuted without the
    bias that permuting residuals (Freedman-Lane) carries: the permuted and unpermuted data live
    in the same reduced space.
-2. *Step-down*.  For component ``k = 1 .. K`` the canonical variates ``U_1..U_{k-1}`` of the
-   Y side (and ``V_1..V_{k-1}`` of the X side) from the CCA of the covariate-adjusted data are
-   added to the nuisance of their side, ``Z_k = [Z, U_{<k}]``, ``W_k = [Z, V_{<k}]``; each side
-   is projected with its own Huh-Jhun basis (both have ``n - R' - (k - 1)`` rows), and the test
-   statistic of step ``k`` is computed from the CCA of the two projected blocks: Roy's largest
-   root (its first canonical correlation, ``statistic="roy"``, the default) or Wilks' lambda
-   ``prod_j (1 - r_j^2)`` over all its canonical correlations (``statistic="wilks"``; small is
-   significant).  Its null distribution comes from permuting the rows of the projected Y.
+2. *Step-down*.  CCA of the projected blocks gives canonical correlations ``r_1 >= r_2 ...``
+   and, for each side, the canonical variates completed to a basis of its column space
+   (``Y~ [A, null(A')]``, ``X~ [B, null(B')]``, as in the authors' published code,
+   ``permcca.m``).  Step ``k`` removes the first ``k - 1`` canonical variates of each side (they
+   join that side's nuisance) by keeping basis columns ``k, k+1, ...``; the statistic of step
+   ``k`` is computed from the CCA of those columns: Roy's largest root (its first canonical
+   correlation, which is ``r_k``; ``statistic="roy"``, the default) or Wilks' lambda
+   ``prod_{j >= k} (1 - r_j^2)`` (``statistic="wilks"``; small is significant).  Its null
+   distribution comes from permuting the projected rows of the Y side (the same permutations
+   at every step).
 3. *FWER*.  ``p_k = (1 + #{T*_k >= T_k}) / (1 + B)`` (never 0), made monotone by a cumulative
    maximum, ``p^FWER_k = max(p_1, ..., p_k)``, which controls the family-wise error over
    components (closed testing: component ``k`` is only declared once ``1..k-1`` are).
@@ -27,17 +29,15 @@ nuisance ``Z`` (n x R, an intercept plus covariates):
 Exchangeability blocks (e.g. centres).  ``Q`` from the whole design mixes rows of different
 blocks, so within-block permutation of ``Q' Y`` would not keep the blocks.  With blocks the
 nuisance is fitted *per block* (every covariate and the intercept times each block indicator,
-:func:`radiogenomics._linalg.design_by_block`, and the earlier canonical variates per block as
-well), which makes ``R_Z`` block diagonal; ``Q`` is then built block by block, so each projected
+:func:`radiogenomics._linalg.design_by_block`), which makes ``R_Z`` block diagonal; ``Q`` is then built block by block, so each projected
 row belongs to one block, and projected rows are permuted within their block.  Each block needs
 more samples than its nuisance columns.  This is our construction for blocks (the paper's
 simulations use free exchangeability); its validity is shown by the simulations of
 ``benchmarks/validity_cca_stepdown.py`` (recorded in ``benchmarks/README.md``), and a smaller
 version runs in ``tests/test_cca_stepdown.py``.
 
-Only classical (unregularised) CCA is tested this way; it needs ``n - R' - (k - 1) > P + Q``
-projected rows at every step (fewer would force canonical correlations of 1): the function
-refuses otherwise and points to :func:`~radiogenomics.cca.cca_permutation_test` with
+Only classical (unregularised) CCA is tested this way; it needs ``n - R' >= P + Q`` projected
+rows (fewer force canonical correlations of 1): the function refuses otherwise and points to :func:`~radiogenomics.cca.cca_permutation_test` with
 ``RegularizedCCA`` / ``SparseCCA``.
 """
 
@@ -94,16 +94,6 @@ def _project(A: np.ndarray, bases) -> tuple[np.ndarray, np.ndarray]:
         parts.append(Q.T @ A[rows])
         labels.append(np.full(Q.shape[1], b))
     return np.vstack(parts), np.concatenate(labels)
-
-
-def _nuisance(Z: np.ndarray, extra: np.ndarray, codes: np.ndarray | None, n_blocks: int) -> np.ndarray:
-    """``[Z, extra]``, with ``extra`` split per block when there are blocks."""
-    if extra.shape[1] == 0:
-        return Z
-    if codes is None:
-        return np.hstack([Z, extra])
-    per_block = [extra * (codes == b)[:, None] for b in range(n_blocks)]
-    return np.hstack([Z, *per_block])
 
 
 def _orth(A: np.ndarray, what: str, needed: int) -> np.ndarray:
@@ -240,58 +230,45 @@ def cca_stepdown_test(X, Y, *, covariates=None, exchangeability_blocks=None,
     if not 1 <= K <= min(P, Qn):
         raise InputError(f"n_components must be between 1 and {min(P, Qn)}, got {n_components}")
 
-    # full CCA of the covariate-adjusted blocks: canonical correlations and variates
-    bases0 = _block_bases(Z, codes, n_blocks)
-    rows0 = sum(Q.shape[1] for _, Q in bases0)
-    need = P + Qn + K - 1
-    if rows0 - (K - 1) * n_blocks <= P + Qn:
+    # Huh-Jhun projection (block diagonal with blocks) of both sides to m = n - rank(Z) rows
+    bases = _block_bases(Z, codes, n_blocks)
+    Yt, lab = _project(Ya, bases)
+    Xt, _ = _project(Xa, bases)
+    m = Yt.shape[0]
+    if m < P + Qn:
         raise InputError(
-            f"the step-down test of {K} component(s) needs more than P + Q = {P + Qn} projected "
-            f"rows at every step, but n - rank(nuisance) = {rows0} ({n} samples, nuisance rank "
-            f"{n - rows0}{' per-block' if blocks is not None else ''}), minus {n_blocks * (K - 1)} "
-            f"for earlier variates, leaves {rows0 - (K - 1) * n_blocks}: canonical correlations "
-            "would be 1 by construction; test fewer components, use fewer covariates/features, or "
-            "use cca_permutation_test with RegularizedCCA / SparseCCA")
-    del need
-    Yr = np.zeros_like(Ya)
-    Xr = np.zeros_like(Xa)
-    for rows, Q in bases0:
-        Yr[rows] = Q @ (Q.T @ Ya[rows])
-        Xr[rows] = Q @ (Q.T @ Xa[rows])
-    Uy = _orth(Yr, "Y", P)
-    Ux = _orth(Xr, "X", Qn)
-    A, cors, Bt = np.linalg.svd(Uy.T @ Ux, full_matrices=False)
-    Uvar = Uy @ A                      # Y-side canonical variates (n x min)
-    Vvar = Ux @ Bt.T                   # X-side canonical variates
+            f"the step-down test needs at least P + Q = {P + Qn} projected rows, but "
+            f"n - rank(nuisance) = {m} ({n} samples, nuisance rank {n - m}"
+            f"{', intercept and covariates fitted per block' if blocks is not None else ''}): "
+            "canonical correlations would be 1 by construction; use fewer covariates/features, "
+            "or cca_permutation_test with RegularizedCCA / SparseCCA")
+    # CCA in the projected space; the full canonical bases [A, null(A')] of each side, so
+    # that step k keeps canonical directions k.. (the earlier variates removed, as published)
+    Uy = _orth(Yt, "Y", P)
+    Ux = _orth(Xt, "X", Qn)
+    A, cors, Bt = np.linalg.svd(Uy.T @ Ux, full_matrices=True)
+    Cy = Uy @ A                        # (m, P): Y-side canonical variates, then the rest
+    Cx = Ux @ Bt.T                     # (m, Q)
+    cors = np.clip(cors, 0.0, 1.0)
 
     gen = check_rng(rng)
     B = int(n_permutations)
+    scheme = PermutationScheme(m, None if codes is None else lab)
+    if scheme.exhaustive_for(B):
+        raise InputError(f"only {int(scheme.n_distinct)} distinct permutations of the "
+                         f"{m} projected rows exist; use fewer permutations than that")
+    # one seed: every step sees the same permutations (as in the published algorithm)
+    step_seed = gen.integers(2**63)
     stats = np.empty(K)
     null = np.empty((B, K))
-    n_rows = []
+    n_rows = [int(m)] * K
     with single_threaded_blas():
         for k in range(K):
-            Zy = _nuisance(Z, Uvar[:, :k], codes, n_blocks)
-            Zx = _nuisance(Z, Vvar[:, :k], codes, n_blocks)
-            Yt, lab = _project(Ya, _block_bases(Zy, codes, n_blocks))
-            Xt, lab_x = _project(Xa, _block_bases(Zx, codes, n_blocks))
-            if Yt.shape[0] != Xt.shape[0] or not np.array_equal(lab, lab_x):
-                raise InputError("the two sides' nuisance matrices have different ranks; remove "
-                                 "collinear covariates")
-            m = Yt.shape[0]
-            n_rows.append(int(m))
-            # removing the earlier variates (combinations of each block's own columns) leaves
-            # rank P - k and Q - k: the basis keeps what is left
-            Uyk, Uxk = thin_svd(Yt)[0], thin_svd(Xt)[0]
-            stats[k] = _stats(Uxk, Uyk[None], statistic)[0]
-            scheme = PermutationScheme(m, None if codes is None else lab)
-            if scheme.exhaustive_for(B):
-                raise InputError(f"only {int(scheme.n_distinct)} distinct permutations of the "
-                                 f"{m} projected rows exist; use fewer permutations than that")
-            step_seed = gen.integers(2**63)
+            Cyk, Cxk = Cy[:, k:], Cx[:, k:]
+            stats[k] = _stats(Cxk, Cyk[None], statistic)[0]
             s = 0
             for perms in iter_batches(scheme, B, batch, np.random.default_rng(step_seed)):
-                null[s:s + len(perms), k] = _stats(Uxk, Uyk[perms], statistic)
+                null[s:s + len(perms), k] = _stats(Cxk, Cyk[perms], statistic)
                 s += len(perms)
     tol = 1e-12
     if statistic == "roy":
