@@ -1054,6 +1054,16 @@ def metric_table(y, pred, kind: str = "continuous", groups=None, n_boot: int = 1
     drawn from ``rng``), so the same ``rng`` gives the same table.  ``strata`` (e.g. centre)
     stratifies the bootstrap, within each block.
 
+    What the intervals condition on: the bootstrap resamples the *pairs* ``(y, pred)`` with
+    ``pred`` held fixed.  For cross-validated (out-of-fold) predictions the interval therefore
+    describes the uncertainty of the metric over the test patients *given the fitted models*;
+    it does not reflect the variability from refitting the model on other training data (a
+    different training sample gives different predictions), so it is narrower than an interval
+    for the performance of the modelling *procedure*.  Its coverage for a fixed model's
+    population value is checked in ``benchmarks/coverage_metrics.py`` (and
+    ``tests/test_metrics.py``); for the procedure use repeated CV or
+    :func:`radiogenomics.validation.permutation_test` (is there signal at all).
+
     Parameters
     ----------
     y : array-like of shape (n,)

@@ -1061,9 +1061,10 @@ class PredictionTaskResult:
     """Cross-validated prediction of every target column of a view.
 
     ``table``: one row per target with the main metrics (continuous: r2, pearson_r, mae) and
-    their bootstrap CIs, n, and the number of features the final model keeps (fitted on all
-    samples); ``results``: target -> :class:`~radiogenomics.validation.ValidationResult`;
-    ``models``: target -> the pipeline refitted on all samples; ``dropped_imputed``: target ->
+    their bootstrap CIs (resampling the fixed out-of-fold predictions: conditional on the
+    fitted fold models, without refitting variability), n, and the number of features the
+    final model keeps (fitted on all samples); ``results``: target ->
+    :class:`~radiogenomics.validation.ValidationResult`; ``models``: target -> the pipeline refitted on all samples; ``dropped_imputed``: target ->
     samples whose target value the Cohort had imputed (``nan_policy="impute_median"``), left out
     of training and scoring (a target is never imputed; ``n_imputed_target_dropped`` in
     ``table``).  Missing *predictor* cells are imputed inside each training fold

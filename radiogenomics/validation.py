@@ -238,7 +238,10 @@ class ValidationResult:
         leave-one-centre-out: every held-out centre is predicted with the other centres' base
         rate, so when outcome rates differ by centre the *pooled* AUROC of a model without any
         information is far from 0.5 (0.25 in ``tests/test_validation.py``'s null scenario),
-        while the within-centre AUROC stays at 0.5.
+        while the within-centre AUROC stays at 0.5.  The CIs resample the *fixed* out-of-fold
+        predictions: they condition on the models fitted in the folds (uncertainty over test
+        patients) and do not include the variability from refitting on other training data
+        (see :func:`radiogenomics.metrics.metric_table`).
     folds : DataFrame
         The main metrics per fold (and repeat), plus train/test sizes and the test centres.
     kind : "continuous" or "binary"

@@ -388,3 +388,27 @@ def test_input_errors_are_clear():
         M.metric_table(y, p, kind="survival")
     with pytest.raises(ValueError, match="groups has missing labels"):
         M.metric_table(y, p, kind="binary", groups=["a", None, "b", "a"], n_boot=0)
+
+
+def test_bootstrap_ci_coverage_of_fixed_model_metrics():
+    """The CI version of benchmarks/coverage_metrics.py: percentile intervals of a fixed
+    model's AUROC (binormal, truth Phi(1/sqrt 2)) and R2 (truth 0.48 in closed form) on fresh
+    test sets cover the population value at the nominal 95%, within the exact binomial 99%
+    region for the number of datasets (a too narrow or shifted interval falls outside)."""
+    n_sets, n_boot = 160, 200
+    lo, hi = stats.binom.ppf([0.005, 0.995], n_sets, 0.95) / n_sets
+    truth_auc = stats.norm.cdf(1 / np.sqrt(2))
+    seeds = np.random.SeedSequence(14).spawn(n_sets)
+    hit_auc = hit_r2 = 0
+    for s in seeds:
+        g = np.random.default_rng(s)
+        y = (g.random(200) < 0.4).astype(float)
+        ci = M.bootstrap_ci(M.auroc, y, g.normal(size=200) + y, n_boot=n_boot, rng=g)
+        hit_auc += ci.lower <= truth_auc <= ci.upper
+        x = g.normal(size=100)
+        ci = M.bootstrap_ci(M.r2_score, x + g.normal(size=100), 0.8 * x, n_boot=n_boot, rng=g)
+        hit_r2 += ci.lower <= 0.48 <= ci.upper
+    print(f"\ncoverage AUROC {hit_auc / n_sets:.3f}, R2 {hit_r2 / n_sets:.3f} "
+          f"(region [{lo:.3f}, {hi:.3f}])")
+    assert lo <= hit_auc / n_sets <= hi
+    assert lo <= hit_r2 / n_sets <= hi
