@@ -15,12 +15,15 @@ scikit-learn's ``ElasticNet(alpha=lambda/s_y, l1_ratio=alpha)`` fitted to ``y/s_
 the ``1/n`` SD of ``y``), with coefficients multiplied by ``s_y / s_x``; ridge (``alpha=0``) is
 ``Ridge(alpha=n lambda / s_y)`` on ``y/s_y``.  For ``family="binomial"`` the loss is
 :math:`-\frac1n \ell(\beta)` and the solution equals ``LogisticRegression(C=1/(n lambda),
-l1_ratio=alpha)``; here the SAGA solution is then polished by Newton steps on its active set
-(signs fixed), which brings it to glmnet's ``thresh=1e-14`` answer to about 1e-9.  Coefficients
-are returned on the original scale with the intercept first, as ``coef(glmnet_fit)``.
+l1_ratio=alpha)`` (with ``penalty="l1"`` / ``"elasticnet"`` passed explicitly before
+scikit-learn 1.8, where ``l1_ratio`` alone leaves the default L2 penalty); here the SAGA
+solution is then polished by Newton steps on its active set (signs fixed), which brings it
+to glmnet's ``thresh=1e-14`` answer to about 1e-9.  Coefficients are returned on the original
+scale with the intercept first, as ``coef(glmnet_fit)``.
 :func:`glmnet_lambda_sequence` reproduces glmnet's default sequence (``lambda_max`` the
 smallest lambda with all coefficients zero, ``nlambda`` log-spaced values down to
-``lambda.min.ratio`` = 1e-4 if n > p else 1e-2).  Parity with glmnet 4.1-6:
+``lambda.min.ratio`` = 1e-4 if n >= p else 1e-2, glmnet's ``ifelse(nobs < nvars, 0.01,
+1e-4)``).  Parity with glmnet 4.1-6:
 ``tests/test_penalized.py`` (data and outputs in ``tests/data/glmnet``).
 
 Estimators
@@ -32,7 +35,8 @@ Estimators
   columns travel in ``X`` and are consumed by the step, so every cross-validation splitter
   fits harmonisation on training rows only; held-out centres are harmonised from their own
   features (``new_batches="estimate"``, label-free).
-* :func:`make_pipeline`: ComBat -> variance filter -> PenalizedModel.
+* :func:`make_pipeline`: in-fold median imputation of missing predictor cells -> ComBat ->
+  variance filter -> PenalizedModel (targets are never imputed).
 * :func:`stability_selection`: Meinshausen & Buhlmann (2010) selection probabilities with the
   per-family error bound.
 * :class:`FusionModel`: early, late (stacked) and intermediate (CCA / MOFA+ scores) fusion of
@@ -1064,8 +1068,8 @@ class PredictionTaskResult:
     their bootstrap CIs (resampling the fixed out-of-fold predictions: conditional on the
     fitted fold models, without refitting variability), n, and the number of features the
     final model keeps (fitted on all samples); ``results``: target ->
-    :class:`~radiogenomics.validation.ValidationResult`; ``models``: target -> the pipeline refitted on all samples; ``dropped_imputed``: target ->
-    samples whose target value the Cohort had imputed (``nan_policy="impute_median"``), left out
+    :class:`~radiogenomics.validation.ValidationResult`; ``models``: target -> the pipeline
+    refitted on all samples; ``dropped_imputed``: target -> samples whose target value the Cohort had imputed (``nan_policy="impute_median"``), left out
     of training and scoring (a target is never imputed; ``n_imputed_target_dropped`` in
     ``table``).  Missing *predictor* cells are imputed inside each training fold
     (:class:`InFoldImputer`).
