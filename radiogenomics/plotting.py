@@ -322,7 +322,7 @@ def plot_cca_cross_loadings(estimator, X, Y, component_max: int | None = None, t
 # ----------------------------------------------------------------------------- Mendelian randomisation
 
 def _mr_keep(dat):
-    from .mr._core import prepare_harmonised
+    from .mr import prepare_harmonised
 
     d = prepare_harmonised(dat)
     if len(d[["id.exposure", "id.outcome"]].drop_duplicates()) > 1:
