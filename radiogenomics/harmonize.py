@@ -83,7 +83,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ._checks import as_matrix, check_finite, numeric_frame
+from ._checks import as_matrix, check_finite, numeric_frame, text_among_numbers
 from .cohort import CohortValidationError
 
 __all__ = ["ComBat"]
@@ -245,9 +245,15 @@ class ComBat:
                         "or drop those samples")
                 if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
                     spec.append((c, None))
+                elif text_among_numbers(col.astype(object))[0] >= 0.5 and col.nunique() > 2:
+                    stray = text_among_numbers(col.astype(object))[1][:3]
+                    raise CohortValidationError(
+                        f"covariate {c!r} holds numbers stored as text (e.g. {stray}); convert "
+                        "it with pd.to_numeric(col, errors='coerce') and impute or drop the "
+                        "missing values, or give it as a categorical column")
                 else:
                     levels = (list(col.cat.categories) if isinstance(col.dtype, pd.CategoricalDtype)
-                              else sorted(pd.unique(col)))
+                              else sorted(pd.unique(col), key=lambda v: (str(type(v)), str(v))))
                     spec.append((c, levels))
             self._cov_spec = spec
         cols, names = [], []

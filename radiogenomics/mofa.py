@@ -114,6 +114,12 @@ def _collect_views(data, views, what="data") -> dict[str, pd.DataFrame]:
         if df.columns.has_duplicates:
             dup = list(df.columns[df.columns.duplicated()].unique()[:5])
             raise MOFAError(f"view {v!r} has duplicated feature names {dup}; make them unique")
+        if df.shape[0] == 0 or df.shape[1] == 0:
+            raise MOFAError(f"view {v!r} is empty ({df.shape[0]} samples x {df.shape[1]} "
+                            "features); drop it or supply data")
+        if isinstance(df.index, pd.MultiIndex) or df.index.hasnans:
+            raise MOFAError(f"view {v!r} has a MultiIndex or missing sample IDs; give one ID per "
+                            "row")
     return out
 
 

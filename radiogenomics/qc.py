@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ._checks import check_finite, numeric_frame
 from .cohort import Cohort, CohortValidationError
 
 __all__ = ["centre_anova"]
@@ -41,16 +42,27 @@ def centre_anova(data: Cohort | pd.DataFrame, view: str | None = None,
     """
     if isinstance(data, Cohort):
         if view is None:
-            raise ValueError("name the view: centre_anova(cohort, 'radiomics')")
+            raise CohortValidationError("name the view: centre_anova(cohort, 'radiomics')")
         if data.centre is None:
             raise CohortValidationError("the cohort has no centre; pass centre= when building it")
         df = data[view]
         centre = data.centre.reindex(df.index)
     else:
-        df = data
+        df = numeric_frame(data, "data", string_ids=False)
         if centre is None:
-            raise ValueError("give centre= (a Series of centre labels indexed like data)")
+            raise CohortValidationError("give centre= (a Series of centre labels indexed like data)")
+        if not isinstance(centre, pd.Series):
+            centre = pd.Series(np.asarray(centre), index=df.index)
+        if centre.index.has_duplicates:
+            raise CohortValidationError("centre has duplicated sample IDs; give one label per sample")
+        missing = df.index.difference(centre.index)
+        if len(missing):
+            raise CohortValidationError(
+                f"centre has no label for {len(missing)} sample(s) of data (e.g. "
+                f"{list(missing[:3])}); give a Series indexed by the data's sample IDs")
         centre = centre.reindex(df.index)
+        check_finite(df.to_numpy(dtype=np.float64), df.index, df.columns, "data",
+                     "centre_anova needs complete data: drop or impute them first")
     if centre.isna().any():
         raise CohortValidationError("centre is missing for some samples of the view")
     codes, levels = pd.factorize(centre.astype(str))
