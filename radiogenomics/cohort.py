@@ -110,6 +110,9 @@ class PairedData:
     dropped : DataFrame
         One row per (sample, view) removed, columns ``sample_id``, ``view`` (the view the
         sample was dropped from), ``reason``.
+    imputed : dict of str -> DataFrame
+        Per view, a boolean frame of the cells the Cohort imputed (see :meth:`imputed_mask`);
+        NaN kept under ``nan_policy="keep"`` stay NaN in :attr:`views`.
     """
 
     views: dict[str, pd.DataFrame]
@@ -118,6 +121,7 @@ class PairedData:
     centre: pd.Series | None
     outcomes: pd.DataFrame | None
     dropped: pd.DataFrame
+    imputed: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def __getitem__(self, view: str) -> pd.DataFrame:
         try:
@@ -126,6 +130,15 @@ class PairedData:
             raise KeyError(
                 f"view {view!r} was not paired; paired views are {list(self.views)}"
             ) from None
+
+    def imputed_mask(self, view: str) -> pd.DataFrame:
+        """Boolean frame aligned to ``self[view]``: True where the Cohort imputed the value
+        (``nan_policy="impute_median"``; see :meth:`Cohort.imputed_mask`)."""
+        df = self[view]
+        mask = self.imputed.get(view)
+        if mask is None:
+            return pd.DataFrame(False, index=df.index, columns=df.columns)
+        return mask.reindex(index=df.index, columns=df.columns, fill_value=False).astype(bool)
 
     def __iter__(self):
         """Unpack the aligned frames in the requested order: ``X, Y = cohort.paired(a, b)``."""
@@ -735,6 +748,7 @@ class Cohort:
             centre=None if self.centre is None else self.centre.loc[keep],
             outcomes=None if self.outcomes is None else self.outcomes.reindex(keep),
             dropped=pd.DataFrame(records, columns=["sample_id", "view", "reason"]),
+            imputed={v: self.imputed_mask(v).loc[keep] for v in views},
         )
 
     def subset(self, samples: Iterable[str]) -> Cohort:
@@ -766,7 +780,8 @@ class Cohort:
         views[name] = data
         new = Cohort(views, covariates=self.covariates, centre=self.centre, outcomes=self.outcomes,
                      **policies)
-        new.report.prepend(self.report.records)
+        # records of a replaced view describe the old data (its imputed cells among them)
+        new.report.prepend([r for r in self.report.records if r.get("view") != name])
         return new
 
     # ------------------------------------------------------------------ summary

@@ -381,9 +381,25 @@ def test_mofa_fits_a_cohort_with_kept_missing_values():
     require("mofapy2")
     from radiogenomics.mofa import MOFA
 
+    import mofapy2.run.entry_point as ep
+
     rad, rad_nan, expr, holes, z = _scattered(seed=1, n=80)
     c = Cohort({"radiomics": rad_nan, "expression": expr}, nan_policy={"radiomics": "keep"})
-    fit = MOFA(n_factors=3, rng=1, convergence="fast").fit(c, views=["radiomics", "expression"])
+    seen = {}
+    original = ep.entry_point.set_data_matrix
+
+    def spy(self, data, *a, **k):
+        seen["data"] = [np.array(d[0], copy=True) for d in data]
+        return original(self, data, *a, **k)
+
+    ep.entry_point.set_data_matrix = spy
+    try:
+        fit = MOFA(n_factors=3, rng=1, convergence="fast").fit(c, views=["radiomics", "expression"])
+    finally:
+        ep.entry_point.set_data_matrix = original
+    # mofapy2 received the holes as NaN (nothing imputed before fitting), the rest as given
+    np.testing.assert_array_equal(np.isnan(seen["data"][0]), holes)
+    assert not np.isnan(seen["data"][1]).any()
     Z = fit.factors.to_numpy()
     best = [max(abs(np.corrcoef(Z[:, k], z[:, j])[0, 1]) for k in range(Z.shape[1])) for j in range(2)]
     assert min(best) > 0.8, best
@@ -397,3 +413,17 @@ def test_impute_median_cells_are_marked():
     sub = c.subset(list(c.samples[:30]))
     np.testing.assert_array_equal(sub.imputed_mask("radiomics").to_numpy(), holes[:30])
     assert not c.imputed_mask("expression").to_numpy().any()
+    # paired data carry the mask, aligned to their samples
+    pd_ = c.subset(list(c.samples[10:])).paired("radiomics", "expression")
+    np.testing.assert_array_equal(pd_.imputed_mask("radiomics").to_numpy(), holes[10:])
+    assert not pd_.imputed_mask("expression").to_numpy().any()
+    # with_view: adding a view keeps the marks; replacing the imputed view clears them
+    w = c.with_view("extra", expr.iloc[:, :3].add_prefix("e"))
+    np.testing.assert_array_equal(w.imputed_mask("radiomics").to_numpy(), holes)
+    r = c.with_view("radiomics", rad)
+    assert not r.imputed_mask("radiomics").to_numpy().any()
+    # the imputed value is the whole-cohort median of the observed values
+    med = rad_nan.median()
+    j = int(np.flatnonzero(holes.any(axis=0))[0])
+    i = int(np.flatnonzero(holes[:, j])[0])
+    assert c["radiomics"].iloc[i, j] == pytest.approx(med.iloc[j])
