@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from scipy import stats
 
 from radiogenomics.resampling import (
     BootstrapScheme,
@@ -44,10 +45,36 @@ def test_free_permutations_are_permutations_and_seeded(seed):
     assert (np.sort(idx, axis=1) == np.arange(21)).all()
     np.testing.assert_array_equal(idx, permutation_indices(21, 600, rng=seed))
     assert not np.array_equal(idx, permutation_indices(21, 600, rng=seed + 1))
-    # each sample lands in each position about equally often (uniform permutations)
-    counts = np.zeros((21, 21))
-    np.add.at(counts, (np.broadcast_to(np.arange(21), idx.shape), idx), 1)
-    assert counts.min() > 600 / 21 * 0.3 and counts.max() < 600 / 21 * 2
+    # the position of sample 0 is uniform over the 21 positions in independent draws:
+    # chi-square goodness of fit at alpha = 0.001 (the old 0.3x-2x bounds could not fail)
+    where0 = np.argmax(idx == 0, axis=1)
+    assert stats.chisquare(np.bincount(where0, minlength=21)).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("blocks", [None, [0, 0, 1, 1, 1]])
+def test_random_draws_are_uniform_over_all_permutations(blocks):
+    """Every distinct permutation equally likely: chi-square goodness of fit of the counts of
+    each of the n! (free, n = 4) or 2! 3! (within blocks) permutations over 12,000 draws,
+    alpha = 0.001; and the draws cover exactly the set itertools enumerates."""
+    import itertools
+
+    n = 4 if blocks is None else 5
+    scheme = PermutationScheme(n, blocks)
+    if blocks is None:
+        allowed = list(itertools.permutations(range(n)))
+    else:
+        allowed = [a + b for a in itertools.permutations(range(2))
+                   for b in itertools.permutations(range(2, 5))]
+    draws = scheme.draw(np.random.default_rng(8), 12_000)    # random draws, not enumeration
+    code = {perm: i for i, perm in enumerate(allowed)}
+    hits = np.bincount([code[tuple(r)] for r in draws], minlength=len(allowed))
+    assert hits.sum() == 12_000 and (hits > 0).all()
+    assert stats.chisquare(hits).pvalue > 1e-3
+    # the exhaustive enumeration is the same set, identity excluded, in a fixed order
+    every = scheme.enumerate()
+    assert sorted(map(tuple, every)) == sorted(set(allowed) - {tuple(range(n))})
+    np.testing.assert_array_equal(every, scheme.generate(999, rng=1))
+    np.testing.assert_array_equal(every, np.concatenate(list(iter_batches(scheme, 999, 5, rng=2))))
 
 
 @pytest.mark.parametrize("scheme", [PermutationScheme(21), PermutationScheme(21, BLOCKS),
@@ -107,11 +134,19 @@ def test_bootstrap_strata_respected():
 def test_sign_flips_plain_and_by_block():
     s = sign_flips(21, 2000, rng=5)
     assert set(np.unique(s)) == {-1.0, 1.0}
-    assert abs(s.mean()) < 0.02
-    sb = sign_flips(21, 200, blocks=BLOCKS, rng=5)
+    # fair signs: exact binomial test at alpha = 0.001, overall and for every sample
+    assert stats.binomtest(int((s > 0).sum()), s.size, 0.5).pvalue > 1e-3
+    per_sample = [stats.binomtest(int(k), 2000, 0.5).pvalue for k in (s > 0).sum(axis=0)]
+    assert min(per_sample) > 1e-3 / 21                      # Bonferroni over the 21 samples
+    sb = sign_flips(21, 2000, blocks=BLOCKS, rng=5)
     for b in "ABC":
         cols = BLOCKS == b
         assert (sb[:, cols] == sb[:, cols][:, [0]]).all()
+        assert stats.binomtest(int((sb[:, cols][:, 0] > 0).sum()), 2000, 0.5).pvalue > 1e-3 / 3
+    # blocks flip independently: the 2 x 2 table of two blocks' signs passes Fisher's test
+    a, c = sb[:, np.flatnonzero(BLOCKS == "A")[0]] > 0, sb[:, np.flatnonzero(BLOCKS == "C")[0]] > 0
+    table = [[(a & c).sum(), (a & ~c).sum()], [(~a & c).sum(), (~a & ~c).sum()]]
+    assert stats.fisher_exact(table).pvalue > 1e-3
 
 
 def test_inverse_permutations():
@@ -231,6 +266,11 @@ def test_maxt_threshold_agrees_with_maxt_pvalues(B):
         return
     above, at = maxt_pvalues(np.array([thr + 1e-9, thr]), null)
     assert above <= 0.05 < at
+    # closed form: the K-th largest null maximum, K = floor(0.05 (B + 1)) in exact arithmetic
+    K = (B + 1) // 20
+    assert thr == np.sort(null)[::-1][K - 1]
+    # and directly from the definition p = (1 + #{null >= t}) / (1 + B), counted by hand
+    assert (1 + np.sum(null >= thr + 1e-9)) / (1 + B) <= 0.05 < (1 + np.sum(null >= thr)) / (1 + B)
 
 
 def test_identity_resample_counts_even_for_tiny_statistics():
@@ -304,3 +344,93 @@ def test_default_batch_counts_the_gathered_rows():
     for backend in ("numpy", "numba", "cupy"):
         c = _default_batch(backend, n, m, 1, 10_000, None)
         assert c * 2 * m * n * 8 <= DEFAULT_CHUNK_BYTES[backend]
+
+
+def test_exhaustive_null_is_identical_on_every_backend_and_batch():
+    """All 6! = 720 permutations of n = 6: same counts and null maxima whatever backend,
+    batch or rng (the enumeration is deterministic); p = #(|r*| >= |r|) / 720 exactly."""
+    import itertools
+
+    X, Y, *_ = _problem(n=6, p=2, q=3, seed=2)
+    Q = np.ones((6, 1)) / np.sqrt(6)
+    A, U = X - X.mean(axis=0), Y - Y.mean(axis=0)
+    A, U = A / np.linalg.norm(A, axis=0), U / np.linalg.norm(U, axis=0)
+    obs = A.T @ U
+    scheme = PermutationScheme(6)
+    ref = correlation_permutation_null(A, U, Q, obs, n_resamples=999, scheme=scheme, rng=0,
+                                       backend="numpy")
+    assert ref.exhaustive and ref.n_resamples == 719
+    for backend, batch, seed in (("numba", None, 1), ("numba", 7, 2), ("numpy", 13, 3)):
+        got = correlation_permutation_null(A, U, Q, obs, n_resamples=999, scheme=scheme,
+                                           rng=seed, backend=backend, batch=batch)
+        np.testing.assert_array_equal(got.counts, ref.counts)
+        np.testing.assert_allclose(got.null_max, ref.null_max, rtol=1e-13)
+    # brute force over itertools.permutations: the Freedman-Lane null with only an intercept
+    # is the correlation of the centred x with the permuted centred y
+    for j in range(2):
+        for k in range(3):
+            r0 = abs(np.corrcoef(X[:, j], Y[:, k])[0, 1])
+            every = [abs(np.corrcoef(X[:, j], Y[list(pi), k])[0, 1])
+                     for pi in itertools.permutations(range(6))]
+            assert ref.pvalues[j, k] == pytest.approx(np.mean(np.array(every) >= r0 - 1e-12),
+                                                      rel=1e-12)
+
+
+def test_exhaustive_whole_block_p_equals_brute_force():
+    """Whole-block permutation of 4 blocks of 2 (4! = 24 orders, B = 999 asked): every order
+    used once, p equal to brute force over the 24 block orders."""
+    import itertools
+
+    from radiogenomics.association import associate
+
+    g = np.random.default_rng(21)
+    blocks = np.repeat(["f1", "f2", "f3", "f4"], 2)
+    x = g.normal(size=8)
+    y = 0.7 * x + g.normal(size=8)
+    X = pd.DataFrame({"x": x}, index=[f"s{i}" for i in range(8)])
+    Y = pd.DataFrame({"y": y}, index=X.index)
+    res = associate(X, Y, n_permutations=999, exchangeability_blocks=blocks, whole_blocks=True,
+                    rng=0)
+    assert res.exhaustive_permutations and res.n_permutations == 23
+    r0 = abs(np.corrcoef(x, y)[0, 1])
+    every = []
+    for order in itertools.permutations(range(4)):
+        pi = np.concatenate([np.arange(2 * b, 2 * b + 2) for b in order])
+        every.append(abs(np.corrcoef(x, y[pi])[0, 1]))
+    assert res.p_permutation.iloc[0, 0] == pytest.approx(np.mean(np.array(every) >= r0 - 1e-12),
+                                                         rel=1e-12)
+
+
+def test_exhaustive_p_values_are_exactly_uniform_under_the_null():
+    """n = 5 (120 permutations, all enumerated): under H0 with continuous data, P(p <= 6/120)
+    is exactly 0.05.  Rejection count over 2,000 null datasets inside the two-sided 99.9%
+    binomial interval; every p must be a multiple of 1/120 (counting the identity twice or
+    dropping it changes the support to multiples of 1/121 or 1/119), and the distribution of p
+    is compared with the discrete uniform on {1/120, ..., 1} by a chi-square test over its 20
+    bins of 6 values (alpha = 0.001)."""
+    from radiogenomics.association import associate
+
+    g = np.random.default_rng(31)
+    reps = 2000
+    Q = np.ones((5, 1)) / np.sqrt(5)
+    scheme = PermutationScheme(5)
+
+    def unit(v):
+        v = v - v.mean()
+        return (v / np.linalg.norm(v))[:, None]
+
+    ps = np.empty(reps)
+    for i in range(reps):
+        a, u = unit(g.normal(size=5)), unit(g.standard_t(3, size=5))
+        null = correlation_permutation_null(a, u, Q, a.T @ u, n_resamples=999, scheme=scheme,
+                                            rng=i, backend="numpy")
+        assert null.exhaustive
+        ps[i] = null.pvalues[0, 0]
+    X = pd.DataFrame({"x": a[:, 0]})                      # the screen reports the same p
+    Y = pd.DataFrame({"y": u[:, 0]})
+    assert associate(X, Y, n_permutations=999).p_permutation.iloc[0, 0] == ps[-1]
+    k = np.rint(ps * 120).astype(int)
+    assert k.min() >= 1 and k.max() <= 120 and np.allclose(ps * 120, k)
+    lo, hi = stats.binom.ppf([0.0005, 0.9995], reps, 0.05)
+    assert lo <= np.sum(k <= 6) <= hi
+    assert stats.chisquare(np.bincount((k - 1) // 6, minlength=20)).pvalue > 1e-3
