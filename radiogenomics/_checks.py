@@ -132,6 +132,12 @@ def numeric_frame(df: pd.DataFrame, what: str, *, string_ids: bool = True) -> pd
         raise InputError(
             f"{what} has complex-valued column(s) {listing(cplx)}; use real numbers (e.g. the magnitude)"
         )
+    for c, dt in list(df.dtypes.items()):
+        # an object column holding only numbers (e.g. after a concat) is numeric, not text
+        if dt == object and not df[c].map(lambda v: isinstance(v, (str, bytes))).any():
+            conv = pd.to_numeric(df[c], errors="coerce")
+            if conv.notna().sum() == df[c].notna().sum():
+                df[c] = conv
     bad = [c for c, dt in df.dtypes.items()
            if not pd.api.types.is_numeric_dtype(dt) or pd.api.types.is_timedelta64_dtype(dt)]
     texty = {}

@@ -302,3 +302,17 @@ def test_mr_bad_inputs_give_result_or_project_error(case):
     res = _call(run)
     if res is not None and kind in ("se_zero", "se_negative", "se_na_text", "beta_nan", "beta_inf"):
         assert np.isfinite(res["b"].to_numpy(dtype=float)).all() or res.empty
+
+
+def test_bad_input_examples_quoted_in_the_readme(capsys):
+    """examples/bad_input.py (quoted in the README's "Bad input" section) runs and each case
+    gets the project's own message."""
+    import runpy
+    from pathlib import Path
+
+    runpy.run_path(str(Path(__file__).parents[1] / "examples" / "bad_input.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    for phrase in ("stored as text in 1 column(s): 'glcm_Contrast'", "'S04'", "inf is not a missing value",
+                   "duplicated sample ID(s): 'S01'", "sample IDs differ", "DegenerateCCAError",
+                   "se.exposure <= 0 or infinite", "missing se.outcome", "rs2: se.outcome <= 0"):
+        assert phrase in out, phrase
