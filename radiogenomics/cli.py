@@ -267,6 +267,7 @@ _FLAG_NAMES = [
     (r"Cohort\s*(--nan-policy)", r"\1"),
     (r"(--[a-z-]+ \w+), '(\w+)' or '(\w+)'", r"\1, \2 or \3"),
     (r"(--[a-z-]+ \w+) or '(\w+)'", r"\1 or \2"),
+    (r"'(drop_samples|drop_features|impute_median|keep)'", r"\1"),
 ]
 
 
