@@ -121,6 +121,9 @@ def _summary(k=12, seed=2):
     ("outcome", np.inf, "se.outcome <= 0 or infinite"),
     ("outcome", "NA", "missing se.outcome"),
     ("exposure", "", "missing se.exposure"),
+    ("outcome", "NaN", "missing se.outcome"),
+    ("exposure", "na", "missing se.exposure"),
+    ("outcome", 1e-200, "se.outcome too small (1/se^2 overflows)"),   # was ZeroDivisionError
 ])
 def test_unusable_se_gets_mr_keep_false_with_reason(side, value, reason):
     """se <= 0 used to give estimates silently (exposure), numpy's 'scale < 0' or a
@@ -162,3 +165,24 @@ def test_unharmonised_frame_with_zero_se_warns_and_excludes():
     with pytest.warns(UserWarning, match=r"rs2: se.outcome <= 0"):
         res = mr(dat, method_list=["mr_ivw"])
     assert np.isfinite(res["b"]).all() and res["nsnp"].iloc[0] == 11
+
+
+@pytest.mark.parametrize("func", ["mr", "mr_heterogeneity", "mr_pleiotropy_test", "mr_leaveoneout",
+                                  "mr_singlesnp", "mr_presso"])
+def test_missing_columns_named_with_accepted_spellings(func):
+    """Every summary-level entry point goes through _checks.check_columns: the missing column
+    is named with both accepted spellings (dotted and snake_case)."""
+    import radiogenomics.mr as M
+    from radiogenomics._checks import InputError
+
+    exp, out = _summary()
+    dat = harmonise(exp, out).drop(columns="se.outcome")
+    with pytest.raises(InputError, match=r"lacks column\(s\) 'se.outcome'.*'se.outcome' or 'se_outcome'"):
+        getattr(M, func)(dat)
+
+
+def test_prepare_harmonised_is_public():
+    from radiogenomics.mr import prepare_harmonised
+    from radiogenomics.mr._core import prepare_harmonised as private
+
+    assert prepare_harmonised is private

@@ -71,8 +71,23 @@ def test_mvmr_input_errors(lipids):
     bx, by, sy = lipids
     with pytest.raises(ValueError, match="one row per SNP"):
         mr_mvivw(bx, by[:-1], sy)
-    with pytest.raises(ValueError, match="outcome SEs positive"):
+    with pytest.raises(ValueError, match=r"SNP-outcome SEs\) must be positive"):
         mr_mvivw(bx, by, sy * 0)
+    # issue 14: one bad SNP is named (was one generic message), text and NaN through _checks
+    from radiogenomics._checks import InputError
+
+    sy1 = np.array(sy, dtype=float).copy()
+    sy1[2] = 0.0
+    with pytest.raises(InputError, match=r"'2' have se <= 0"):
+        mr_mvivw(bx, by, sy1)
+    bxn = pd.DataFrame(np.array(bx, dtype=float)).copy()
+    bxn.iloc[4, 1] = np.nan
+    with pytest.raises(InputError, match=r"NaN|missing"):
+        mr_mvivw(bxn, by, sy)
+    bxt = pd.DataFrame(np.array(bx, dtype=float)).astype(object)
+    bxt.iloc[1, 0] = "abc"
+    with pytest.raises(InputError):
+        mr_mvivw(bxt, by, sy)
     with pytest.raises(ValueError, match="orientate must be between 1 and 3"):
         mr_mvegger(bx, by, sy, orientate=4)
     with pytest.raises(ValueError, match="model must be"):

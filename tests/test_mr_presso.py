@@ -155,3 +155,39 @@ def test_zero_outcome_se_is_excluded_not_a_nan_global_test():
     pd.testing.assert_frame_equal(got.main, ref.main)
     assert np.isfinite(got.main["Causal Estimate"].to_numpy(dtype=float)).any()
     assert len(got.outliers) < k - 1
+
+
+def _presso_data(k=20, seed=11):
+    g = np.random.default_rng(seed)
+    bx = g.normal(0.1, 0.02, k)
+    return pd.DataFrame({"SNP": [f"rs{i}" for i in range(k)], "beta.exposure": bx,
+                         "se.exposure": 0.01, "beta.outcome": 0.2 * bx + g.normal(0, 0.01, k),
+                         "se.outcome": g.uniform(0.008, 0.012, k), "mr_keep": True})
+
+
+def test_tiny_outcome_se_is_excluded_not_an_infinite_weight():
+    """se.outcome = 1e-200 passed the se > 0 check but its weight 1/se^2 overflows to inf: the
+    RSS was NaN and the global test reported p = 1/(1+B) (found after the se = 0 fix).  Now the
+    SNP is excluded with its reason and the result equals MR-PRESSO without it."""
+    dat = _presso_data()
+    bad = dat.copy()
+    bad.loc[7, "se.outcome"] = 1e-200
+    with pytest.warns(UserWarning, match=r"rs7: se.outcome too small"):
+        got = mr_presso(bad, n_distribution=300, rng=5)
+    ref = mr_presso(dat.drop(index=7), n_distribution=300, rng=5)
+    assert np.isfinite(got.global_rss) and got.global_pval == ref.global_pval
+    pd.testing.assert_frame_equal(got.main, ref.main)
+
+
+def test_a_nan_rss_is_an_error_never_a_significant_p(monkeypatch):
+    """Defence in depth: if a non-finite statistic ever reached the global test (here by
+    bypassing the input layer), MR-PRESSO refuses instead of counting NaN as 'not greater'."""
+    import radiogenomics.mr.presso as presso
+    from radiogenomics._checks import RadiogenomicsError
+
+    dat = _presso_data()
+    dat.loc[3, "se.outcome"] = 0.0
+    monkeypatch.setattr(presso, "prepare_harmonised", lambda d: d.assign(**{
+        "id.exposure": "x", "id.outcome": "y"}))
+    with pytest.raises(RadiogenomicsError, match="RSS is not finite"):
+        presso.mr_presso(dat, n_distribution=200, rng=1)

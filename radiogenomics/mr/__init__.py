@@ -15,7 +15,7 @@ columns (``method, nsnp, b, se, pval``):
 * individual-level data: :func:`snp_summary_statistics`, :func:`mr_input_from_cohort`.
 """
 
-from ._core import DOTTED, egger_fit, ivw_fit, normalise_columns
+from ._core import DOTTED, egger_fit, ivw_fit, normalise_columns, prepare_harmonised
 from .estimators import METHODS, mr
 from .harmonise import harmonise
 from .individual import mr_input_from_cohort, snp_summary_statistics
@@ -33,7 +33,7 @@ from .sensitivity import (
 )
 
 __all__ = [
-    "DOTTED", "egger_fit", "ivw_fit", "normalise_columns", "METHODS", "mr", "harmonise",
+    "DOTTED", "egger_fit", "ivw_fit", "normalise_columns", "prepare_harmonised", "METHODS", "mr", "harmonise",
     "mr_input_from_cohort", "snp_summary_statistics", "two_step_mr", "mr_mvegger", "mr_mvivw",
     "PressoResult", "mr_presso", "directionality_test", "instrument_strength", "isq_gx",
     "mr_heterogeneity", "mr_leaveoneout", "mr_pleiotropy_test", "mr_singlesnp",

@@ -33,9 +33,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .._checks import InputError, listing
+from .._checks import InputError, check_columns, listing
 
-__all__ = ["normalise_columns", "prepare_harmonised", "DOTTED", "ivw_fit", "egger_fit",
+__all__ = ["normalise_columns", "prepare_harmonised", "spellings", "DOTTED", "ivw_fit", "egger_fit",
            "RegressionFit", "coerce_numeric", "invalid_reasons"]
 
 #: text read as a missing value in a numeric MR column (R's NA, empty cells, ...)
@@ -61,6 +61,14 @@ def normalise_columns(df: pd.DataFrame) -> pd.DataFrame:
     if both:
         raise InputError(f"columns given twice, as {both[0]!r} and {DOTTED[both[0]]!r}; keep one")
     return df.rename(columns={c: d for c, d in DOTTED.items() if c in df.columns})
+
+
+def spellings(columns) -> str:
+    """The fix for a missing MR column: the accepted spellings of each (dotted and snake_case)."""
+    undotted = {d: c for c, d in DOTTED.items()}
+    alts = [f"{c!r} or {undotted[c]!r}" if c in undotted else repr(c) for c in columns]
+    return ("give " + ", ".join(alts) + " (TwoSampleMR's dotted names or snake_case); run "
+            "harmonise() on the exposure and outcome tables first")
 
 
 def _as_bool(col: pd.Series, name: str) -> np.ndarray:
@@ -109,6 +117,9 @@ def invalid_reasons(d: pd.DataFrame) -> np.ndarray:
         bad_se = ~(np.isfinite(se) & (se > 0))
         reason[bad_se & np.isnan(se)] = f"missing se.{side}"
         reason[bad_se & ~np.isnan(se)] = f"se.{side} <= 0 or infinite"
+        with np.errstate(over="ignore", divide="ignore"):
+            tiny = ~bad_se & ~np.isfinite(1.0 / se**2)
+        reason[tiny] = f"se.{side} too small (1/se^2 overflows)"
         reason[np.isnan(beta)] = f"missing beta.{side}"
         reason[~np.isnan(beta) & ~np.isfinite(beta)] = f"infinite beta.{side}"
     return reason
@@ -122,10 +133,7 @@ def prepare_harmonised(dat: pd.DataFrame, extra=(), mr_keep_only: bool = True) -
     if not isinstance(dat, pd.DataFrame):
         raise TypeError(f"dat must be a pandas DataFrame of harmonised SNPs, got {type(dat).__name__}")
     d = normalise_columns(dat)
-    missing = [c for c in (*NEEDED, *extra) if c not in d.columns]
-    if missing:
-        raise InputError(f"dat lacks column(s) {missing}; run harmonise() on the exposure and "
-                         "outcome tables first (TwoSampleMR dotted or snake_case names)")
+    check_columns(d, (*NEEDED, *extra), "dat", hint=spellings((*NEEDED, *extra)))
     d = coerce_numeric(d, (*NEEDED, "eaf.exposure", "eaf.outcome"))
     reason = invalid_reasons(d)
     keep = (_as_bool(d["mr_keep"], "mr_keep") if "mr_keep" in d.columns

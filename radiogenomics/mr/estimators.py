@@ -42,7 +42,7 @@ import pandas as pd
 from scipy import fft as sfft
 from scipy import special, stats
 
-from ..resampling import check_rng
+from .._checks import check_rng
 from .._checks import InputError
 from ._core import egger_fit, ivw_fit, prepare_harmonised
 

@@ -97,7 +97,7 @@ def mr_input_from_cohort(cohort: Cohort, exposure: str, outcome: str, *, split: 
     ``split=True`` estimates the exposure and the outcome associations in two random halves of
     the samples (two-sample MR without sample overlap; ``rng`` chooses the halves).
     """
-    from ..resampling import check_rng
+    from .._checks import check_rng
 
     exp_samples = out_samples = None
     if split:

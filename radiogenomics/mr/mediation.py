@@ -24,7 +24,7 @@ import pandas as pd
 from .._checks import InputError
 from scipy import stats
 
-from ..resampling import check_rng
+from .._checks import check_rng
 
 __all__ = ["two_step_mr"]
 

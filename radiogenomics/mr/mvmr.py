@@ -20,25 +20,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._checks import InputError
+from .._checks import InputError, as_matrix, as_vector, listing
 from scipy import stats
 
 __all__ = ["mr_mvivw", "mr_mvegger"]
 
 
 def _inputs(bx, by, sy, exposures):
-    Bx = np.asarray(bx, dtype=np.float64)
-    if Bx.ndim == 1:
-        Bx = Bx[:, None]
-    by = np.asarray(by, dtype=np.float64).ravel()
-    sy = np.asarray(sy, dtype=np.float64).ravel()
+    fix = "drop those SNPs (or set them mr_keep = False) before multivariable MR"
+    names_given = list(bx.columns) if isinstance(bx, pd.DataFrame) else None
+    Bx, index, _ = as_matrix(bx, "bx (SNP-exposure effects)", nan_fix=fix)
+    by, _ = as_vector(by, "by (SNP-outcome effects)")
+    sy, _ = as_vector(sy, "sy (SNP-outcome SEs)")
     n, K = Bx.shape
     if by.size != n or sy.size != n:
         raise InputError(f"bx has {n} SNPs but by / sy have {by.size} / {sy.size}; give one row per SNP")
-    if not (np.isfinite(Bx).all() and np.isfinite(by).all() and np.isfinite(sy).all()) or (sy <= 0).any():
-        raise InputError("SNP effects must be finite and outcome SEs positive; drop the offending SNPs")
+    if (sy <= 0).any():
+        rows = index if index is not None else np.arange(n)
+        raise InputError(f"sy (SNP-outcome SEs) must be positive; SNP(s) {listing(rows[sy <= 0], 5)} "
+                         f"have se <= 0: {fix}")
     if exposures is None:
-        exposures = list(bx.columns) if isinstance(bx, pd.DataFrame) else [f"exposure{k + 1}" for k in range(K)]
+        exposures = names_given if names_given is not None else [f"exposure{k + 1}" for k in range(K)]
     if len(exposures) != K:
         raise InputError(f"{len(exposures)} exposure names for {K} exposures")
     return Bx, by, sy, list(exposures)

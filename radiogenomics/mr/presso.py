@@ -43,8 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..resampling import check_rng
-from .._checks import InputError
+from .._checks import InputError, RadiogenomicsError, check_rng, listing
 from ._core import ivw_fit, prepare_harmonised
 
 __all__ = ["mr_presso", "PressoResult"]
@@ -149,7 +148,7 @@ def mr_presso(dat: pd.DataFrame, n_distribution: int = 1000, significance: float
         Run the outlier test (``OUTLIERtest``) and distortion test (``DISTORTIONtest``; needs
         the outlier test).  Note MRPRESSO's defaults are False; here both default to True.
     rng : None, int or numpy.random.Generator
-        Random source (:func:`radiogenomics.resampling.check_rng`).
+        Random source (:func:`radiogenomics._checks.check_rng`).
     chunk : int
         Distributions simulated per block (memory ~ ``chunk * n_snps * 8 * 6`` bytes).
 
@@ -193,6 +192,10 @@ def mr_presso(dat: pd.DataFrame, n_distribution: int = 1000, significance: float
 
     beta_loo = _loo_beta(bx, by, w)
     rss_obs = float(np.sum(w * (by - beta_loo * bx) ** 2))
+    if not np.isfinite(rss_obs):      # never let a NaN statistic count as "nothing greater"
+        raise RadiogenomicsError(
+            f"MR-PRESSO's observed RSS is not finite ({rss_obs}); check the SNP effects and SEs "
+            f"(SNPs: {listing(snps, 5)})")
     mean_y = beta_loo * bx                       # predict(mod_IVW[[i]], data[i, ])
     dif2 = (by - bx * beta_loo) ** 2             # outlier-test statistic (unweighted)
 
@@ -204,6 +207,11 @@ def mr_presso(dat: pd.DataFrame, n_distribution: int = 1000, significance: float
         byr = rng.normal(mean_y, sy, size=(m, n))
         b_r = _loo_beta(bxr, byr, w)
         rss_r = np.sum(w * (byr - b_r * bxr) ** 2, axis=1)
+        if not np.all(np.isfinite(rss_r)):
+            raise RadiogenomicsError(
+                "MR-PRESSO's simulated RSS is not finite for some draws (a NaN would count as "
+                "'not greater' and make the global p-value look significant); check that every "
+                "SNP has a finite beta and positive finite SE")
         n_greater_global += int(np.sum(rss_r > rss_obs))
         if outlier_test:
             n_greater_snp += np.sum((byr - bxr * beta_loo) ** 2 > dif2, axis=0)

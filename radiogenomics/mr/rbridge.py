@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["twosamplemr_available", "run_twosamplemr_mr"]
+from .._checks import RadiogenomicsError
+
+__all__ = ["twosamplemr_available", "run_twosamplemr_mr", "RBackendError"]
+
+
+class RBackendError(RadiogenomicsError, RuntimeError):
+    """rpy2, R or TwoSampleMR cannot be loaded; the message says which and how to install it."""
+
 
 INSTALL_RPY2 = ("install rpy2 (pip install 'radiogenomics[r]', which pins rpy2 3.5.17 for R < 4.5) "
                 "and R itself (e.g. apt-get install r-base-core)")
@@ -23,15 +30,15 @@ def _importr_twosamplemr():
     try:
         from rpy2.robjects.packages import importr  # imports rpy2.robjects, which starts R
     except ImportError as exc:
-        raise RuntimeError(f"backend='TwoSampleMR' needs rpy2, which is not importable ({exc}); "
+        raise RBackendError(f"backend='TwoSampleMR' needs rpy2, which is not importable ({exc}); "
                            f"{INSTALL_RPY2}") from exc
     except Exception as exc:  # rpy2 present but R missing or incompatible (e.g. R_getVar)
-        raise RuntimeError(f"backend='TwoSampleMR': rpy2 cannot start R ({exc}); rpy2 3.6 needs "
+        raise RBackendError(f"backend='TwoSampleMR': rpy2 cannot start R ({exc}); rpy2 3.6 needs "
                            f"R >= 4.5, use rpy2 3.5.17 with older R; {INSTALL_RPY2}") from exc
     try:
         return importr("TwoSampleMR")
     except Exception as exc:
-        raise RuntimeError(f"backend='TwoSampleMR': R has no TwoSampleMR package ({exc}); "
+        raise RBackendError(f"backend='TwoSampleMR': R has no TwoSampleMR package ({exc}); "
                            f"{INSTALL_TSMR}") from exc
 
 
@@ -40,7 +47,7 @@ def twosamplemr_available() -> bool:
     try:
         _importr_twosamplemr()
         return True
-    except RuntimeError:
+    except RBackendError:
         return False
 
 
@@ -69,7 +76,7 @@ def run_twosamplemr_mr(dat: pd.DataFrame, method_list=None) -> pd.DataFrame:
     """
     tsmr = _importr_twosamplemr()
     if "mr_keep" not in dat.columns:
-        raise ValueError("dat needs an mr_keep column for TwoSampleMR::mr (run harmonise first)")
+        raise RadiogenomicsError("dat needs an mr_keep column for TwoSampleMR::mr (run harmonise first)")
     to_r, from_r, strvec = _converters()
     rdat = to_r(dat)
     if method_list is None:
