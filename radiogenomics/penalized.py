@@ -1071,7 +1071,8 @@ class PredictionTaskResult:
     :class:`~radiogenomics.validation.ValidationResult`; ``models``: target -> the pipeline
     refitted on all samples; ``dropped_imputed``: target -> samples whose target value the Cohort had imputed (``nan_policy="impute_median"``), left out
     of training and scoring (a target is never imputed; ``n_imputed_target_dropped`` in
-    ``table``).  Missing *predictor* cells are imputed inside each training fold
+    ``table``; ``n_target_missing``: samples with the predictors but a missing target, e.g.
+    under ``nan_policy="keep"``, also left out).  Missing *predictor* cells are imputed inside each training fold
     (:class:`InFoldImputer`).
     """
 
@@ -1164,6 +1165,7 @@ def predict_view(cohort, x: str | list, y: str, targets: Sequence[str] | None = 
     for t in tqdm(cols, desc=f"{x} -> {y}", disable=disable):
         X, yy = design_matrix(cohort, x, t, target_view=y, covariates=covariates,
                               include_centre=cohort.centre is not None)
+        n_missing = len(X.attrs.get("dropped", []))
         # never score (or train on) a target value the Cohort imputed: drop and record them
         imputed = [i for i in _imputed_target_samples(cohort, y, t) if i in yy.index]
         if imputed:
@@ -1183,6 +1185,7 @@ def predict_view(cohort, x: str | list, y: str, targets: Sequence[str] | None = 
                    "r2_upper": m.at["r2", "upper"], "pearson_r": m.at["pearson_r", "estimate"],
                    "mae": m.at["mae", "estimate"], "n": len(yy),
                    "n_imputed_target_dropped": len(dropped_imputed.get(t, [])),
+                   "n_target_missing": n_missing,
                    "n_features_selected": len(full.named_steps["model"].selected_features_)}
         results[t] = res
         models[t] = full
