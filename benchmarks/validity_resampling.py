@@ -11,8 +11,14 @@ sex on both blocks, correlated features; residual SD by centre equal (``none``),
 (0.8 / 1 / 1.25) or ``strong`` (0.6 / 1 / 1.8); permutations within centres or free; n = 30 or
 100; p = 20, q = 500.
 
+With ``--exact``, instead: the exhaustive mode at tiny n (every distinct permutation
+enumerated when there are no more than B + 1: free n = 5, 120; two blocks of 3, 36; four
+whole blocks of 2, 24).  Under the null the p-value is then exactly uniform on {1/N, ..., 1},
+so the rejection rate at the largest attainable level k/N <= 0.05 must equal k/N (binomial
+95% interval printed); the table also checks that every p is a multiple of 1/N.
+
 Usage: ``python benchmarks/validity_resampling.py [--datasets 2000] [--permutations 199]
-[--scales none moderate strong]``.
+[--scales none moderate strong] [--exact]``.
 """
 
 from __future__ import annotations
@@ -56,13 +62,56 @@ def run(scale, n, blocks, datasets, B, seed):
     return fwer / used, param / used, skipped
 
 
+EXACT = [("free, n = 5", 5, None, False),
+         ("2 blocks of 3", 6, np.repeat([0, 1], 3), False),
+         ("4 whole blocks of 2", 8, np.repeat([0, 1, 2, 3], 2), True)]
+
+
+def run_exact(datasets, seed):
+    """Rejection rates of exhaustively enumerated permutation p-values under the null."""
+    import math
+
+    import pandas as pd
+
+    print(f"exhaustive enumeration, {datasets} null datasets per scheme (x normal, y t3), "
+          "B = 999 asked")
+    print(f"{'scheme':<22s} {'N perms':>7s} {'level k/N':>9s} {'rate':>7s} {'95% interval':>17s} "
+          f"{'in':>5s} {'p on grid':>9s} {'s':>5s}")
+    for i, (label, n, blocks, whole) in enumerate(EXACT):
+        g = np.random.default_rng(seed * 100 + i)
+        t0 = time.perf_counter()
+        ps = np.empty(datasets)
+        N = 0
+        for d in range(datasets):
+            X = pd.DataFrame({"x": g.normal(size=n)})
+            Y = pd.DataFrame({"y": g.standard_t(3, size=n)})
+            res = associate(X, Y, n_permutations=999, exchangeability_blocks=blocks,
+                            whole_blocks=whole, rng=d, backend="numpy")
+            assert res.exhaustive_permutations
+            N = res.n_permutations + 1
+            ps[d] = res.p_permutation.iloc[0, 0]
+        k = math.floor(0.05 * N + 1e-9)
+        level = k / N
+        rate = float(np.mean(ps <= level + 1e-12))
+        lo, hi = stats.binom.interval(0.95, datasets, level)
+        on_grid = bool(np.allclose(ps * N, np.rint(ps * N)))
+        print(f"{label:<22s} {N:>7d} {level:>9.4f} {rate:>7.4f} "
+              f"[{lo / datasets:.4f}, {hi / datasets:.4f}] {str(lo <= rate * datasets <= hi):>5s} "
+              f"{str(on_grid):>9s} {time.perf_counter() - t0:>5.0f}", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--datasets", type=int, default=2000)
     ap.add_argument("--permutations", type=int, default=199)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--scales", nargs="+", default=["none", "moderate", "strong"])
+    ap.add_argument("--exact", action="store_true",
+                    help="validity of the exhaustive enumeration at tiny n instead")
     args = ap.parse_args(argv)
+    if args.exact:
+        run_exact(args.datasets, args.seed)
+        return
     lo, hi = stats.binom.interval(0.95, args.datasets, 0.05)
     print(f"{args.datasets} datasets per scenario, B = {args.permutations}; binomial 95% interval "
           f"around 0.05: [{lo / args.datasets:.4f}, {hi / args.datasets:.4f}]")

@@ -437,9 +437,12 @@ def associate(
         A feature with no variance left on the analysed samples after covariate adjustment
         (common with partially paired views: constant on the paired subset) is refused, or
         with ``"drop"`` removed and listed in ``result.dropped_features``.
-    rng : int or numpy.random.Generator
+    rng : int, Generator, BitGenerator, SeedSequence or None
         Seed of the permutations (SPEC 7); the same seed gives the same p-values on every
-        backend, batch size and thread count.
+        backend, batch size and thread count.  When the scheme has no more than
+        ``n_permutations + 1`` distinct permutations (e.g. n <= 6 free, or few small blocks)
+        all of them are enumerated instead (``exhaustive_permutations``): the p-values are
+        exact and do not depend on the seed.
     backend : {"auto", "numpy", "numba", "cupy"}
         Where the permutation kernels run (see :mod:`radiogenomics.resampling.backend`).
     batch : int, optional

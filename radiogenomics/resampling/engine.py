@@ -169,8 +169,10 @@ def correlation_permutation_null(
         Number of permutations B.
     scheme : PermutationScheme
         Free, within-block or whole-block permutations of the n samples.
-    rng : int or Generator
-        Seed of the permutation indices (drawn on the CPU, identical on every backend).
+    rng : int, Generator, BitGenerator, SeedSequence or None
+        Seed of the permutation indices (SPEC 7, via :func:`radiogenomics._checks.check_rng`;
+        drawn on the CPU, identical on every backend).  Not used when the scheme's permutations
+        are enumerated exhaustively (the result is then the same for every seed).
     backend : {"auto", "numpy", "numba", "cupy"}
     batch : int, optional
         Permutations per chunk; by default as many as fit ``chunk_bytes`` (128 MB on the CPU,
