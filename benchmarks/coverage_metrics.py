@@ -118,7 +118,7 @@ def main() -> None:
             ok = "" if lo <= r["coverage"] <= hi else "  (outside)"
             print(f"{r['scenario']:<12} {r['method']:<10} {r['n']:>4} {r['truth']:7.4f} "
                   f"{r['coverage']:9.3f} {r['miss_low']:6.3f} {r['miss_high']:6.3f} "
-                  f"{r['mean_width']:7.3f}  {time.perf_counter() - t0:5.0f} s{ok}")
+                  f"{r['mean_width']:7.3f}  {time.perf_counter() - t0:5.0f} s{ok}", flush=True)
 
 
 if __name__ == "__main__":
