@@ -58,12 +58,12 @@ def _converters():
     from rpy2.robjects.conversion import localconverter
 
     def to_r(df):
-        with localconverter(ro.default_converter + pandas2ri.converter):
-            return ro.conversion.py2rpy(df)
+        with localconverter(ro.default_converter + pandas2ri.converter) as cv:
+            return cv.py2rpy(df)
 
     def from_r(obj):
-        with localconverter(ro.default_converter + pandas2ri.converter):
-            return ro.conversion.rpy2py(obj)
+        with localconverter(ro.default_converter + pandas2ri.converter) as cv:
+            return cv.rpy2py(obj)
 
     return to_r, from_r, ro.StrVector
 
