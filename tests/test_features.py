@@ -46,39 +46,25 @@ def test_mean_squares_match_statsmodels_two_way_anova():
     assert res["pval"].iloc[0] == pytest.approx(tab.loc["C(subject)", "PR(>F)"], rel=1e-8)
 
 
-def test_icc_confidence_intervals_follow_f_formulas():
-    n, k = SF.shape
-    ms = mean_squares(SF)
-    res = icc(SF, confidence=0.9).set_index("Type")
-    assert "CI90%" in res.columns
-    q = 0.95
-    # ICC1 / ICC3: exact F intervals (Shrout & Fleiss 1979, eqs. 6, 12)
-    for form, F, df2, single in [("ICC1", ms["MSR"] / ms["MSW"], n * (k - 1), True),
-                                 ("ICC1k", ms["MSR"] / ms["MSW"], n * (k - 1), False),
-                                 ("ICC3", ms["MSR"] / ms["MSE"], (n - 1) * (k - 1), True),
-                                 ("ICC3k", ms["MSR"] / ms["MSE"], (n - 1) * (k - 1), False)]:
-        FL = F / stats.f.ppf(q, n - 1, df2)
-        FU = F * stats.f.ppf(q, df2, n - 1)
-        if single:
-            lo, hi = (FL - 1) / (FL + k - 1), (FU - 1) / (FU + k - 1)
-        else:
-            lo, hi = 1 - 1 / FL, 1 - 1 / FU
-        assert res.loc[form, "CI_low"] == pytest.approx(lo, rel=1e-12)
-        assert res.loc[form, "CI_high"] == pytest.approx(hi, rel=1e-12)
-    # ICC2: Satterthwaite df written as in McGraw & Wong (1996) with a, b coefficients
-    rho = res.loc["ICC2", "ICC"]
-    a = k * rho / (n * (1 - rho))
-    b = 1 + k * rho * (n - 1) / (n * (1 - rho))
-    v = (a * ms["MSC"] + b * ms["MSE"]) ** 2 / ((a * ms["MSC"]) ** 2 / (k - 1)
-                                               + (b * ms["MSE"]) ** 2 / ((n - 1) * (k - 1)))
-    Fs, Ft = stats.f.ppf(q, n - 1, v), stats.f.ppf(q, v, n - 1)
-    lo = n * (ms["MSR"] - Fs * ms["MSE"]) / (
-        Fs * (k * ms["MSC"] + (k * n - k - n) * ms["MSE"]) + n * ms["MSR"])
-    hi = n * (Ft * ms["MSR"] - ms["MSE"]) / (
-        k * ms["MSC"] + (k * n - k - n) * ms["MSE"] + n * Ft * ms["MSR"])
-    assert res.loc["ICC2", "CI_low"] == pytest.approx(lo, rel=1e-10)
-    assert res.loc["ICC2", "CI_high"] == pytest.approx(hi, rel=1e-10)
-    assert res.loc["ICC2k", "CI_low"] == pytest.approx(lo * k / (1 + (k - 1) * lo), rel=1e-10)
+@pytest.mark.parametrize("data, ref, confidence", [
+    ("shrout_fleiss_1979_table2.csv", "psych_icc_shrout_fleiss.csv", 0.95),
+    ("random_25x3.csv", "psych_icc_random_25x3_alpha0.1.csv", 0.90),
+])
+def test_icc_equals_psych_icc(data, ref, confidence):
+    """All six forms against R's psych::ICC 2.2.9 (tests/data/icc, calls in
+    make_icc_reference.R): ICC, F, df, p and CI bounds (ICC(2,*) bounds by psych's
+    Satterthwaite formula).  Was a re-typed copy of the formulas."""
+    from pathlib import Path
+
+    D = Path(__file__).parent / "data" / "icc"
+    Y = pd.read_csv(D / data).to_numpy(dtype=float)
+    R = pd.read_csv(D / ref).set_index("type")
+    res = icc(Y, confidence=confidence).set_index("Type")
+    for form in R.index:
+        for ours, theirs, tol in [("ICC", "ICC", 1e-10), ("F", "F", 1e-10), ("pval", "p", 1e-8),
+                                  ("CI_low", "lower bound", 1e-10), ("CI_high", "upper bound", 1e-10)]:
+            assert res.loc[form, ours] == pytest.approx(R.loc[form, theirs], rel=tol, abs=1e-12), (form, ours)
+        assert res.loc[form, "df1"] == R.loc[form, "df1"] and res.loc[form, "df2"] == R.loc[form, "df2"]
 
 
 def test_icc2_ci_coverage_by_simulation():
