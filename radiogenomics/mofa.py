@@ -1,10 +1,16 @@
 """MOFA+ factor analysis of partially paired imaging-omics views, on real mofapy2.
 
 :class:`MOFA` fits mofapy2 (Argelaguet et al. 2020, *Genome Biology* 21:111) on any subset of a
-:class:`~radiogenomics.Cohort`'s views (or a dict of DataFrames indexed by sample ID) without
-its entry-point API: samples missing a whole view stay in (mofapy2 treats the cells as
-missing), ``groups="centre"`` fits the multi-group model with one group per centre, and the
-fit reports which samples had which views and what was removed before fitting and why.
+:class:`~radiogenomics.Cohort`'s views (or a dict of DataFrames indexed by sample ID) through
+mofapy2's own ``entry_point`` (the calls MOFA2's ``run_mofa`` makes: ``set_data_matrix``,
+``set_data_options``, ``set_model_options``, ``set_train_options``, ``build``, ``run``,
+``save``): samples missing a whole view stay in, and scattered missing values (a Cohort built
+with ``nan_policy="keep"``) are passed to mofapy2 as NaN, unimputed - mofapy2 leaves those
+cells out of the likelihood.  ``groups="centre"`` fits the multi-group model with one group per
+centre, and the fit reports which samples had which views and what was removed before fitting
+and why.  Views go through the shared input layer (:mod:`radiogenomics._checks`): text
+columns, inf, duplicated or missing IDs are refused with the view, samples and features
+named.
 
 The result, :class:`MOFAResult`, is read back from mofapy2's own HDF5 file (the format MOFA2's
 ``load_model()`` opens in R), so a fitted model and a loaded one are the same object:
@@ -48,7 +54,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._checks import RadiogenomicsError
+from ._checks import InputError, check_rng, listing, numeric_frame
 
 __all__ = ["MOFA", "MOFAResult", "MOFAError", "load_mofa", "factor_stability",
            "FactorAssociation", "EnrichmentResult", "StabilityResult"]
@@ -57,17 +63,18 @@ LIKELIHOODS = ("gaussian", "bernoulli", "poisson")
 CONVERGENCE = ("fast", "medium", "slow")
 
 
-class MOFAError(RadiogenomicsError):
-    """Invalid input to :class:`MOFA` (names the problem and the fix)."""
+class MOFAError(InputError):
+    """Invalid input to :class:`MOFA` (names the problem and the fix); an
+    :class:`~radiogenomics._checks.InputError`, so a ``RadiogenomicsError`` too."""
 
 
 def _seed_from(rng) -> int:
-    """An int seed for mofapy2 from ``rng`` (int, Generator, SeedSequence or None; SPEC 7)."""
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        if rng < 0:
-            raise MOFAError(f"rng must be a non-negative int seed or a Generator, got {rng}")
+    """An int seed for mofapy2 from ``rng`` (SPEC 7 via :func:`~radiogenomics._checks.check_rng`:
+    None, int, SeedSequence, BitGenerator or Generator).  An int is passed to mofapy2 as is
+    (so ``rng=42`` is mofapy2's ``seed=42``); anything else draws one int seed from it."""
+    gen = check_rng(rng)            # refuses bool, negative ints, RandomState, other types
+    if isinstance(rng, (int, np.integer)):
         return int(rng) % (2**32)
-    gen = np.random.default_rng(rng)
     return int(gen.integers(0, 2**31 - 1))
 
 
@@ -108,18 +115,13 @@ def _collect_views(data, views, what="data") -> dict[str, pd.DataFrame]:
     if not out:
         raise MOFAError("no views given; pass at least one view")
     for v, df in out.items():
-        if df.index.has_duplicates:
-            dup = list(df.index[df.index.duplicated()].unique()[:5])
-            raise MOFAError(f"view {v!r} has duplicated sample IDs {dup}; make them unique")
-        if df.columns.has_duplicates:
-            dup = list(df.columns[df.columns.duplicated()].unique()[:5])
-            raise MOFAError(f"view {v!r} has duplicated feature names {dup}; make them unique")
-        if df.shape[0] == 0 or df.shape[1] == 0:
-            raise MOFAError(f"view {v!r} is empty ({df.shape[0]} samples x {df.shape[1]} "
-                            "features); drop it or supply data")
-        if isinstance(df.index, pd.MultiIndex) or df.index.hasnans:
-            raise MOFAError(f"view {v!r} has a MultiIndex or missing sample IDs; give one ID per "
-                            "row")
+        # the shared input layer: empty views, MultiIndex, missing/duplicated sample or feature
+        # IDs, complex, text and numbers-stored-as-text columns, each named with the fix
+        # (object columns that hold numbers, not text, are inferred as numbers first)
+        try:
+            out[v] = numeric_frame(df.infer_objects(), f"view {v!r}", string_ids=False)
+        except InputError as e:
+            raise MOFAError(str(e)) from None
     return out
 
 
@@ -269,27 +271,24 @@ class MOFA:
         removed: list[dict] = []
         clean: dict[str, pd.DataFrame] = {}
         for v, df in raw.items():
-            if all(pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t)
-                   for t in df.dtypes):
-                num = df.astype(float)
-            else:
-                try:
-                    num = df.apply(pd.to_numeric, errors="raise").astype(float)
-                except (TypeError, ValueError) as e:
-                    raise MOFAError(f"view {v!r} has non-numeric values ({e}); encode them as "
-                                    "numbers first") from None
+            num = df.astype(float)              # numeric_frame has checked every column
             arr = num.to_numpy()
-            if np.isinf(arr).any():
-                bad = list(num.columns[np.isinf(arr).any(axis=0)][:5])
-                raise MOFAError(f"view {v!r} has inf values in features {bad}; replace them by "
-                                "NaN (missing) or finite values")
+            inf = np.isinf(arr)
+            if inf.any():
+                raise MOFAError(
+                    f"view {v!r} has {int(inf.sum())} infinite value(s) in sample(s) "
+                    f"{listing(num.index[inf.any(axis=1)])} and feature(s) "
+                    f"{listing(num.columns[inf.any(axis=0)])}; inf is not a missing value: "
+                    "replace it by NaN (MOFA+ models missing values) or a finite value")
             keep = np.ones(num.shape[1], dtype=bool)
             obs = ~np.isnan(arr)
             for j in np.flatnonzero(obs.sum(axis=0) < 2):
                 keep[j] = False
                 removed.append({"what": "feature", "name": num.columns[j], "view": v,
                                 "reason": "fewer than 2 observed values"})
-            sd = np.nanstd(np.where(obs, arr, np.nan), axis=0) if arr.size else np.array([])
+            sd = np.zeros(arr.shape[1])      # features with < 2 observed values are dropped above
+            if keep.any():
+                sd[keep] = np.nanstd(arr[:, keep], axis=0)
             for j in np.flatnonzero(keep & (np.nan_to_num(sd) == 0)):
                 keep[j] = False
                 removed.append({"what": "feature", "name": num.columns[j], "view": v,

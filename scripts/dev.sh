@@ -4,6 +4,8 @@
 #   bash scripts/dev.sh install      create/update .venv (idempotent)
 #   bash scripts/dev.sh demo [DIR]   install, then run the demo analysis (report in DIR, default demo_report)
 #   bash scripts/dev.sh test [ARGS]  install with the [dev] extra, then run the test suite (pytest ARGS)
+#   bash scripts/dev.sh test-min     a second venv (.venv-min) at the lowest supported versions
+#                                    (requirements-min.txt), then the tests in MIN_TESTS there
 #
 # Environment: PYTHON (interpreter to build the venv from, default python3.11 or python3),
 # VENV (default .venv), EXTRAS (extra pip extras, e.g. "r" or "gpu").
@@ -74,6 +76,29 @@ install() {
   touch "$stamp"
 }
 
+# tests run at the lowest pinned versions (the modules whose behaviour depends on versions:
+# scikit-learn's penalties, scipy/pandas/numpy numerics, the input layer); see requirements-min.txt
+MIN_TESTS=${MIN_TESTS:-"tests/test_penalized.py tests/test_validation.py tests/test_metrics.py tests/test_cohort.py tests/test_harmonize.py tests/test_input_hypothesis.py tests/test_resampling.py tests/test_cca_classical.py tests/test_mr_harmonise.py tests/test_mr_estimators.py"}
+
+install_min() {
+  local venv=${VENV_MIN:-.venv-min} stamp
+  stamp="$venv/.radiogenomics-installed-min"
+  if [ -f "$stamp" ] && [ "$stamp" -nt requirements-min.txt ] && [ "$stamp" -nt setup.cfg ] && [ "$stamp" -nt scripts/dev.sh ]; then
+    return 0
+  fi
+  check_python
+  [ -x "$venv/bin/python" ] || "$PYTHON" -m venv "$venv"
+  local pip=("$venv/bin/python" -m pip --disable-pip-version-check)
+  "${pip[@]}" install -q --upgrade pip
+  echo "[setup] installing the lowest supported versions (requirements-min.txt) into $venv"
+  "${pip[@]}" install -q -r requirements-min.txt
+  if ! "$venv/bin/python" -c "from radiomics import cMatrices, featureextractor" >/dev/null 2>&1; then
+    "${pip[@]}" install -q --no-build-isolation "pyradiomics==3.0.1"
+  fi
+  "${pip[@]}" install -q --no-deps -e .
+  touch "$stamp"
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
@@ -90,8 +115,14 @@ case "$cmd" in
     export MPLBACKEND=Agg
     "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" --durations=15 "$@"
     ;;
+  test-min)
+    install_min
+    export MPLBACKEND=Agg
+    # shellcheck disable=SC2086
+    "${VENV_MIN:-.venv-min}/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" $MIN_TESTS "$@"
+    ;;
   *)
-    sed -n '2,9p' "$0"
+    sed -n '2,11p' "$0"
     exit 2
     ;;
 esac

@@ -219,12 +219,38 @@ def test_groups_and_gpu_flag():
 def test_bad_inputs_are_named():
     views, _ = _lowrank(n=30)
     v1 = views["v1"]
-    with pytest.raises(MOFAError, match="inf"):
-        MOFA(2).fit({"a": v1.replace(v1.iloc[0, 0], np.inf)})
-    with pytest.raises(MOFAError, match="duplicated sample IDs"):
+    inf = v1.copy()
+    inf.iloc[3, 1] = np.inf
+    with pytest.raises(MOFAError, match=rf"view 'a' has 1 infinite value\(s\) in sample\(s\) "
+                                        rf"'{v1.index[3]}' and feature\(s\) '{v1.columns[1]}'.*NaN"):
+        MOFA(2).fit({"a": inf})
+    with pytest.raises(MOFAError, match="view 'a' has 1 duplicated sample ID"):
         MOFA(2).fit({"a": pd.concat([v1, v1.iloc[:1]])})
-    with pytest.raises(MOFAError, match="non-numeric"):
+    with pytest.raises(MOFAError, match="view 'a' has 1 duplicated feature ID"):
+        MOFA(2).fit({"a": v1.set_axis([*v1.columns[:-1], v1.columns[0]], axis=1)})
+    with pytest.raises(MOFAError, match="non-numeric column.*'bad'"):
         MOFA(2).fit({"a": v1.astype(object).assign(bad="x")})
+    txt = v1.astype(object)
+    txt.iloc[:, 2] = [str(x) for x in v1.iloc[:, 2]]
+    txt.iloc[4, 2] = "n/a"
+    with pytest.raises(MOFAError, match=rf"stored as text.*'{v1.columns[2]}'.*'n/a'.*to_numeric"):
+        MOFA(2).fit({"a": txt})
+    with pytest.raises(MOFAError, match="empty"):
+        MOFA(2).fit({"a": v1.iloc[:, :0]})
+    # the error is the project's own input error type
+    from radiogenomics._checks import InputError
+    assert issubclass(MOFAError, InputError)
+    # rng follows SPEC 7 (check_rng): bool / RandomState refused, the others accepted
+    for bad in (True, np.random.RandomState(0), "1"):
+        with pytest.raises(TypeError, match="rng"):
+            MOFA(2, rng=bad).fit({"a": v1})
+    with pytest.raises(ValueError, match="non-negative"):
+        MOFA(2, rng=-1).fit({"a": v1})
+    from radiogenomics.mofa import _seed_from
+    ss = np.random.SeedSequence(3)
+    assert _seed_from(7) == 7 and _seed_from(np.int64(7)) == 7       # mofapy2's seed as given
+    assert (_seed_from(np.random.SeedSequence(3)) == _seed_from(np.random.PCG64(ss))
+            == _seed_from(np.random.default_rng(ss)))
     with pytest.raises(MOFAError, match="not below the number of samples"):
         MOFA(30).fit({"a": v1})
     with pytest.raises(MOFAError, match="other than 0/1"):
