@@ -927,7 +927,8 @@ class MOFAResult:
         """How well each factor predicts centre (site leakage check).
 
         Per factor: ``eta2`` (share of the factor's variance between centres, one-way ANOVA),
-        its permutation p-value (centre labels permuted, ``(1 + #) / (1 + B)``), the
+        its permutation p-value (centre labels permuted, ``(1 + #) / (1 + B)``; every distinct
+        permutation, an exact p-value, when there are no more than B + 1, as in the screen), the
         cross-validated accuracy of a logistic classifier predicting centre from the factor
         alone beside the majority-class rate, and ``flagged`` = eta2 >= ``flag_eta2`` and
         p <= ``alpha``: a factor that mostly encodes site, to be harmonised away or not
@@ -937,7 +938,7 @@ class MOFAResult:
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-        from .resampling.indices import check_rng
+        from .resampling.indices import PermutationScheme, check_rng
 
         if centre is None:
             if len(self.groups) < 2:
@@ -954,7 +955,11 @@ class MOFAResult:
             raise MOFAError("centre has fewer than two levels on the model's samples")
         gen = check_rng(rng)
         counts = np.bincount(codes)
-        perms = np.array([gen.permutation(len(codes)) for _ in range(int(n_permutations))])
+        # the shared permutation scheme: every distinct relabelling when there are no more than
+        # B + 1 of them (an exact p-value), else B random ones
+        scheme = PermutationScheme(len(codes))
+        n_permutations = scheme.resamples_for(int(n_permutations))
+        perms = scheme.generate(n_permutations, gen)
         n_splits = int(min(cv, counts.min()))
         rows = []
         for fac in Z.columns:

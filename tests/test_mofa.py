@@ -424,3 +424,25 @@ def test_factor_stability_with_centre_groups_and_subsamples():
                           views=["radiomics", "expression"], n_fits=3, subsample=0.8, rng=1)
     assert len(st.fits) == 3 and st.matches["refit"].nunique() == 2
     assert all(len(f.groups) == cohort.centre.nunique() for f in st.fits)
+
+
+def test_leakage_enumerates_every_relabelling_when_few_exist():
+    """6 samples in 2 centres: 720 permutations <= B + 1, so all are used and p is exact:
+    #(eta2* >= eta2) / 720 over every relabelling, computed here by brute force."""
+    import itertools
+
+    from radiogenomics.mofa import _eta2
+
+    z = np.array([0.1, 0.4, -0.3, 2.0, 2.5, 1.7])
+    idx = [f"s{i}" for i in range(6)]
+    Z = pd.DataFrame(z[:, None], columns=["Factor1"], index=idx)
+    res = _result_from(Z, {"a": pd.DataFrame(np.ones((3, 1)), columns=["Factor1"])})
+    centre = pd.Series(list("AAABBB"), index=idx)
+    codes = np.array([0, 0, 0, 1, 1, 1])
+    eta = _eta2(z, codes, 2)
+    exact = np.mean([_eta2(z, codes[list(p)], 2) >= eta - 1e-12
+                     for p in itertools.permutations(range(6))])
+    p1 = res.leakage(centre=centre, n_permutations=999, cv=2, rng=1)["p_permutation"].iloc[0]
+    p2 = res.leakage(centre=centre, n_permutations=999, cv=2, rng=2)["p_permutation"].iloc[0]
+    assert p1 == pytest.approx(exact, abs=1e-12) and p1 == p2      # exact, seed-independent
+    assert exact == pytest.approx(2 * 36 / 720)    # the split {0,1,2}|{3,4,5} and its mirror
