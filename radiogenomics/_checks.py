@@ -254,13 +254,15 @@ def as_vector(y, what: str, *, allow_nan: bool = False) -> tuple[np.ndarray, pd.
     return arr[:, 0], index
 
 
-def align_samples(frames: Mapping[str, Any], *, reorder: bool = True) -> dict[str, Any]:
+def align_samples(frames: Mapping[str, Any], *, reorder: bool = True,
+                  fix: str = "pair them first (Cohort.paired, or .loc on the common IDs)"
+                  ) -> dict[str, Any]:
     """Check that the indexed inputs in ``frames`` carry the same sample IDs; align their rows.
 
     Frames without an index (arrays) are only checked for their row count.  Differing ID sets
     raise :class:`InputError` naming how many and which samples are only in one input, with the
-    fix (pair them with ``Cohort.paired`` or ``.loc``).  With ``reorder`` every indexed input is
-    put in the row order of the first one.
+    fix (``fix``; by default: pair them with ``Cohort.paired`` or ``.loc``).  With ``reorder``
+    every indexed input is put in the row order of the first one.
     """
     items = list(frames.items())
     indexed = [(k, v) for k, v in items if isinstance(v, (pd.DataFrame, pd.Series))]
@@ -277,8 +279,7 @@ def align_samples(frames: Mapping[str, Any], *, reorder: bool = True) -> dict[st
                 raise InputError(
                     f"{ref_name} and {name} have different sample IDs ({len(only_a)} only in "
                     f"{ref_name}, e.g. {listing(only_a, 3)}; {len(only_b)} only in {name}, e.g. "
-                    f"{listing(only_b, 3)}); pair them first (Cohort.paired, or .loc on the "
-                    "common IDs)")
+                    f"{listing(only_b, 3)}); {fix}")
             if reorder:
                 out[name] = obj.loc[ref.index]
     sizes = {k: n for k, n in lengths.items() if n is not None}

@@ -49,7 +49,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from ._checks import check_finite, numeric_frame
+from ._checks import align_samples, check_finite, numeric_frame
 from ._linalg import block_labels, design_by_block, design_matrix, residualise
 from .cohort import Cohort, CohortValidationError
 from .resampling import PermutationScheme, correlation_permutation_null, maxt_threshold
@@ -512,16 +512,10 @@ def associate(
                 "X and Y must be DataFrames indexed by sample ID (or pass a Cohort with x= and y=)")
         Xdf = numeric_frame(X, "X", string_ids=False)
         Ydf = numeric_frame(Y, "Y", string_ids=False)
-        if not Xdf.index.equals(Ydf.index):
-            only_x = Xdf.index.difference(Ydf.index)
-            only_y = Ydf.index.difference(Xdf.index)
-            if len(only_x) or len(only_y) or len(Xdf) != len(Ydf):
-                raise CohortValidationError(
-                    f"X and Y sample IDs differ ({len(only_x)} only in X, e.g. {list(only_x[:3])}; "
-                    f"{len(only_y)} only in Y, e.g. {list(only_y[:3])}); align them or build a "
-                    "Cohort and use associate(cohort, x=..., y=...), which reports what it drops"
-                )
-            Ydf = Ydf.loc[Xdf.index]
+        Ydf = align_samples(
+            {"X": Xdf, "Y": Ydf},
+            fix="align them or build a Cohort and use associate(cohort, x=..., y=...), which "
+                "reports what it drops")["Y"]
         if covariates is not None:
             if isinstance(covariates, pd.Series):
                 covariates = covariates.to_frame()

@@ -313,6 +313,6 @@ def test_bad_input_examples_quoted_in_the_readme(capsys):
     runpy.run_path(str(Path(__file__).parents[1] / "examples" / "bad_input.py"), run_name="__main__")
     out = capsys.readouterr().out
     for phrase in ("stored as text in 1 column(s): 'glcm_Contrast'", "'S04'", "inf is not a missing value",
-                   "duplicated sample ID(s): 'S01'", "sample IDs differ", "DegenerateCCAError",
+                   "duplicated sample ID(s): 'S01'", "different sample IDs", "DegenerateCCAError",
                    "se.exposure <= 0 or infinite", "missing se.outcome", "rs2: se.outcome <= 0"):
         assert phrase in out, phrase
