@@ -85,8 +85,7 @@ def _corrupt(X: pd.DataFrame, Y: pd.DataFrame, kind: str, draw) -> tuple[pd.Data
     elif kind == "empty_rows":
         X = X.iloc[:0]
     elif kind == "bool_col":
-        X.iloc[:, j] = X.iloc[:, j] > 0
-        X[X.columns[j]] = X[X.columns[j]].astype(bool)
+        X[X.columns[j]] = X.iloc[:, j].to_numpy() > 0
     elif kind == "multiindex":
         X.index = pd.MultiIndex.from_arrays([X.index, np.arange(n)])
     return X, Y
