@@ -315,6 +315,20 @@ def test_binomial_lasso_is_a_lasso_on_every_supported_sklearn(monkeypatch):
     assert P._logistic(1.0, 0.0).get_params()["penalty"] == "l2"
 
 
+def test_default_lambda_sequence_equals_glmnet_at_n_equal_and_below_p(quickstart):
+    """Against R's glmnet(x, y) on 20 rows of QuickStartExample (tests/data/glmnet/
+    make_lambda_n_eq_p.R): n == p uses lambda.min.ratio 1e-4 and n < p uses 0.01 (the code
+    before issue 14 used 0.01 at n == p, which differs from the reference from the 2nd value)."""
+    X, y = quickstart
+    X, y = X.iloc[:20], y.iloc[:20]
+    ref = _read("quickstart20_n_eq_p_default_lambda_seq.csv")["lambda"].to_numpy()
+    np.testing.assert_allclose(glmnet_lambda_sequence(X, y)[: len(ref)], ref, rtol=1e-12)
+    X2 = X.assign(x21=X.iloc[:, 0] * X.iloc[:, 1])
+    ref2 = _read("quickstart20_n_lt_p_default_lambda_seq.csv")["lambda"].to_numpy()
+    assert len(ref2) == 100
+    np.testing.assert_allclose(glmnet_lambda_sequence(X2, y), ref2, rtol=1e-12)
+
+
 def test_lambda_min_ratio_follows_glmnet_at_n_equal_p():
     """glmnet: lambda.min.ratio = ifelse(nobs < nvars, 0.01, 1e-4); n == p gets 1e-4."""
     g = np.random.default_rng(1)
