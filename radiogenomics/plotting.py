@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "centre_colours",
     "plot_cohort_overview",
     "plot_centre_distributions",
     "plot_centre_effects",
@@ -61,6 +62,26 @@ def plot_cohort_overview(summary, ax=None):
     ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
     return fig
+
+
+#: colour-blind-safe palette (Okabe & Ito 2008) for centres, in sorted order of their labels
+CENTRE_PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
+                  "#000000")
+
+
+def centre_colours(centres) -> dict:
+    """One fixed colour per centre label: the labels are sorted and given the Okabe-Ito
+    colours in turn (tab20 beyond eight), so every figure of a report that passes this
+    mapping shows a centre in the same colour, also when it shows only some centres."""
+    import matplotlib.pyplot as plt
+
+    labels = sorted({str(c) for c in centres})
+    if len(labels) <= len(CENTRE_PALETTE):
+        cols = CENTRE_PALETTE
+    else:
+        cmap = plt.get_cmap("tab20")
+        cols = [cmap(i % cmap.N) for i in range(len(labels))]
+    return {c: cols[i] for i, c in enumerate(labels)}
 
 
 def _palette(k):

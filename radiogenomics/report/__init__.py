@@ -97,7 +97,7 @@ class HTMLReport:
         self._parts.append(f'<img src="{html.escape(png_name)}" alt="{html.escape(png_name)}">{cap}')
 
     def write(self, name: str = "report.html") -> Path:
-        from . import __version__
+        from .. import __version__
 
         stamp = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
         doc = (
