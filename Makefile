@@ -1,13 +1,25 @@
-# make demo   -> create .venv, install, run the demo analysis (report in demo_report/)
-# make test   -> create .venv with the [dev] extra, run the test suite; then the version-sensitive
-#                tests again at the lowest supported versions (.venv-min, requirements-min.txt)
-# make bench  -> run the benchmarks (see benchmarks/README.md)
-# Without make: bash scripts/dev.sh demo | test
-.PHONY: install demo test test-min bench clean
+# make demo                  -> create .venv, install, run the demo analysis (report in demo_report/)
+# make run CONFIG=FILE.yaml  -> the same workflow on your own files (default examples/config.yaml)
+# make init DATA=DIR         -> write a commented starter config from your files (OUT=config.yaml)
+# make tour                  -> run examples/tour.py (the README's API tour) in tour_output/
+# make test                  -> create .venv with the [dev] extra, run the test suite; then the
+#                               version-sensitive tests at the lowest supported versions (.venv-min)
+# make bench                 -> run the benchmarks (see benchmarks/README.md)
+# Without make: bash scripts/dev.sh install | demo | test, then `. .venv/bin/activate`.
+CONFIG ?= examples/config.yaml
+DATA ?= examples/example_data
+OUT ?= config.yaml
+.PHONY: install demo run init tour test test-min bench clean
 install:
 	bash scripts/dev.sh install
 demo:
 	bash scripts/dev.sh demo demo_report
+run: install
+	.venv/bin/radiogenomics run "$(CONFIG)"
+init: install
+	.venv/bin/radiogenomics init "$(DATA)" --out "$(OUT)"
+tour: install
+	mkdir -p tour_output && cd tour_output && MPLBACKEND=Agg ../.venv/bin/python ../examples/tour.py
 test:
 	bash scripts/dev.sh test
 	bash scripts/dev.sh test-min
@@ -16,4 +28,4 @@ test-min:
 bench:
 	bash scripts/dev.sh install && .venv/bin/python benchmarks/run_all.py
 clean:
-	rm -rf .venv .venv-min demo_report .pytest_cache
+	rm -rf .venv .venv-min demo_report tour_output examples/example_report .pytest_cache

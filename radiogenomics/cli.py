@@ -1,4 +1,5 @@
-"""Command line: ``radiogenomics demo | run | simulate | summary | associate`` (also ``python -m radiogenomics``)."""
+"""Command line: ``radiogenomics demo | run | init | simulate | summary | associate`` (also
+``python -m radiogenomics``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ commands:
   run        the same report on your own files: `radiogenomics run CONFIG.yaml` with a YAML
              configuration naming the views (CSV/TSV/Parquet by sample ID), covariates, centre,
              outcomes, genotypes and the analyses to run (see examples/config.yaml)
+  init       write a commented starter configuration from the tables in a folder (views,
+             sample-ID column, covariates and centre, outcomes, genotypes detected)
   simulate   write a synthetic cohort (views, covariates, centre, outcomes) to a folder as CSV
              files (or one .h5mu file), with a summary of its ground truth and the table of
              features that load on the shared factors
@@ -54,6 +57,32 @@ def _sim_kwargs(args) -> dict:
     return kw
 
 
+def _add_run_init(sub) -> None:
+    """The ``run`` and ``init`` sub-commands."""
+    p = sub.add_parser("run", help="run the report on your own files named in a YAML config",
+                       description="Build a Cohort from the files named in CONFIG (a YAML file; "
+                                   "examples/config.yaml documents every key), run the analyses "
+                                   "it asks for that apply to the data (sections whose views are "
+                                   "missing are skipped with a note), and write report.html with "
+                                   "PNG plots and CSV tables to its output folder.")
+    p.add_argument("config", type=Path, help="YAML configuration file")
+    p.add_argument("--out", type=Path, default=None,
+                   help="output folder (default: the config's 'output', relative to the config)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress lines and bars")
+
+    p = sub.add_parser("init", help="write a starter YAML config from the tables in a folder",
+                       description="Read every CSV/TSV/Parquet table in --data (sample ID in the "
+                                   "first column), detect the views, covariates and centre "
+                                   "column, outcomes, genotype dosages and GWAS summary "
+                                   "statistics, and write a commented configuration for "
+                                   "`radiogenomics run` that proposes analyses for the views "
+                                   "found.")
+    p.add_argument("--data", required=True, type=Path, help="folder holding your tables")
+    p.add_argument("--out", type=Path, default=Path("config.yaml"),
+                   help="configuration to write (default config.yaml)")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="radiogenomics", description=DESCRIPTION,
@@ -79,15 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="skip the prediction section (leave-one-centre-out validation)")
     p.add_argument("--no-mr", action="store_true", help="skip the Mendelian randomisation section")
 
-    p = sub.add_parser("run", help="run the report on your own files named in a YAML config",
-                       description="Build a Cohort from the files named in CONFIG (a YAML file; "
-                                   "examples/config.yaml documents every key), run the analyses "
-                                   "it asks for that apply to the data (sections whose views are "
-                                   "missing are skipped with a note), and write report.html with "
-                                   "PNG plots and CSV tables to its output folder.")
-    p.add_argument("config", type=Path, help="YAML configuration file")
-    p.add_argument("--out", type=Path, default=None,
-                   help="output folder (default: the config's 'output', relative to the config)")
+    _add_run_init(sub)
 
     p = sub.add_parser("simulate", help="write a synthetic cohort with ground truth",
                        description="Write a synthetic cohort from data_sim.make_cohort to --out.")
@@ -179,12 +200,25 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from .demo import load_config, run_config
+    from .workflow.config import load_config, run_config
 
     cfg = load_config(args.config)  # checks keys, files and view names before any work
-    result = run_config(cfg, out_dir=args.out)
+    result = run_config(cfg, out_dir=args.out, progress=False if args.no_progress else None)
     print(result.summary())
     print(f"\nReport written to {result.report_path.resolve()}")
+    return 0
+
+
+def _cmd_init(args) -> int:
+    from .workflow.config import load_config
+    from .workflow.init import init_config
+
+    path = init_config(args.data, args.out, force=args.force)
+    cfg = load_config(path)
+    views = ", ".join(f"{k} ({v.name})" for k, v in cfg.data.views.items())
+    steps = ", ".join(dict.fromkeys(s for s, _ in cfg.plan))
+    print(f"wrote {path}: views {views}; analyses {steps}")
+    print(f"check it (every choice has a comment), then: radiogenomics run {path}")
     return 0
 
 
@@ -306,15 +340,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    handler = {"demo": _cmd_demo, "run": _cmd_run, "simulate": _cmd_simulate, "summary": _cmd_summary,
-               "associate": _cmd_associate}[args.command]
+    handler = {"demo": _cmd_demo, "run": _cmd_run, "init": _cmd_init, "simulate": _cmd_simulate,
+               "summary": _cmd_summary, "associate": _cmd_associate}[args.command]
     try:
         return handler(args)
     except (ValueError, KeyError, OSError, RuntimeError) as exc:
         # RadiogenomicsError (bad input), missing/unreadable files, unknown names
         if os.environ.get("RADIOGENOMICS_TRACEBACK"):
             raise
-        print(f"radiogenomics {args.command}: error: {cli_message(exc)}", file=sys.stderr)
+        from .workflow.config import ConfigError
+
+        # a configuration's keys are YAML keys, not CLI flags: no flag translation there
+        msg = " ".join(str(exc).split()) if isinstance(exc, ConfigError) else cli_message(exc)
+        print(f"radiogenomics {args.command}: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; no partial output was left behind", file=sys.stderr)

@@ -474,7 +474,10 @@ def wilson_interval(k, n, confidence: float = 0.95) -> tuple[np.ndarray, np.ndar
     denom = 1.0 + z * z / n
     centre = (phat + z * z / (2.0 * n)) / denom
     half = z / denom * np.sqrt(phat * (1.0 - phat) / n + z * z / (4.0 * n * n))
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    # exact bounds at k = 0 and k = n (rounding left 1e-17 there: a negative error bar)
+    lower = np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    upper = np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return lower, upper
 
 
 def _calibration_table(y: np.ndarray, p: np.ndarray, n_bins: int) -> pd.DataFrame:

@@ -774,7 +774,7 @@ def stability_selection(X, y, family: str = "gaussian", alpha: float = 1.0, lamb
     sequence, from lambda_max to lambda_max/10, where few features enter); a feature counts as
     selected at a lambda when its coefficient is non-zero.
     """
-    from tqdm.auto import tqdm
+    from ._progress import progress as progress_bar
 
     Xf, A, yv = _as_xy(X, y)
     _check_family(family, yv)
@@ -797,7 +797,8 @@ def stability_selection(X, y, family: str = "gaussian", alpha: float = 1.0, lamb
     counts = np.zeros((p, len(lambdas)))
     n_sel = []
     disable = None if progress is None else not progress
-    for _ in tqdm(range(int(n_subsamples)), desc="stability selection", disable=disable):
+    for _ in progress_bar(range(int(n_subsamples)), desc="stability selection",
+                          disable=disable):
         rows = np.concatenate([gen.choice(g, max(1, int(round(fraction * len(g)))),
                                           replace=False) for g in groups])
         if family == "binomial" and len(np.unique(yv[rows])) < 2:
@@ -1149,7 +1150,7 @@ def predict_view(cohort, x: str | list, y: str, targets: Sequence[str] | None = 
     (``cv``: k folds or ``"loco"``).  The same folds and seeds for every target.
     ``n_lambda``, ``inner_cv`` and ``selection`` go to :class:`PenalizedModel` (fewer lambdas
     or inner folds make every fit cheaper)."""
-    from tqdm.auto import tqdm
+    from ._progress import progress as progress_bar
 
     from .validation import cross_validate, design_matrix
 
@@ -1162,7 +1163,7 @@ def predict_view(cohort, x: str | list, y: str, targets: Sequence[str] | None = 
     rows, results, models = {}, {}, {}
     disable = None if progress is None else not progress
     dropped_imputed = {}
-    for t in tqdm(cols, desc=f"{x} -> {y}", disable=disable):
+    for t in progress_bar(cols, desc=f"{x} -> {y}", disable=disable):
         X, yy = design_matrix(cohort, x, t, target_view=y, covariates=covariates,
                               include_centre=cohort.centre is not None)
         n_missing = len(X.attrs.get("dropped", []))

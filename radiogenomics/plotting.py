@@ -42,25 +42,29 @@ def _axes(ax, figsize):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        fig, ax = plt.subplots(figsize=figsize)
+        fig, ax = plt.subplots(figsize=figsize, layout="constrained")
         return fig, ax
     return ax.figure, ax
 
 
-def plot_cohort_overview(summary, ax=None):
-    """Stacked bars: samples per view, split by centre (from :meth:`Cohort.summary`)."""
-    fig, ax = _axes(ax, (6, 3.5))
+def plot_cohort_overview(summary, ax=None, colours: dict | None = None):
+    """Stacked bars: samples per view, split by centre (from :meth:`Cohort.summary`).
+
+    ``colours`` maps a centre label to its colour (default :func:`centre_colours` of the
+    labels); the legend sits right of the axes so it never hides a bar."""
+    fig, ax = _axes(ax, (6.5, 3.8))
     centres = summary.centres.drop(columns="total")
     bottom = np.zeros(centres.shape[1])
-    cmap = _palette(len(centres))
-    for (name, row), colour in zip(centres.iterrows(), cmap):
-        ax.bar(centres.columns, row.to_numpy(), bottom=bottom, label=str(name), color=colour)
+    cols = _group_colours(centres.index, colours)
+    for name, row in centres.iterrows():
+        ax.bar(centres.columns, row.to_numpy(), bottom=bottom, label=str(name),
+               color=cols[str(name)])
         bottom += row.to_numpy()
     ax.set_ylabel("samples")
     ax.set_title("Samples per view and centre")
-    ax.legend(title="centre", fontsize=8, frameon=False)
+    ax.legend(title="centre", fontsize=9, frameon=False, loc="upper left",
+              bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     ax.tick_params(axis="x", rotation=30)
-    fig.tight_layout()
     return fig
 
 
@@ -84,6 +88,21 @@ def centre_colours(centres) -> dict:
     return {c: cols[i] for i, c in enumerate(labels)}
 
 
+def _group_colours(labels, colours: dict | None = None) -> dict:
+    """``{str(label): colour}`` for ``labels``: from ``colours`` (a label -> colour mapping,
+    e.g. a report's centre colours) or, when None, :func:`centre_colours` of the labels."""
+    labels = [str(g) for g in labels]
+    if colours is None:
+        return centre_colours(labels)
+    colours = {str(k): v for k, v in dict(colours).items()}
+    missing = [g for g in dict.fromkeys(labels) if g not in colours]
+    if missing:
+        raise ValueError(f"colours has no colour for {', '.join(map(repr, missing))}; pass a "
+                         "mapping with every label (e.g. centre_colours(all_labels)) or "
+                         "colours=None")
+    return {g: colours[g] for g in labels}
+
+
 def _palette(k):
     import matplotlib.pyplot as plt
 
@@ -91,8 +110,11 @@ def _palette(k):
     return [cmap(i % cmap.N) for i in range(k)]
 
 
-def plot_centre_distributions(cohort, view: str, features=None, n_features: int = 6):
-    """Box plots per centre for a few features of one view (default: the first ones)."""
+def plot_centre_distributions(cohort, view: str, features=None, n_features: int = 6,
+                              colours: dict | None = None):
+    """Box plots per centre for a few features of one view (default: the first ones), each
+    box in its centre's colour (``colours``: label -> colour, default
+    :func:`centre_colours`)."""
     import matplotlib.pyplot as plt
 
     df = cohort[view]
@@ -102,18 +124,23 @@ def plot_centre_distributions(cohort, view: str, features=None, n_features: int 
         features = list(df.columns[:n_features])
     centre = cohort.centre.reindex(df.index).astype(str)
     levels = sorted(centre.unique())
+    cols = _group_colours(levels, colours)
     ncol = min(3, len(features))
     nrow = int(np.ceil(len(features) / ncol))
-    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 2.6 * nrow), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol, 2.6 * nrow), squeeze=False,
+                             layout="constrained")
     for ax, feat in zip(axes.ravel(), features):
         data = [df.loc[centre == c, feat].to_numpy() for c in levels]
-        ax.boxplot(data, **{("tick_labels" if _has_tick_labels() else "labels"): levels})
+        box = ax.boxplot(data, patch_artist=True,
+                         **{("tick_labels" if _has_tick_labels() else "labels"): levels})
+        for patch, lev in zip(box["boxes"], levels):
+            patch.set_facecolor(cols[lev])
+            patch.set_alpha(0.75)
         ax.set_title(feat if len(feat) <= 38 else feat[:35] + "...", fontsize=8)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=8)
     for ax in axes.ravel()[len(features):]:
         ax.axis("off")
     fig.suptitle(f"{view}: distribution per centre", fontsize=10)
-    fig.tight_layout()
     return fig
 
 
@@ -138,7 +165,6 @@ def plot_centre_effects(anova: dict[str, pd.DataFrame], ax=None):
     ax.set_ylabel("density of features")
     ax.set_title("Centre effects per feature")
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -177,7 +203,6 @@ def plot_volcano(result, ax=None, max_points: int = 200_000, rng=0, pvalue: str 
     ax.set_ylabel(f"-log10 p ({pvalue})")
     ax.set_title(f"{result.x_name} x {result.y_name} ({result.n_tests} pairs)")
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    fig.tight_layout()
     return fig
 
 
@@ -189,11 +214,10 @@ def plot_top_pairs_heatmap(result, top: int = 15, ax=None):
     sub = result.r.loc[xs, ys]
     fig, ax = _axes(ax, (1.2 + 0.35 * len(ys), 1.5 + 0.3 * len(xs)))
     im = ax.imshow(sub.to_numpy(), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(ys)), [str(s) for s in ys], rotation=90, fontsize=7)
-    ax.set_yticks(range(len(xs)), [s if len(s) <= 40 else s[:37] + "..." for s in map(str, xs)], fontsize=7)
+    ax.set_xticks(range(len(ys)), [str(s) for s in ys], rotation=90, fontsize=8)
+    ax.set_yticks(range(len(xs)), [s if len(s) <= 40 else s[:37] + "..." for s in map(str, xs)], fontsize=8)
     fig.colorbar(im, ax=ax, label="partial r", shrink=0.8)
     ax.set_title(f"Top {top} pairs", fontsize=10)
-    fig.tight_layout()
     return fig
 
 
@@ -204,7 +228,6 @@ def plot_pvalue_histogram(result, ax=None):
     ax.set_xlabel("p (parametric)")
     ax.set_ylabel("pairs")
     ax.set_title("p-value distribution")
-    fig.tight_layout()
     return fig
 
 
@@ -230,7 +253,6 @@ def plot_null_max(result, ax=None, bins: int = 40):
     ax.set_ylabel("permutations")
     ax.set_title(f"max-T null ({result.permutation_scheme} permutations)")
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
     return fig
 
 
@@ -255,28 +277,31 @@ def plot_cca_scree(result, ax=None):
     ax.set_ylabel("canonical correlation")
     ax.set_title(f"CCA scree ({result.estimator}, B = {result.n_permutations})")
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
     return fig
 
 
-def plot_cca_scores(estimator, component: int = 1, groups=None, ax=None):
-    """Scatter of the x and y canonical variates (training scores) of one component."""
+def plot_cca_scores(estimator, component: int = 1, groups=None, ax=None,
+                    colours: dict | None = None):
+    """Scatter of the x and y canonical variates (training scores) of one component; with
+    ``groups`` (one label per sample, e.g. centres) one colour per group (``colours``: label
+    -> colour, default :func:`centre_colours`)."""
     fig, ax = _axes(ax, (4.2, 4))
     xs = estimator.x_scores_[:, component - 1]
     ys = estimator.y_scores_[:, component - 1]
     if groups is None:
         ax.scatter(xs, ys, s=14, c="tab:blue", alpha=0.8)
     else:
-        groups = np.asarray(groups)
-        for g, col in zip(pd.unique(groups), _palette(len(pd.unique(groups)))):
+        groups = np.asarray(groups).astype(str)
+        levels = sorted(pd.unique(groups))
+        cols = _group_colours(levels, colours)
+        for g in levels:
             m = groups == g
-            ax.scatter(xs[m], ys[m], s=14, color=col, alpha=0.8, label=str(g))
-        ax.legend(frameon=False, fontsize=8)
+            ax.scatter(xs[m], ys[m], s=14, color=cols[g], alpha=0.8, label=g)
+        ax.legend(frameon=False, fontsize=8, title="centre" if colours is not None else None)
     r = np.corrcoef(xs, ys)[0, 1]
     ax.set_xlabel(f"x variate {component}")
     ax.set_ylabel(f"y variate {component}")
     ax.set_title(f"Component {component}: in-sample r = {r:.2f}")
-    fig.tight_layout()
     return fig
 
 
@@ -300,11 +325,10 @@ def plot_cca_loadings(estimator, block: str = "x", component: int = 1, top: int 
     ax.barh(range(len(sel)), vals, xerr=err, color=np.where(vals >= 0, "tab:red", "tab:blue"),
             alpha=0.8, capsize=2)
     ax.set_yticks(range(len(sel)), [s if len(s) <= 40 else s[:37] + "..." for s in map(str, sel)],
-                  fontsize=7)
+                  fontsize=8)
     ax.axvline(0, c="k", lw=0.6)
     ax.set_xlabel("loading (structure correlation)")
     ax.set_title(f"{block} loadings, component {component}")
-    fig.tight_layout()
     return fig
 
 
@@ -331,12 +355,11 @@ def plot_cca_cross_loadings(estimator, X, Y, component_max: int | None = None, t
     sel = np.argsort(-np.abs(C).max(axis=1))[:top]
     fig, ax = _axes(ax, (1.6 + 0.5 * k, 1.2 + 0.28 * len(sel)))
     im = ax.imshow(C[sel], cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
-    ax.set_xticks(range(k), [f"y CV{c + 1}" for c in range(k)], fontsize=7)
+    ax.set_xticks(range(k), [f"y CV{c + 1}" for c in range(k)], fontsize=8)
     ax.set_yticks(range(len(sel)), [s if len(s) <= 40 else s[:37] + "..." for s in map(str, names[sel])],
-                  fontsize=7)
+                  fontsize=8)
     fig.colorbar(im, ax=ax, label="r(x feature, y variate)", shrink=0.8)
     ax.set_title("Cross-loadings", fontsize=10)
-    fig.tight_layout()
     return fig
 
 
@@ -375,11 +398,10 @@ def plot_mr_scatter(dat, results=None, ax=None):
             if method == "MR Egger" and len(d) >= 3:
                 icpt = egger_fit(d["beta.exposure"], d["beta.outcome"], d["se.outcome"]).intercept
             ax.plot(xs, icpt + b * xs, color=col, lw=1.2, label=method)
-        ax.legend(frameon=False, fontsize=7)
+        ax.legend(frameon=False, fontsize=8)
     ax.axhline(0, c="k", lw=0.5)
     ax.set_xlabel("SNP effect on exposure")
     ax.set_ylabel("SNP effect on outcome")
-    fig.tight_layout()
     return fig
 
 
@@ -397,10 +419,9 @@ def plot_mr_forest(singlesnp, ax=None):
     cols = np.where(t["SNP"].astype(str).str.startswith("All"), "tab:red", "0.3")
     ax.errorbar(t["b"], y, xerr=1.96 * t["se"], fmt="none", ecolor=cols, lw=0.8)
     ax.scatter(t["b"], y, c=cols, s=10, zorder=3)
-    ax.set_yticks(y, t["SNP"].astype(str), fontsize=6)
+    ax.set_yticks(y, t["SNP"].astype(str), fontsize=8)
     ax.axvline(0, c="k", lw=0.6)
     ax.set_xlabel("MR effect size (95% CI)")
-    fig.tight_layout()
     return fig
 
 
@@ -414,10 +435,9 @@ def plot_mr_funnel(singlesnp, ax=None):
                               _palette(max(1, int(pooled.sum())))):
         ax.axvline(b, ls="--", c=col, lw=1, label=name)
     if pooled.any():
-        ax.legend(frameon=False, fontsize=7)
+        ax.legend(frameon=False, fontsize=8)
     ax.set_xlabel("single-SNP estimate")
     ax.set_ylabel("1 / SE")
-    fig.tight_layout()
     return fig
 
 
@@ -435,7 +455,8 @@ def plot_phantoms(phantoms, n: int = 4, slice_index: int | None = None, label: s
     t = phantoms.truth.sort_values("fibrosis")
     pick = t.index[np.unique(np.linspace(0, len(t) - 1, max(1, n)).round().astype(int))]
     man = phantoms.manifest.set_index("sample_id")
-    fig, axes = plt.subplots(1, len(pick), figsize=(2.6 * len(pick), 3.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(pick), figsize=(2.6 * len(pick), 3.2), squeeze=False,
+                             layout="constrained")
     value = phantoms.labels[label]
     for ax, sid in zip(axes[0], pick):
         img = sitk.GetArrayFromImage(sitk.ReadImage(man.at[sid, "image"]))
@@ -444,9 +465,8 @@ def plot_phantoms(phantoms, n: int = 4, slice_index: int | None = None, label: s
         ax.imshow(img[k], cmap="gray")
         ax.contour(msk[k] == value, levels=[0.5], colors="tab:orange", linewidths=0.6)
         ax.set_title(f"{sid} ({man.at[sid, 'centre']})\nfibrosis {t.at[sid, 'fibrosis']:+.2f}, "
-                     f"scar {100 * t.at[sid, 'fibrosis_fraction']:.0f}%", fontsize=7)
+                     f"scar {100 * t.at[sid, 'fibrosis_fraction']:.0f}%", fontsize=8)
         ax.set_axis_off()
-    fig.tight_layout()
     return fig
 
 
@@ -473,16 +493,17 @@ def plot_mofa_variance_explained(result, group: str | None = None, min_r2: float
         for i in range(tab.shape[0]):
             for j in range(tab.shape[1]):
                 v = tab.iat[i, j]
-                a.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=6,
+                a.text(j, i, f"{v:.1f}", ha="center", va="center", fontsize=7,
                        color="white" if v > vmax / 2 else "black")
         a.set_title(g if len(groups) > 1 else "variance explained (%)", fontsize=9)
     fig.colorbar(im, ax=list(axes), shrink=0.8, label="R2 (%)")
     return fig
 
 
-def plot_mofa_factors(result, color=None, factors=(1, 2), ax=None):
+def plot_mofa_factors(result, color=None, factors=(1, 2), ax=None, colours: dict | None = None):
     """Scatter of two factors, coloured by a covariate (a Series by sample ID: numeric ->
-    colour scale, otherwise one colour per level)."""
+    colour scale, otherwise one colour per level; ``colours`` maps a level to its colour,
+    default :func:`centre_colours` of the levels)."""
     names = [f"Factor{f}" if isinstance(f, (int, np.integer)) else str(f) for f in factors]
     Z = result.factors[names]
     fig, ax = _axes(ax, (4.5, 4))
@@ -494,17 +515,19 @@ def plot_mofa_factors(result, color=None, factors=(1, 2), ax=None):
             sc = ax.scatter(Z.iloc[:, 0], Z.iloc[:, 1], s=12, c=c, cmap="viridis")
             fig.colorbar(sc, ax=ax, label=color.name or "")
         else:
-            lev = [x for x in pd.unique(c.astype(object)) if not pd.isna(x)]
-            for lv, col in zip(lev, _palette(len(lev))):
-                m = (c == lv).to_numpy()
-                ax.scatter(Z.iloc[m, 0], Z.iloc[m, 1], s=12, color=col, label=str(lv))
+            lab = c.astype(object).where(c.notna(), None).map(lambda v: None if v is None
+                                                                   else str(v))
+            lev = sorted(v for v in pd.unique(lab) if v is not None)
+            cols = _group_colours(lev, colours)
+            for lv in lev:
+                m = (lab == lv).to_numpy()
+                ax.scatter(Z.iloc[m, 0], Z.iloc[m, 1], s=12, color=cols[lv], label=lv)
             if c.isna().any():
                 m = c.isna().to_numpy()
                 ax.scatter(Z.iloc[m, 0], Z.iloc[m, 1], s=10, c="0.8", label="missing")
             ax.legend(frameon=False, fontsize=7, title=color.name)
     ax.set_xlabel(names[0])
     ax.set_ylabel(names[1])
-    fig.tight_layout()
     return fig
 
 
@@ -514,11 +537,10 @@ def plot_mofa_top_weights(result, view: str, factor=1, n: int = 15, ax=None):
     fig, ax = _axes(ax, (4.5, 0.8 + 0.22 * len(t)))
     ax.barh(range(len(t)), t["scaled"].abs(),
             color=["tab:red" if w > 0 else "tab:blue" for w in t["weight"]])
-    ax.set_yticks(range(len(t)), t["feature"], fontsize=7)
+    ax.set_yticks(range(len(t)), t["feature"], fontsize=8)
     ax.set_xlabel("|weight| (scaled)")
     fname = f"Factor{factor}" if isinstance(factor, (int, np.integer)) else str(factor)
     ax.set_title(f"{view}: {fname} (red +, blue -)", fontsize=9)
-    fig.tight_layout()
     return fig
 
 
@@ -540,7 +562,6 @@ def plot_calibration(result, n_bins: int = 10, ax=None):
     ax.set_ylabel("observed event rate")
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     ax.set_title(f"calibration ({result.cv})", fontsize=9)
-    fig.tight_layout()
     return fig
 
 
@@ -558,31 +579,35 @@ def plot_decision_curve(result, thresholds=None, ax=None):
     ax.set_xlabel("threshold probability")
     ax.set_ylabel("net benefit")
     ax.legend(frameon=False, fontsize=8)
-    fig.tight_layout()
     return fig
 
 
 def plot_validation_by_group(result, metric: str | None = None, breakdown: str = "centre",
-                             ax=None):
+                             ax=None, colours: dict | None = None):
     """A metric with its bootstrap CI per group (e.g. centre) beside the pooled value.
 
-    The interval is drawn from ``lower`` to ``upper`` as given: a percentile interval need not
-    contain the estimate (a skewed bootstrap distribution), and the plot shows that rather than
-    failing or clipping it."""
+    Each group is drawn in its colour (``colours``: label -> colour, default
+    :func:`centre_colours` of the groups), the pooled value in black.  The interval is drawn
+    from ``lower`` to ``upper`` as given: a percentile interval need not contain the estimate
+    (a skewed bootstrap distribution), and the plot shows that rather than failing or
+    clipping it."""
     metric = metric or ("auroc" if result.kind == "binary" else "r2")
     m = result.metrics
     rows = m[(m["metric"] == metric) & ((m["breakdown"] == breakdown) | (m["breakdown"] == "all"))]
     rows = rows[rows["group"].astype(str).ne("all") | rows["breakdown"].eq("all")]
-    fig, ax = _axes(ax, (4.5, 0.8 + 0.35 * len(rows)))
+    pooled = rows["breakdown"].eq("all").to_numpy()
+    groups = rows["group"].astype(str).to_numpy()
+    cols = _group_colours(groups[~pooled], colours)
+    col = [("black" if p else cols[g]) for g, p in zip(groups, pooled)]
+    fig, ax = _axes(ax, (5, 1.4 + 0.35 * len(rows)))
     y = np.arange(len(rows))[::-1]
-    ax.hlines(y, rows["lower"].to_numpy(float), rows["upper"].to_numpy(float), color="tab:blue",
-              lw=1.2)
-    ax.plot(rows["estimate"].to_numpy(float), y, "o", c="tab:blue")
-    ax.set_yticks(y, [str(g) for g in rows["group"]])
+    ax.hlines(y, rows["lower"].to_numpy(float), rows["upper"].to_numpy(float), colors=col,
+              lw=1.4)
+    ax.scatter(rows["estimate"].to_numpy(float), y, c=col, zorder=3, s=30)
+    ax.set_yticks(y, [("pooled" if p else g) for g, p in zip(groups, pooled)])
     if metric.startswith("auroc"):
         ax.axvline(0.5, c="0.6", ls="--", lw=1)
     ax.set_xlabel(metric)
-    fig.tight_layout()
     return fig
 
 
@@ -637,8 +662,7 @@ def plot_power_curve(result, x: str = "n", hue: str | None = None, value: str = 
     if value == "rate":
         ax.set_ylim(0, 1)
     if hue is not None:
-        ax.legend(frameon=False, fontsize=7)
-    fig.tight_layout()
+        ax.legend(frameon=False, fontsize=8)
     return fig
 
 
@@ -664,5 +688,4 @@ def plot_power_heatmap(result, x: str, y: str, value: str = "rate", ax=None, whe
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     fig.colorbar(im, ax=ax, label=value)
-    fig.tight_layout()
     return fig

@@ -43,7 +43,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import contextlib
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -342,21 +344,74 @@ def _grid_frame(grid) -> pd.DataFrame:
     return cells
 
 
+@contextlib.contextmanager
+def _main_script_hidden():
+    """Start worker processes without them running the ``__main__`` script again.
+
+    Dask's worker processes start with the ``spawn`` method, which imports the parent's main
+    script again in every worker (as ``__mp_main__``): an ordinary script without an
+    ``if __name__ == "__main__":`` guard would then start a cluster inside each worker ("Nanny
+    failed to start"), and a guarded one would still repeat its other top-level work in every
+    worker.  While the workers start, the main module's ``__file__`` and ``__spec__`` are
+    hidden, as they are in Jupyter, so ``spawn`` has nothing to re-import; tasks are pickled by
+    value (cloudpickle), so analyses defined in the script still reach the workers.
+    """
+    main = sys.modules.get("__main__")
+    keys = ("__file__", "__spec__")
+    saved = {} if main is None else {k: vars(main)[k] for k in keys if k in vars(main)}
+    try:
+        if main is not None:
+            vars(main).pop("__file__", None)
+            main.__spec__ = None
+        yield
+    finally:
+        if main is not None:
+            for k in keys:
+                vars(main).pop(k, None)
+            vars(main).update(saved)
+
+
 class _ClientContext:
     def __init__(self, client, n_workers, processes):
         self.client_arg = client
         self.n_workers = n_workers
         self.processes = processes
         self.owned = []
+        self.log_level = None
+
+    def _local_cluster(self):
+        """A LocalCluster for this call, its workers started without re-running the main
+        script (no ``__main__`` guard needed); a worker start failure is explained."""
+        from distributed import LocalCluster
+
+        n = self.n_workers or min(2, os.cpu_count() or 1)
+        try:
+            with _main_script_hidden():
+                return LocalCluster(n_workers=n, threads_per_worker=1,
+                                    processes=self.processes, dashboard_address=None)
+        except RuntimeError as exc:
+            if "failed to start" not in str(exc):
+                raise
+            raise PowerError(
+                f"the local Dask cluster could not start its worker processes ({exc}); see "
+                "the workers' errors above; pass processes=False to run the study on threads "
+                "of this process, or client= a running Dask scheduler") from exc
 
     def __enter__(self):
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         c = self.client_arg
         if c is None or c == "local":
-            n = self.n_workers or min(2, os.cpu_count() or 1)
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=self.processes,
-                                   dashboard_address=None)
+            # the scheduler's and nannies' INFO chatter (start, stop, closed comms) would print
+            # wherever another library configured the root logger; warnings still show
+            log = logging.getLogger("distributed")
+            self.log_level = log.level
+            log.setLevel(max(log.getEffectiveLevel(), logging.WARNING))
+            try:
+                cluster = self._local_cluster()
+            except BaseException:
+                log.setLevel(self.log_level)
+                raise
             client = Client(cluster)
             self.owned = [client, cluster]
             return client
@@ -372,6 +427,8 @@ class _ClientContext:
                 obj.close()
             except Exception:  # noqa: BLE001
                 pass
+        if self.log_level is not None:
+            logging.getLogger("distributed").setLevel(self.log_level)
         return False
 
 
@@ -453,7 +510,9 @@ def run_study(analysis: Callable[[dict, np.random.Generator], Mapping], grid, *,
     client : None, "local", str or distributed.Client
         None/"local": start a ``LocalCluster`` of ``n_workers`` single-threaded workers
         (processes unless ``processes=False``) for this call; a string: a scheduler address;
-        a Client: use it (e.g. one from dask-jobqueue).
+        a Client: use it (e.g. one from dask-jobqueue).  The local workers start without
+        importing the main script again (as from Jupyter), so a plain script needs no
+        ``if __name__ == "__main__":`` guard and its top-level code runs once.
     chunk_size : int, optional
         Replicates per task (default: about 4 tasks per worker per cell).
     store : path, optional
@@ -527,7 +586,7 @@ def _compute(analysis, todo, cell_params, seed_keys, root, grid_cols, n_replicat
     """Run the ``todo`` cells on Dask; each finished cell goes into ``results`` (and
     ``save``).  Returns the number of workers used."""
     from distributed import as_completed
-    from tqdm.auto import tqdm
+    from ._progress import progress as progress_bar
 
     with _ClientContext(client, n_workers, processes) as cl:
         used_workers = len(cl.scheduler_info().get("workers", {})) or None
@@ -540,8 +599,8 @@ def _compute(analysis, todo, cell_params, seed_keys, root, grid_cols, n_replicat
         remaining = {i: len(fs) for i, fs in futures.items()}
         parts: dict[int, list] = {i: [] for i in todo}
         disable = None if progress is None else not progress
-        bar = tqdm(total=len(flat), desc="power study", unit="task", disable=disable,
-                   file=sys.stderr)
+        bar = progress_bar(total=len(flat), desc="power study", unit="task", disable=disable,
+                           file=sys.stderr)
         try:
             for fut in as_completed(list(flat)):
                 i = flat[fut]

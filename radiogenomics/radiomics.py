@@ -659,10 +659,10 @@ def extract(manifest, params=None, labels=None, n_jobs: int = 1, cache_dir=None,
                 cached.add(t["sample_id"])
     todo = [t for t in tasks if t["sample_id"] not in results]
 
-    from tqdm.auto import tqdm
+    from ._progress import progress as progress_bar
     disable = None if progress is None else not progress
-    bar = tqdm(total=len(tasks), initial=len(cached), desc="radiomics", unit="case",
-               disable=disable, file=sys.stderr)
+    bar = progress_bar(total=len(tasks), initial=len(cached), desc="radiomics", unit="case",
+                       disable=disable, file=sys.stderr)
 
     def _finish(res):
         results[res["sample_id"]] = res

@@ -424,7 +424,7 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
     rng : int, Generator, BitGenerator, SeedSequence or None
         Seeds the folds, the estimators' ``rng`` parameters and the bootstrap (SPEC 7).
     """
-    from tqdm.auto import tqdm
+    from ._progress import progress as progress_bar
 
     from .metrics import metric_table
 
@@ -448,7 +448,8 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
     repeat, rows, fold_rows, ests = 0, [], [], []
     disable = None if progress is None else not progress
     fold_in_repeat = 0
-    for tr, te in tqdm(splits, desc="cross-validation", disable=disable, file=sys.stderr):
+    for tr, te in progress_bar(splits, desc="cross-validation", disable=disable,
+                               file=sys.stderr):
         if seen[te].any():
             repeat += 1
             fold_in_repeat = 0
@@ -663,7 +664,7 @@ def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric:
     ``groups`` go to the splitter (grouped folds) and, as in :func:`cross_validate`, to the
     inner folds of the final estimator (the centres under leave-one-centre-out).
     """
-    from tqdm.auto import tqdm
+    from ._progress import progress as progress_bar
 
     from .resampling.indices import PermutationScheme
 
@@ -706,8 +707,8 @@ def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric:
 
     observed = score(yv)
     disable = None if progress is None else not progress
-    null = np.array([score(yv[p]) for p in tqdm(perms, desc="permutations", disable=disable,
-                                                file=sys.stderr)])
+    null = np.array([score(yv[p]) for p in progress_bar(perms, desc="permutations",
+                                                        disable=disable, file=sys.stderr)])
     tol = 1e-12 * max(1.0, abs(observed))
     p = (1 + np.sum(null >= observed - tol)) / (1 + len(null))
     return PermutationTestResult(observed=sign * observed, null=sign * null, p_value=float(p),

@@ -99,6 +99,18 @@ install_min() {
   touch "$stamp"
 }
 
+# the report's browser test (tests/test_report_browser.py) needs headless Chromium: in CI
+# (CI set) as root, Debian's chromium is installed quietly; elsewhere the test skips with its
+# reason when chromium is absent
+install_browser() {
+  if [ -n "${CI:-}" ] && ! command -v chromium >/dev/null 2>&1 && have_root_apt; then
+    echo "[setup] installing chromium for the report's browser test"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+      || echo "[setup] warning: could not install chromium; the browser test will skip" >&2
+  fi
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
@@ -112,6 +124,7 @@ case "$cmd" in
     ;;
   test)
     install "dev${EXTRAS:+,$EXTRAS}"
+    install_browser
     export MPLBACKEND=Agg
     "$VENV/bin/python" -m pytest -n "${PYTEST_WORKERS:-2}" --durations=15 "$@"
     ;;

@@ -339,3 +339,21 @@ def test_bootstrap_interval_of_the_first_canonical_correlation_covers():
     lo, hi = stats.binom.interval(0.99, N, 0.95)
     assert lo <= cover["basic"] <= hi, cover
     assert cover["percentile"] <= cover["basic"], cover
+
+
+def test_cv_loco_string_and_bad_strings():
+    """cv='loco' was passed to str.split (a raw TypeError); now it is leave-one-centre-out,
+    the same folds as an int cv with groups, and other strings are refused by name."""
+    g = np.random.default_rng(3)
+    X, Y = g.normal(size=(45, 3)), g.normal(size=(45, 3))
+    centres = np.repeat(["a", "b", "c"], 15)
+    a = cross_validated_correlation(CCA(n_components=1), X, Y, cv="loco", groups=centres,
+                                    n_permutations=0, rng=1)
+    b = cross_validated_correlation(CCA(n_components=1), X, Y, cv=5, groups=centres,
+                                    n_permutations=0, rng=1)
+    assert a.correlation == b.correlation and a.scheme == b.scheme
+    from radiogenomics import RadiogenomicsError
+    with pytest.raises(RadiogenomicsError, match="needs groups"):
+        cross_validated_correlation(CCA(n_components=1), X, Y, cv="loco")
+    with pytest.raises(RadiogenomicsError, match="'kfold' is not a validation scheme"):
+        cross_validated_correlation(CCA(n_components=1), X, Y, cv="kfold")

@@ -412,3 +412,16 @@ def test_bootstrap_ci_coverage_of_fixed_model_metrics():
           f"(region [{lo:.3f}, {hi:.3f}])")
     assert lo <= hit_auc / n_sets <= hi
     assert lo <= hit_r2 / n_sets <= hi
+
+
+def test_wilson_interval_is_exact_at_zero_and_all_events():
+    """k = 0 gave a lower bound of ~3e-17 (> the observed rate 0: a negative error bar that
+    made plot_calibration raise); the bounds are exactly 0 and 1 there, and match the closed
+    form elsewhere (k = 0: upper = z^2 / (n + z^2))."""
+    from scipy import stats as st
+
+    lo, hi = M.wilson_interval(np.array([0, 7, 7]), np.array([7, 7, 20]))
+    z = st.norm.ppf(0.975)
+    assert lo[0] == 0.0 and hi[1] == 1.0
+    assert hi[0] == pytest.approx(z**2 / (7 + z**2)) and lo[1] == pytest.approx(7 / (7 + z**2))
+    assert 0 < lo[2] < 7 / 20 < hi[2] < 1

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 from pathlib import Path
 
 import numpy as np
@@ -212,11 +216,19 @@ def test_twosamplemr_call_path_through_real_rpy2_with_an_r_stand_in(monkeypatch)
     independent of our IVW code: R's b, se and nsnp must come back equal to the native ones."""
     pytest.importorskip("rpy2", reason="rpy2 not installed (optional extra 'r'); the fake-function "
                         "test above covers the call path without it")
+    import radiogenomics.mr.rbridge as rb
+
+    env_before = dict(os.environ)
     try:
-        import rpy2.robjects as ro
+        ro = rb.start_r()
     except Exception as exc:  # rpy2 present but R cannot start
         pytest.skip(f"rpy2 cannot start R here: {exc}")
-    import radiogenomics.mr.rbridge as rb
+    # starting R leaves the environment of later subprocesses as it was (rpy2 sets
+    # LD_LIBRARY_PATH to R's folders, which broke `import ssl` in every later Python process
+    # of a pyenv/conda interpreter: Dask workers, notebooks, scripts)
+    assert os.environ.get("LD_LIBRARY_PATH") == env_before.get("LD_LIBRARY_PATH")
+    child = subprocess.run([sys.executable, "-c", "import ssl"], capture_output=True, text=True)
+    assert child.returncode == 0, child.stderr[-500:]
     from radiogenomics.mr import mr
 
     r_mr = ro.r("""function(dat, method_list = c("mr_ivw")) {

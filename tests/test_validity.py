@@ -27,7 +27,8 @@ B = 199  # (1 + #exceed) / 200 <= 0.05  <=>  #exceed <= 9: an exact 0.05-level t
     (30, "strong", True),
 ])
 def test_maxT_fwer_within_binomial_interval(n, scale, by_block):
-    """FWER of max-T (p=20 x q=500 pairs, within-centre Freedman-Lane) over 1,000 null datasets.
+    """FWER of max-T (p=20 x q=200 pairs, within-centre Freedman-Lane) over 1,000 null datasets
+    (the CI version; benchmarks/validity_resampling.py runs the larger screens).
 
     Centres shift every feature by 1.5 SD; age and sex act on both blocks.  When centres also
     differ in residual spread (``moderate``: SDs 0.8 / 1 / 1.25, ``strong``: 0.6 / 1 / 1.8),
@@ -44,7 +45,7 @@ def test_maxT_fwer_within_binomial_interval(n, scale, by_block):
     per_test = []
     done = 0
     while done < N_DATASETS:
-        X, Y, cov, _ = simulate(n, 20, 500, rng, scale=scale)
+        X, Y, cov, _ = simulate(n, 20, 200, rng, scale=scale)
         try:
             res = associate(X, Y, covariates=cov, n_permutations=B, correction="maxT", rng=rng,
                             exchangeability_blocks=cov["centre"], covariates_by_block=by_block)
@@ -55,7 +56,7 @@ def test_maxT_fwer_within_binomial_interval(n, scale, by_block):
         per_test.append(float((res.p_permutation.to_numpy() <= 0.05).mean()))
     lo, hi = stats.binom.interval(0.95, N_DATASETS, 0.05)
     assert lo <= any_fwer <= hi, f"FWER {any_fwer / N_DATASETS:.3f} outside [{lo / N_DATASETS}, {hi / N_DATASETS}]"
-    # uncorrected permutation p-values are (near) exact too.  The 10,000 pairs of a dataset are
+    # uncorrected permutation p-values are (near) exact too.  The 4,000 pairs of a dataset are
     # dependent, so the interval is over datasets (independent): mean per-dataset rejection rate
     # within 0.05 +- z_0.9995 SE (99.9% Monte-Carlo interval; was a fixed +-0.006 with no level)
     per_test = np.asarray(per_test)

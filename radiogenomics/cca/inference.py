@@ -423,9 +423,15 @@ class CVCorrelationResult:
 def _folds(n, cv, groups, rng):
     from sklearn.model_selection import KFold, LeaveOneGroupOut
 
+    if isinstance(cv, str):
+        if cv.lower() not in ("loco", "leave-one-centre-out", "leave-one-group-out"):
+            raise InputError(f"cv={cv!r} is not a validation scheme; give a number of folds, "
+                             "'loco' (with groups=, the centre of each sample) or a splitter")
+        if groups is None:
+            raise InputError("cv='loco' needs groups= (the centre of each sample)")
     if groups is not None and len(np.unique(groups)) < 2:
         raise InputError("leave-one-group-out needs at least 2 groups (centres)")
-    if groups is not None and isinstance(cv, (int, np.integer)):
+    if groups is not None and isinstance(cv, (int, np.integer, str)):
         return list(LeaveOneGroupOut().split(np.zeros(n), groups=groups)), "leave-one-group-out"
     if isinstance(cv, (int, np.integer)):
         if cv < 2 or cv > n:
@@ -463,9 +469,9 @@ def cross_validated_correlation(estimator, X, Y, *, cv=5, groups=None, n_permuta
     ----------
     estimator : a CCA-family estimator (refitted per fold)
     X, Y : array-like
-    cv : int or scikit-learn splitter
-        k-fold (shuffled with ``rng``) or any splitter (given ``groups`` when it uses them,
-        e.g. ``GroupKFold``).
+    cv : int, "loco" or scikit-learn splitter
+        k-fold (shuffled with ``rng``), ``"loco"`` (leave one centre out: needs ``groups``) or
+        any splitter (given ``groups`` when it uses them, e.g. ``GroupKFold``).
     groups : array-like or Series, optional
         With an int ``cv``: leave one group out (e.g. ``groups=centre`` for
         leave-one-centre-out).  A Series is aligned by sample ID.

@@ -26,9 +26,32 @@ INSTALL_TSMR = ('install TwoSampleMR in R: install.packages("remotes"); '
                 'remotes::install_github("MRCIEU/TwoSampleMR")')
 
 
+def start_r():
+    """Import ``rpy2.robjects`` (which starts the embedded R) and give back the environment.
+
+    rpy2 sets ``os.environ["LD_LIBRARY_PATH"]`` to R's library folders (``/usr/lib/R/lib``,
+    the system's ``/usr/lib/x86_64-linux-gnu``, ...) when it starts R.  R is then loaded in
+    this process and needs it no more, but every *later* subprocess inherits it: a Python
+    built outside the system (pyenv, conda) then loads the system's libpython for its own
+    extension modules (``import ssl`` fails with "undefined symbol"), which breaks Dask
+    workers, notebooks and any script started afterwards.  The previous value is restored."""
+    import os
+
+    before = os.environ.get("LD_LIBRARY_PATH")
+    try:
+        import rpy2.robjects as ro
+    finally:
+        if before is None:
+            os.environ.pop("LD_LIBRARY_PATH", None)
+        else:
+            os.environ["LD_LIBRARY_PATH"] = before
+    return ro
+
+
 def _importr_twosamplemr():
     try:
-        from rpy2.robjects.packages import importr  # imports rpy2.robjects, which starts R
+        start_r()
+        from rpy2.robjects.packages import importr
     except ImportError as exc:
         raise RBackendError(f"backend='TwoSampleMR' needs rpy2, which is not importable ({exc}); "
                            f"{INSTALL_RPY2}") from exc
@@ -53,7 +76,7 @@ def twosamplemr_available() -> bool:
 
 def _converters():
     """(python -> R, R -> python, character vector) conversion functions of rpy2."""
-    import rpy2.robjects as ro
+    ro = start_r()
     from rpy2.robjects import pandas2ri
     from rpy2.robjects.conversion import localconverter
 

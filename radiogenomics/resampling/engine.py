@@ -131,10 +131,10 @@ def _default_batch(backend: str, n: int, m: int, q: int, n_resamples: int,
 
 def _progress_bar(progress, total: int, flops: float, desc: str):
     show = flops > AUTO_PROGRESS_FLOPS if progress is None else bool(progress)
-    from tqdm.auto import tqdm
+    from .._progress import progress as progress_bar
 
-    return tqdm(total=total, unit="perm", desc=desc, disable=not show, leave=False,
-                mininterval=0.5, dynamic_ncols=True)
+    return progress_bar(total=total, unit="perm", desc=desc, disable=not show, leave=False,
+                        mininterval=0.5, dynamic_ncols=True)
 
 
 def correlation_permutation_null(

@@ -107,6 +107,20 @@ class WorkflowResult:
     results_json: Path | None
     seconds: float
     meta: dict = field(default_factory=dict)
+    cohort: object = None
+    truth: object = None
+
+    @property
+    def report_path(self) -> Path | None:
+        """Alias of ``report``."""
+        return self.report
+
+    def get(self, step: str, default=None):
+        """The step's :class:`StepResult`, or ``default`` when it is not in the run."""
+        try:
+            return self[step]
+        except KeyError:
+            return default
 
     def __getitem__(self, step: str) -> StepResult:
         for s in self.steps:
@@ -187,4 +201,5 @@ def run_workflow(cohort, plan, out_dir, *, title: str = "radiogenomics report", 
 
         report = render_report(title, steps, out_dir, meta=meta, cohort=cohort)
         results_json = write_results_json(steps, out_dir, meta=meta)
-    return WorkflowResult(steps, out_dir, report, results_json, time.perf_counter() - t0, meta)
+    return WorkflowResult(steps, out_dir, report, results_json, time.perf_counter() - t0, meta,
+                          cohort=cohort, truth=truth)
