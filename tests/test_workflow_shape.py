@@ -1,0 +1,34 @@
+"""Shape of the workflow layer (issue 15): demo.py is a thin "simulate + standard plan", every
+workflow function is short enough to read in one sitting, and every step has Options + run."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1] / "radiogenomics"
+
+
+def _functions(path: Path):
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node.name, node.end_lineno - node.lineno + 1
+
+
+def test_demo_is_thin_and_workflow_functions_are_short():
+    assert len((ROOT / "demo.py").read_text().splitlines()) < 200
+    long = [(p.name, name, n) for p in sorted((ROOT / "workflow").glob("*.py"))
+            for name, n in _functions(p) if n > 80]
+    assert long == [], long
+
+
+def test_every_step_has_options_and_run():
+    import importlib
+
+    from radiogenomics.workflow import STEPS, StepOptions
+
+    for step, module in STEPS.items():
+        mod = importlib.import_module(f"radiogenomics.workflow.{module}")
+        assert issubclass(mod.Options, StepOptions), step
+        assert callable(mod.run), step
