@@ -203,13 +203,15 @@ def test_truth_step_counts_hits_against_the_simulation(sim, tmp_path):
     # an MR step's estimates (two-sample truth: truth.causal_effect) and a MOFA step whose
     # result lacks the factors
     t = truth.causal_effect
-    est = pd.DataFrame({"design": ["two-sample", "two-sample"], "method": ["IVW", "Egger"],
-                        "b": [t, t + 1], "lower": [t - 0.1, t + 0.5], "upper": [t + 0.1, t + 2]})
+    # 2 of 3 CIs miss: more than the 1 miss that 95% CIs allow by chance (binomial 99%)
+    est = pd.DataFrame({"design": ["two-sample"] * 3, "method": ["IVW", "Egger", "WM"],
+                        "b": [t, t + 1, t + 1], "lower": [t - 0.1, t + 0.5, t + 0.5],
+                        "upper": [t + 0.1, t + 2, t + 2]})
     ctx.results["mr"] = _fake("mr", {"estimates": est}, {"exposure": "none"})
     ctx.results["mofa"] = _fake("mofa", {"something": 1})
     res = run_step("truth", ctx)
     _check_fragment(res)
-    assert list(res.result["rows"]["agrees"]) == ["yes", "no"]     # MR rows only
+    assert list(res.result["rows"]["agrees"]) == ["yes", "no", "no"]     # MR rows only
     assert any(f.kind == "check" and f.ok is False and "MR" in f.text
                for f in res.fragment.findings)
     assert any(w.startswith("mofa:") for w in res.record.warnings)

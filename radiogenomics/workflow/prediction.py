@@ -269,6 +269,16 @@ def _run_all(ctx, opts, todo, xs, covs, harmonize, cvs, cvs_bin, seed):
 
 # ------------------------------------------------------------------------- report
 
+def _within_text(r) -> str:
+    """``"; within-centre AUROC 0.59 [0.52, 0.65]"`` for a binary target validated leave one
+    centre out (the pooled AUROC mixes the centres' base rates there), else ``""``."""
+    w = getattr(r, "auroc_within_centre", np.nan)
+    if str(r.metric).lower() != "auroc" or not np.isfinite(w):
+        return ""
+    return (f"; within-centre AUROC "
+            f"{fmt_ci(w, r.auroc_within_centre_lower, r.auroc_within_centre_upper)}")
+
+
 def _metric_name(metric: str) -> str:
     return {"auroc": "AUROC", "r2": "R2"}.get(metric, metric)
 
@@ -436,7 +446,7 @@ def _findings(frag: Fragment, out: dict, xname: str) -> None:
     t = out["table"]
     for tgt, rows in t.groupby("target", sort=False):
         parts = join_words(f"{_metric_name(r.metric)} {fmt_ci(r.estimate, r.lower, r.upper)} "
-                           f"({r.cv})" for r in rows.itertuples())
+                           f"({r.cv}{_within_text(r)})" for r in rows.itertuples())
         frag.finding(f"{tgt} predicted from {xname}: {parts}.", "out-of-sample")
     if out["failed"]:
         frag.finding(f"Prediction: {plural(len(out['failed']), 'fit')} failed: "
