@@ -71,13 +71,15 @@ def _add_run_init(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide progress lines and bars")
 
     p = sub.add_parser("init", help="write a starter YAML config from the tables in a folder",
-                       description="Read every CSV/TSV/Parquet table in --data (sample ID in the "
+                       description="Read every CSV/TSV/Parquet table in DATA (sample ID in the "
                                    "first column), detect the views, covariates and centre "
                                    "column, outcomes, genotype dosages and GWAS summary "
                                    "statistics, and write a commented configuration for "
                                    "`radiogenomics run` that proposes analyses for the views "
                                    "found.")
-    p.add_argument("--data", required=True, type=Path, help="folder holding your tables")
+    p.add_argument("data", nargs="?", type=Path, metavar="DATA",
+                   help="folder holding your tables (or --data DATA)")
+    p.add_argument("--data", dest="data_opt", type=Path, metavar="DATA", help=argparse.SUPPRESS)
     p.add_argument("--out", type=Path, default=Path("config.yaml"),
                    help="configuration to write (default config.yaml)")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
@@ -213,7 +215,11 @@ def _cmd_init(args) -> int:
     from .workflow.config import load_config
     from .workflow.init import init_config
 
-    path = init_config(args.data, args.out, force=args.force)
+    data = args.data if args.data is not None else args.data_opt
+    if data is None or (args.data is not None and args.data_opt is not None):
+        raise ValueError("give the folder of your tables once: radiogenomics init DATA "
+                         "[--out config.yaml]")
+    path = init_config(data, args.out, force=args.force)
     cfg = load_config(path)
     views = ", ".join(f"{k} ({v.name})" for k, v in cfg.data.views.items())
     steps = ", ".join(dict.fromkeys(s for s, _ in cfg.plan))

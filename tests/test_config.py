@@ -194,7 +194,7 @@ def test_example_config_is_valid():
 
 def test_init_writes_a_config_that_loads(tmp_path, capsys):
     out = tmp_path / "study.yaml"
-    assert main(["init", "--data", str(EXAMPLES / "example_data"), "--out", str(out)]) == 0
+    assert main(["init", str(EXAMPLES / "example_data"), "--out", str(out)]) == 0    # README form
     text = out.read_text()
     assert text.count("#") > 20                                # commented
     cfg = load_config(out)
@@ -233,3 +233,14 @@ def test_run_config_tiny(data):
                                                   "association:expression~radiomics"]
     assert all(s.ok for s in res.steps)
     assert (data / "out" / "report.html").exists()
+
+
+def test_init_takes_the_folder_once(tmp_path, capsys):
+    """`radiogenomics init DATA` (the README's and Makefile's form) or `--data DATA`; neither
+    or both is one line, exit 2."""
+    assert main(["init", "--out", str(tmp_path / "c.yaml")]) == 2
+    assert main(["init", str(EXAMPLES / "example_data"), "--data",
+                 str(EXAMPLES / "example_data"), "--out", str(tmp_path / "c.yaml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all("give the folder of your tables once" in e for e in err)
+    assert not (tmp_path / "c.yaml").exists()
