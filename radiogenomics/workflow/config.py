@@ -479,7 +479,7 @@ def load_config(path: str | Path) -> StudyConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"configuration file {str(path)!r} does not exist; write one with "
-                          "`radiogenomics init --data DIR` or copy examples/config.yaml")
+                          "`radiogenomics init DIR` or copy examples/config.yaml")
     raw, lines = _compose(path)
     src = _Source(path, lines)
     if not isinstance(raw, dict):

@@ -1,4 +1,4 @@
-"""``radiogenomics init --data DIR``: a commented starter configuration from the user's files.
+"""``radiogenomics init DIR``: a commented starter configuration from the user's files.
 
 Every table in DIR (CSV, TSV or Parquet, sample ID in the first column) is read once and
 given a role from its content and name: GWAS summary statistics (SNP / beta / se columns),
@@ -210,7 +210,7 @@ def _text(folder: Path, out: Path, infos: list[TableInfo], notes: list[str]) -> 
     geno, cov, outcomes = role["genotypes"], role["covariates"], role["outcomes"]
     gwas = {i.role: i for i in infos if i.role.startswith("gwas_")}
     ids = set.union(*(i.ids for i in infos if not i.role.startswith("gwas_")))
-    L = [f"# radiogenomics run: starter configuration written by `radiogenomics init --data "
+    L = [f"# radiogenomics run: starter configuration written by `radiogenomics init "
          f"{folder}`.", "# Check every line; paths are relative to this file. Then:",
          f"#   radiogenomics run {out.name}", "#",
          f"# Found {len(infos)} table(s), {len(ids):,} distinct sample IDs in their first column."]
