@@ -168,6 +168,9 @@ def plot_centre_effects(anova: dict[str, pd.DataFrame], ax=None):
     return fig
 
 
+_CORRECTION_LABEL = {"fdr_bh": "BH q", "maxT": "max-T p_fwer", "bonferroni": "Bonferroni p"}
+
+
 def plot_volcano(result, ax=None, max_points: int = 200_000, rng=0, pvalue: str = "parametric"):
     """Partial correlation vs -log10 p for every pair; pairs passing the correction in red.
 
@@ -194,14 +197,17 @@ def plot_volcano(result, ax=None, max_points: int = 200_000, rng=0, pvalue: str 
     lp = -np.log10(np.maximum(p[idx], 1e-300))
     ax.scatter(r[idx][~sig[idx]], lp[~sig[idx]], s=3, c="0.6", alpha=0.4, lw=0, rasterized=True)
     ax.scatter(r[idx][sig[idx]], lp[sig[idx]], s=5, c="tab:red", alpha=0.8, lw=0, rasterized=True,
-               label=f"{result.correction} <= {result.alpha} ({int(sig.sum())})")
+               label=f"{_CORRECTION_LABEL.get(result.correction, result.correction)} <= "
+                     f"{result.alpha} ({int(sig.sum()):,})")
     if result.null_max is not None and np.isfinite(result.fwer_threshold()):
         thr = result.fwer_threshold()
         for v in (-thr, thr):
             ax.axvline(v, ls="--", lw=0.8, c="k")
     ax.set_xlabel("partial correlation r")
     ax.set_ylabel(f"-log10 p ({pvalue})")
-    ax.set_title(f"{result.x_name} x {result.y_name} ({result.n_tests} pairs)")
+    names = (f"{result.x_name} x {result.y_name} " if (result.x_name, result.y_name)
+             != ("x", "y") else "")
+    ax.set_title(f"{names}({result.n_tests:,} pairs)")
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     return fig
 
@@ -420,6 +426,7 @@ def plot_mr_forest(singlesnp, ax=None):
     ax.errorbar(t["b"], y, xerr=1.96 * t["se"], fmt="none", ecolor=cols, lw=0.8)
     ax.scatter(t["b"], y, c=cols, s=10, zorder=3)
     ax.set_yticks(y, t["SNP"].astype(str), fontsize=8)
+    ax.invert_yaxis()                  # first row at the top: the pooled rows at the bottom
     ax.axvline(0, c="k", lw=0.6)
     ax.set_xlabel("MR effect size (95% CI)")
     return fig

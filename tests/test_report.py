@@ -154,3 +154,19 @@ def test_same_names_get_distinct_files_and_bad_input_is_refused(tmp_path):
     assert len(pd.read_csv(tmp_path / "cohort_counts_2.csv").columns) == 31
     with pytest.raises(TypeError, match="StepResult"):
         render_report("t", [object()], tmp_path)
+
+
+def test_p_values_keep_two_significant_figures_and_papers_get_one_number():
+    """Review of issue 15: 0.06 printed as '0.06' beside '0.0021' and the same paper, worded
+    differently by two steps, got two reference numbers."""
+    from radiogenomics.report.format import fmt_p
+    from radiogenomics.report.render import _Ref
+
+    assert [fmt_p(p) for p in (0.5, 0.06, 0.0021, 0.001, 3.4e-8, 0.0)] == \
+        ["0.50", "0.060", "0.0021", "0.0010", "3.4e-8", "< 1e-300"]
+    refs = _Ref()
+    a = refs.cite("Winkler AM, Ridgway GR, Webster MA, Smith SM, Nichols TE (2014) Permutation "
+                  "inference for the general linear model. NeuroImage 92:381-397")
+    b = refs.cite("Winkler AM et al. (2014) NeuroImage 92:381")
+    c = refs.cite("Winkler AM et al. (2020) NeuroImage 220:117065")
+    assert a == b == 1 and c == 2 and len(refs.citations) == 2

@@ -32,3 +32,20 @@ def test_every_step_has_options_and_run():
         mod = importlib.import_module(f"radiogenomics.workflow.{module}")
         assert issubclass(mod.Options, StepOptions), step
         assert callable(mod.run), step
+
+
+def test_readme_workflow_snippet_runs(tmp_path, monkeypatch):
+    """The README's workflow-layer block, executed as written (in a temporary folder)."""
+    import re
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    readme = (ROOT.parent / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    code = next(b for b in blocks if "from radiogenomics.workflow import StepContext" in b)
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(compile(code, "README.md", "exec"), ns)
+    assert ns["res"].ok and set(ns["res"].result) == {"test", "cross_validated"}
+    assert (tmp_path / "out" / "report.html").exists() and ns["run"].report.exists()

@@ -23,7 +23,9 @@ def fmt_p(p, digits: int = 2) -> str:
     if p <= 0:
         return _TINY
     if p >= 0.001:
-        return f"{p:.{digits}g}" if p < 0.1 else f"{p:.{digits}f}"
+        # `digits` significant figures, trailing zeros kept: 0.50, 0.060, 0.0021, 0.0010
+        d = max(digits - 1 - int(math.floor(math.log10(p))), digits)
+        return f"{p:.{d}f}"
     return f"{p:.{digits - 1}e}".replace("e-0", "e-")
 
 

@@ -76,6 +76,13 @@ def format_cell(value, column="") -> tuple[str, float | None]:
 
 # ----------------------------------------------------------------------------- view model
 
+def _cite_key(text: str):
+    """``("winkler", "2014")`` from "Winkler AM, Ridgway GR, ... (2014) ..."; None when the
+    text has no leading surname and year in parentheses."""
+    m = re.match(r"\s*([A-Za-z][A-Za-z' -]*?)[ ,].*?\((\d{4})[a-z]?\)", text)
+    return (m.group(1).strip().lower(), m.group(2)) if m else None
+
+
 @dataclass
 class _Ref:
     """Numbered references and figures/tables, shared across the report."""
@@ -86,9 +93,14 @@ class _Ref:
     names: set = field(default_factory=set)
 
     def cite(self, text: str) -> int:
-        if text not in self.citations:
-            self.citations.append(text)
-        return self.citations.index(text) + 1
+        """The number of a reference; steps word the same paper differently, so one paper
+        is recognised by its first author's surname and year."""
+        key = _cite_key(text)
+        for i, c in enumerate(self.citations):
+            if c == text or (key is not None and _cite_key(c) == key):
+                return i + 1
+        self.citations.append(text)
+        return len(self.citations)
 
     def file_name(self, name: str, suffix: str) -> str:
         stem = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._") or "item"

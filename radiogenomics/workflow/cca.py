@@ -62,9 +62,9 @@ def _table(test) -> pd.DataFrame:
     t = test.to_frame()
     return pd.DataFrame({
         "component": t["component"].astype(int),
-        "canonical correlation": t["canonical_correlation"].round(3),
-        "null mean": t["null_mean"].round(3),
-        "null 95th percentile": t["null_95"].round(3),
+        "canonical correlation": t["canonical_correlation"],
+        "null mean": t["null_mean"],
+        "null 95th percentile": t["null_95"],
         "p (this step)": t["p_step"],
         "p (step-down, FWER)": t["pvalue"],
     })

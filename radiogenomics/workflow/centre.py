@@ -111,7 +111,7 @@ def run(ctx: StepContext, opts: Options | None = None) -> StepResult:
                 "long right tail means some features are dominated by the scanner or site.")
     first = views[0]
     top = anova[first].sort_values("eta2", ascending=False)
-    show = top.round({"F": 2, "eta2": 3}).rename(columns={
+    show = top.rename(columns={
         "df_between": "df between", "df_within": "df within", "pvalue": "p",
         "eta2": "eta squared"})
     frag.table(show.head(200), f"centre_anova_{first}",

@@ -396,19 +396,19 @@ def _report(frag: Fragment, ctx, opts, out, designs, texts) -> None:
     for note in _caveats(out["instrument_strength"], out["heterogeneity"], out["pleiotropy"],
                          ctx.alpha):
         frag.text(note, note=True)
-    frag.table(est.round(4), "mr_estimates",
+    frag.table(est, "mr_estimates",
                "Causal estimates, one row per design and method: b is the change in the "
                "outcome per unit of the exposure, with its SE, 95% CI (lower, upper) and "
                "p-value; nsnp is the number of SNPs used. The observational row (nsnp 0) is "
                "the covariate-adjusted regression of the outcome on the exposure, which "
                "confounding can bias; MR is meant to avoid that.", index=False)
-    frag.table(out["instrument_strength"].round(3), "mr_instrument_strength",
+    frag.table(out["instrument_strength"], "mr_instrument_strength",
                "Instrument strength per design: number of SNPs, mean first-stage F "
                "((beta / se)^2; below 10 is weak), the number of weak SNPs, and I2_GX "
                "(below 0.9 dilutes MR-Egger).", index=False)
     het = out["heterogeneity"].merge(out["pleiotropy"].rename(
         columns={"se": "intercept_se", "pval": "intercept_pval"}), on="design", how="left")
-    frag.table(het.round(4), "mr_heterogeneity",
+    frag.table(het, "mr_heterogeneity",
                "Heterogeneity per design and method (Cochran's Q for IVW, Rucker's Q' for "
                "MR-Egger, with degrees of freedom and p-value: small p means the SNPs disagree "
                "beyond chance) and the MR-Egger intercept with its SE and p-value (away from 0: "

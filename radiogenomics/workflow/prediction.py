@@ -412,7 +412,7 @@ def _figures(frag: Fragment, ctx: StepContext, results: dict) -> list[str]:
 def _tables(frag: Fragment, out: dict) -> None:
     t = out["table"].copy()
     t["metric"] = t["metric"].map(_metric_name)
-    frag.table(t.round(3), "prediction_summary",
+    frag.table(t, "prediction_summary",
                "One row per target and validation scheme: the main metric (R2 for continuous, "
                "AUROC for binary targets) of the pooled out-of-fold predictions with its 95% "
                "bootstrap CI (lower, upper), the patients scored (n), the median number of "
@@ -422,7 +422,7 @@ def _tables(frag: Fragment, out: dict) -> None:
     bc = out["by_centre"]
     if len(bc):
         bc = bc.assign(metric=bc["metric"].map(_metric_name))
-        frag.table(bc.round(3), "prediction_by_centre",
+        frag.table(bc, "prediction_by_centre",
                    "The main metric per centre, one row per target, scheme and centre, with "
                    "its 95% bootstrap CI. Under leave-one-centre-out each centre is predicted "
                    "by a model trained on the other centres only.", max_rows=40, index=False)
