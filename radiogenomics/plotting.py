@@ -158,8 +158,12 @@ def plot_centre_effects(anova: dict[str, pd.DataFrame], ax=None):
     """
     fig, ax = _axes(ax, (5.5, 3.5))
     bins = np.linspace(0, 1, 41)
-    for (name, tab), colour in zip(anova.items(), _palette(len(anova))):
+    # views in greys and line styles: colours are reserved for centres in every figure
+    styles = [("0.15", "-"), ("0.55", "--"), ("0.35", ":"), ("0.7", "-.")]
+    for k, (name, tab) in enumerate(anova.items()):
+        colour, ls = styles[k % len(styles)]
         ax.hist(tab["eta2"].dropna(), bins=bins, histtype="step", lw=1.8, label=name, color=colour,
+                ls=ls,
                 density=True)
     ax.set_xlabel("variance explained by centre (eta$^2$)")
     ax.set_ylabel("density of features")

@@ -89,8 +89,10 @@ def _association(frag: Fragment, ctx: StepContext, numbers: dict, warn: list) ->
         r = res.result
         try:
             c = association_check(r, ctx.truth)
-        except ValueError as exc:   # views without a simulated truth (e.g. traits x modules)
-            frag.text(f"{r.x_name} x {r.y_name}: no ground truth for these views ({exc}).",
+        except ValueError:   # views without a simulated truth (e.g. traits x modules)
+            frag.text(f"{r.x_name} x {r.y_name}: the simulation declares which features carry "
+                      "the shared signal only for radiomics and expression, so this screen has "
+                      "no ground truth to check against.",
                       note=True)
             continue
         numbers[key] = c
