@@ -618,7 +618,7 @@ def plot_validation_by_group(result, metric: str | None = None, breakdown: str =
     ax.set_yticks(y, [("pooled" if p else g) for g, p in zip(groups, pooled)])
     if metric.startswith("auroc"):
         ax.axvline(0.5, c="0.6", ls="--", lw=1)
-    ax.set_xlabel(metric)
+    ax.set_xlabel({"r2": "R2", "auroc": "AUROC", "mae": "MAE", "brier": "Brier score"}.get(str(metric), str(metric)))
     return fig
 
 
