@@ -63,7 +63,7 @@ from ._checks import (InputError, RadiogenomicsError, align_samples, as_matrix,
 __all__ = ["glmnet_lambda_sequence", "glmnet_fit", "GlmnetPath", "PenalizedModel",
            "ComBatTransformer", "make_pipeline", "stability_selection", "StabilityResult",
            "FusionModel", "PenalizedError", "predict_view", "predict_modules", "predict_traits",
-           "PredictionTaskResult", "PenalizedInputError", "InFoldImputer"]
+           "PredictionTaskResult", "PenalizedInputError", "InFoldImputer", "drop_imputed_target"]
 
 
 class PenalizedError(RadiogenomicsError):
@@ -1103,6 +1103,17 @@ class PredictionTaskResult:
                 f"{self.cv})")
 
 
+def drop_imputed_target(cohort, view: str, column: str, X: pd.DataFrame, y: pd.Series):
+    """``(X, y, imputed)``: the rows whose target ``view[column]`` the Cohort had imputed
+    (``nan_policy="impute_median"``) left out of a design, and their sample IDs - a target is
+    never imputed, so those values are neither trained on nor scored."""
+    imputed = [i for i in _imputed_target_samples(cohort, view, column) if i in y.index]
+    if imputed:
+        keep = ~y.index.isin(imputed)
+        X, y = X.loc[keep], y.loc[keep]
+    return X, y, imputed
+
+
 def _imputed_target_samples(cohort, view: str, column: str) -> list:
     """Samples whose ``view[column]`` value was imputed when the Cohort was built
     (``nan_policy="impute_median"``): ``cohort.imputed_mask(view)`` when the Cohort offers it,
@@ -1168,10 +1179,8 @@ def predict_view(cohort, x: str | list, y: str, targets: Sequence[str] | None = 
                               include_centre=cohort.centre is not None)
         n_missing = len(X.attrs.get("dropped", []))
         # never score (or train on) a target value the Cohort imputed: drop and record them
-        imputed = [i for i in _imputed_target_samples(cohort, y, t) if i in yy.index]
+        X, yy, imputed = drop_imputed_target(cohort, y, t, X, yy)
         if imputed:
-            keep = ~yy.index.isin(imputed)
-            X, yy = X.loc[keep], yy.loc[keep]
             dropped_imputed[t] = imputed
             warnings.warn(f"{y}[{t!r}]: {len(imputed)} imputed target value(s) (samples "
                           f"{listing(imputed)}) left out of training and scoring; a target is "

@@ -153,7 +153,7 @@ def _design(cohort, xs, src, tgt, covs):
     """``(X, y, dropped)``: design_matrix (with a ``centre`` column, a constant one when the
     Cohort has none, as the pipeline's ComBat step expects), less the target values the
     Cohort had imputed."""
-    from ..penalized import _imputed_target_samples
+    from ..penalized import drop_imputed_target
     from ..validation import design_matrix
 
     X, y = design_matrix(cohort, xs if len(xs) > 1 else xs[0], tgt,
@@ -167,10 +167,8 @@ def _design(cohort, xs, src, tgt, covs):
             "n": len(X.attrs["dropped"]), "ids": [str(i) for i in X.attrs["dropped"]],
             "reason": f"no value of {tgt} (left out of training and scoring)"}
     if src != "outcomes":
-        imputed = [i for i in _imputed_target_samples(cohort, src, tgt) if i in y.index]
+        X, y, imputed = drop_imputed_target(cohort, src, tgt, X, y)
         if imputed:
-            keep = ~y.index.isin(imputed)
-            X, y = X.loc[keep], y.loc[keep]
             dropped[f"{tgt}: target imputed"] = {
                 "n": len(imputed), "ids": [str(i) for i in imputed],
                 "reason": "the Cohort imputed this target value; a target is never imputed"}
