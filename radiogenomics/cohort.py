@@ -218,6 +218,15 @@ class CohortSummary:
 
 
 # --------------------------------------------------------------------------- helpers
+def table_format(path: str | Path) -> str:
+    """The table format told by a file's suffix, compression suffixes aside: ``".csv"``,
+    ``".tsv"``, ``".parquet"``, ... (``""`` without a suffix)."""
+    suffixes = [s.lower() for s in Path(path).suffixes]
+    if suffixes and suffixes[-1] in (".gz", ".bz2", ".xz", ".zip"):
+        suffixes = suffixes[:-1]
+    return suffixes[-1] if suffixes else ""
+
+
 def read_table(path: str | Path, index_col: int | str = 0) -> pd.DataFrame:
     """Read a CSV, TSV or Parquet file into a DataFrame indexed by its first (or named) column.
 
@@ -227,10 +236,7 @@ def read_table(path: str | Path, index_col: int | str = 0) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"cannot read {str(path)!r}: no such file")
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in (".gz", ".bz2", ".xz", ".zip"):
-        suffixes = suffixes[:-1]
-    kind = suffixes[-1] if suffixes else ""
+    kind = table_format(path)
     if kind in (".parquet", ".pq"):
         df = pd.read_parquet(path)
         if isinstance(index_col, str) and index_col in df.columns:

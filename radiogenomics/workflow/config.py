@@ -227,8 +227,9 @@ def _columns(path: Path) -> list[str]:
     """Column names of a table (not its first, sample-ID, column), from its header only."""
     import pandas as pd
 
-    suffixes = [s.lower() for s in path.suffixes if s.lower() not in (".gz", ".bz2", ".xz")]
-    kind = suffixes[-1] if suffixes else ""
+    from ..cohort import table_format
+
+    kind = table_format(path)
     if kind in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 

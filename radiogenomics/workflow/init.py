@@ -85,16 +85,15 @@ def _classify(path: Path, df: pd.DataFrame) -> TableInfo:
 
 def scan_tables(folder: str | Path) -> tuple[list[TableInfo], list[str]]:
     """The tables of ``folder`` with their roles, and notes on files left out."""
-    from ..cohort import read_table
+    from ..cohort import read_table, table_format
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise ConfigError(f"--data {str(folder)!r} is not a folder; give the folder that holds "
+        raise ConfigError(f"{str(folder)!r} is not a folder; give the folder that holds "
                           "your tables (CSV, TSV or Parquet)")
     infos, notes = [], []
     for p in sorted(folder.iterdir()):
-        kinds = [s.lower() for s in p.suffixes if s.lower() not in (".gz", ".bz2", ".xz")]
-        if not p.is_file() or not kinds or kinds[-1] not in _SUFFIXES:
+        if not p.is_file() or table_format(p) not in _SUFFIXES:
             continue
         try:
             df = read_table(p)
