@@ -58,7 +58,7 @@ __all__ = ["associate", "AssociationResult", "adjust_pvalues", "design_matrix", 
            "residualise"]
 
 CORRECTIONS = ("fdr_bh", "bonferroni", "maxT")
-METHODS = ("pearson", "spearman")
+METHODS = ("pearson", "spearman", "limma")
 
 
 def adjust_pvalues(p: np.ndarray, method: str = "fdr_bh") -> np.ndarray:
@@ -379,6 +379,12 @@ def associate(
     backend: str = "auto",
     batch: int | None = None,
     progress: bool | None = None,
+    counts: str | bool = "auto",
+    voom: bool | None = None,
+    trend: bool | None = None,
+    robust: bool = False,
+    normalization: str = "TMM",
+    prior_count: float = 3.0,
 ) -> AssociationResult:
     """Test every imaging feature against every molecular feature, adjusting for covariates.
 
@@ -395,7 +401,12 @@ def associate(
         View names when ``X`` is a Cohort.
     adjust_centre : bool
         With a Cohort that has a centre, add centre (dummy coded) to the covariates.
-    method : {"pearson", "spearman"}
+    method : {"pearson", "spearman", "limma"}
+        ``"limma"``: limma's empirical-Bayes moderated t per gene (voom precision weights when
+        the y view holds counts), equal to ``topTable(eBayes(lmFit(...)))`` for each imaging
+        feature; returns a :class:`~radiogenomics.expression.ModeratedAssociationResult`
+        (see :mod:`radiogenomics.expression.moderated`).  Permutations and max-T then work on
+        the moderated t, the prior re-estimated in every permutation.
     n_permutations : int
         Freedman-Lane permutations B (0: parametric inference only).  1,000 resolves
         p-values down to 1/1001; use 10,000 for max-T at small alpha.
@@ -451,6 +462,17 @@ def associate(
         of y features); default fills 128 MB on the CPU, 2 GB on a GPU.
     progress : bool, optional
         Progress bar over permutations (default: only for long runs).
+
+    counts, voom, trend, robust, normalization, prior_count
+        Only with ``method="limma"``.  ``counts``: whether ``y`` holds RNA-seq counts
+        (``"auto"``: all values non-negative whole numbers).  Counts are normalised
+        (``normalization``: edgeR's ``"TMM"``, ``"TMMwsp"``, ``"RLE"``, ``"upperquartile"`` or
+        ``"none"``) and analysed as log-CPM with voom weights (``voom``, default: with counts
+        and without permutations) or, with permutations, as limma-trend on log-CPM with
+        ``prior_count`` (default 3, limma's user guide).  ``trend``: the prior variance follows
+        average expression (default: True for counts without voom).  ``robust``: robust
+        empirical Bayes (outlier genes).  Filter lowly expressed genes first
+        (:func:`radiogenomics.expression.filter_by_expr`).
 
     Returns
     -------
@@ -535,6 +557,20 @@ def associate(
     k = Z.shape[1] - 1
     dof = n - 2 - k  # >= 1, checked by design_matrix
     cohort_input = isinstance(X, Cohort)
+    if method == "limma":
+        from .expression.moderated import moderated_association
+
+        _prepare_block(Xdf, f"view {x_name!r} (x)" if cohort_input else "X")
+        _prepare_block(Ydf, f"view {y_name!r} (y)" if cohort_input else "Y")
+        return moderated_association(
+            Xdf, Ydf, Z, counts=counts, voom=voom, trend=trend, robust=robust,
+            normalization=normalization, prior_count=prior_count, n_permutations=n_permutations,
+            blocks=blocks, whole_blocks=whole_blocks, rng=rng, progress=progress,
+            correction=correction, fdr_on=fdr_on, alpha=alpha, degenerate=degenerate,
+            x_name=x_name, y_name=y_name, dropped=dropped,
+            residual_unit_columns=_residual_unit_columns)
+    if counts != "auto" or voom is not None or trend is not None or robust:
+        raise ValueError("counts, voom, trend and robust apply to method='limma' only")
     A = _prepare_block(Xdf, f"view {x_name!r} (x)" if cohort_input else "X")
     B = _prepare_block(Ydf, f"view {y_name!r} (y)" if cohort_input else "Y")
     if method == "spearman":

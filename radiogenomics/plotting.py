@@ -180,10 +180,13 @@ def plot_volcano(result, ax=None, max_points: int = 200_000, rng=0, pvalue: str 
 
     ``pvalue`` picks the y axis: ``"parametric"`` or ``"permutation"`` (needs permutations).
     With permutations, the dashed lines mark the max-T |r| threshold at ``alpha``.
+    A moderated (limma) screen is drawn as limma users know it: log2 fold change per unit of
+    the imaging feature on the x axis (its max-T threshold is in |t|, so no line is drawn).
     Very large screens are thinned to ``max_points`` (all significant pairs are kept).
     """
     fig, ax = _axes(ax, (5.5, 4))
-    r = result.r.to_numpy().ravel()
+    moderated = getattr(result, "logfc", None) is not None
+    r = (result.logfc if moderated else result.r).to_numpy().ravel()
     if pvalue == "permutation":
         if result.p_permutation is None:
             raise ValueError("no permutation p-values: run associate(..., n_permutations=B)")
@@ -203,11 +206,11 @@ def plot_volcano(result, ax=None, max_points: int = 200_000, rng=0, pvalue: str 
     ax.scatter(r[idx][sig[idx]], lp[sig[idx]], s=5, c="tab:red", alpha=0.8, lw=0, rasterized=True,
                label=f"{_CORRECTION_LABEL.get(result.correction, result.correction)} <= "
                      f"{result.alpha} ({int(sig.sum()):,})")
-    if result.null_max is not None and np.isfinite(result.fwer_threshold()):
+    if not moderated and result.null_max is not None and np.isfinite(result.fwer_threshold()):
         thr = result.fwer_threshold()
         for v in (-thr, thr):
             ax.axvline(v, ls="--", lw=0.8, c="k")
-    ax.set_xlabel("partial correlation r")
+    ax.set_xlabel("log2 fold change per unit (logFC)" if moderated else "partial correlation r")
     ax.set_ylabel(f"-log10 p ({pvalue})")
     names = (f"{result.x_name} x {result.y_name} " if (result.x_name, result.y_name)
              != ("x", "y") else "")
@@ -255,7 +258,8 @@ def plot_null_max(result, ax=None, bins: int = 40):
     ax.hist(null_t, bins=bins, color="0.6", label=f"null max |t| (B = {result.n_permutations})")
     thr_r = result.fwer_threshold()
     if np.isfinite(thr_r):
-        thr = float(result.r_to_t(thr_r))
+        # a moderated screen's threshold is already in |t|
+        thr = float(thr_r if getattr(result, "logfc", None) is not None else result.r_to_t(thr_r))
         ax.axvline(thr, ls="--", c="k", lw=1, label=f"FWER {result.alpha} threshold ({thr:.2f})")
     obs = np.abs(result.t.to_numpy()).max()
     ax.axvline(obs, c="tab:red", lw=1.5, label=f"observed max |t| ({obs:.2f})")

@@ -6,13 +6,18 @@ module              what it does (and the R function it equals, tested against i
 ``normalize``       counts checks, ``calc_norm_factors`` (edgeR ``calcNormFactors``: TMM,
                     TMMwsp, RLE, upper quartile), ``cpm`` (``cpm(log=TRUE)``),
                     ``filter_by_expr`` (``filterByExpr``)
+``limma``           ``voom``, ``lm_fit`` (weighted), ``ebayes`` (plain / trend / robust),
+                    ``top_table``, ``squeeze_var`` (limma 3.54)
 ``moderated``       ``associate(method="limma")``: imaging features x genes, moderated t,
                     permutation max-T on it
 =================== ========================================================================
 """
 
+from .limma import (LinearFit, ModeratedFit, VoomResult, ebayes, lm_fit, squeeze_var, top_table,
+                    voom)
 from .moderated import ModeratedAssociationResult, looks_like_counts
 from .normalize import FilterResult, as_counts, calc_norm_factors, cpm, filter_by_expr
 
 __all__ = ["as_counts", "calc_norm_factors", "cpm", "filter_by_expr", "FilterResult",
-           "ModeratedAssociationResult", "looks_like_counts"]
+           "voom", "lm_fit", "ebayes", "top_table", "squeeze_var", "VoomResult", "LinearFit",
+           "ModeratedFit", "ModeratedAssociationResult", "looks_like_counts"]
