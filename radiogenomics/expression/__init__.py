@@ -8,11 +8,14 @@ module              what it does (and the R function it equals, tested against i
                     ``filter_by_expr`` (``filterByExpr``)
 ``limma``           ``voom``, ``lm_fit`` (weighted), ``ebayes`` (plain / trend / robust),
                     ``top_table``, ``squeeze_var`` (limma 3.54)
+``genesets``        ``read_gmt`` / ``write_gmt``, ``score_gene_sets``: GSVA, ssGSEA, z-score and
+                    PLAGE (GSVA 1.46), singscore-style ranks, module eigengenes
 ``moderated``       ``associate(method="limma")``: imaging features x genes, moderated t,
                     permutation max-T on it
 =================== ========================================================================
 """
 
+from .genesets import GeneSetScores, read_gmt, score_gene_sets, write_gmt
 from .limma import (LinearFit, ModeratedFit, VoomResult, ebayes, lm_fit, squeeze_var, top_table,
                     voom)
 from .moderated import ModeratedAssociationResult, looks_like_counts
@@ -20,4 +23,4 @@ from .normalize import FilterResult, as_counts, calc_norm_factors, cpm, filter_b
 
 __all__ = ["as_counts", "calc_norm_factors", "cpm", "filter_by_expr", "FilterResult",
            "voom", "lm_fit", "ebayes", "top_table", "squeeze_var", "VoomResult", "LinearFit",
-           "ModeratedFit", "ModeratedAssociationResult", "looks_like_counts"]
+           "ModeratedFit", "read_gmt", "write_gmt", "score_gene_sets", "GeneSetScores", "ModeratedAssociationResult", "looks_like_counts"]
