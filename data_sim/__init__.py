@@ -29,12 +29,17 @@ imports ``data_sim`` - only the layer above both (``radiogenomics.studies``, the
 demo).  ``tests/test_power.py::test_layering`` checks these rules.
 """
 
+from .counts import CARDIAC_CELL_TYPES, BulkCountsStudy, make_bulk_counts, make_single_cell
 from .cohort import DEFAULT_VIEWS, SimulatedFrames, log_cpm, make_cohort, module_scores
 from .phantoms import PHANTOM_LABELS, PHANTOM_PARAMS, PhantomSet, make_imaging_cohort, make_phantoms
 from .genetics import MRSummary, draw_instruments, make_mr_summary, simulate_dosages
 from .truth import GroundTruth, RadiomicTransform, population_canonical_correlations
 
 __all__ = [
+    "BulkCountsStudy",
+    "CARDIAC_CELL_TYPES",
+    "make_bulk_counts",
+    "make_single_cell",
     "DEFAULT_VIEWS",
     "GroundTruth",
     "MRSummary",
