@@ -49,6 +49,18 @@ def _write_gwas(truth, out_dir: Path) -> tuple[Path, Path]:
     return exp, out
 
 
+def _write_gene_sets(truth, out_dir: Path) -> Path:
+    """The simulation's expression modules written as a GMT file, read back as a user's
+    pathway file would be."""
+    from .expression import write_gmt
+
+    d = out_dir / "inputs"
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / "modules.gmt"
+    write_gmt(truth.modules, path)
+    return path
+
+
 def demo_plan(truth, out_dir: Path, n_permutations: int = 1000, images: bool = True,
               mofa: bool = True, prediction: bool = True, mr: bool = True) -> list:
     """The standard plan of the demo: ``[(step, options), ...]`` in report order."""
@@ -56,7 +68,11 @@ def demo_plan(truth, out_dir: Path, n_permutations: int = 1000, images: bool = T
                   ("centre_effects", {"views": ["radiomics", "expression"]}),
                   ("association", {"x": "radiomics", "y": "expression", "detail": True}),
                   ("association", {"x": "traits", "y": "modules", "detail": False}),
-                  ("cca", {"x": "traits", "y": "modules"})]
+                  ("transcriptomics", {"counts": "expression_counts", "x": "traits",
+                                       "gene_sets": _write_gene_sets(truth, out_dir),
+                                       "score": "gsva", "view": "gene_set_scores"}),
+                  ("cca", {"x": "traits", "y": "modules"}),
+                  ("cca", {"x": "traits", "y": "gene_set_scores"})]
     if images:
         plan.append(("images", None))
     if mofa:

@@ -40,7 +40,8 @@ def demo(tmp_path_factory):
 
 
 STEPS = ["cohort", "centre_effects", "association:radiomics~expression",
-         "association:traits~modules", "cca", "images", "mofa", "prediction", "mr", "truth"]
+         "association:traits~modules", "transcriptomics", "cca:traits~modules",
+         "cca:traits~gene_set_scores", "images", "mofa", "prediction", "mr", "truth"]
 
 
 def test_demo_runs_every_step_and_writes_report_json_tables(demo):
@@ -272,7 +273,7 @@ def test_run_example_config_end_to_end(tmp_path, capsys):
     steps = [r["step"] for r in json.loads((tmp_path / "report" / "results.json").read_text())
              ["steps"]]
     assert steps == ["cohort", "centre_effects", "association:radiomics~expression",
-                     "association:traits~modules", "cca", "mofa", "prediction", "mr"]
+                     "association:traits~modules", "cca:traits~modules", "mofa", "prediction", "mr"]
     # no ground truth outside the demo
     assert "Check against the ground truth" not in html and "From images" not in html
     loco = pd.read_csv(tmp_path / "report" / "prediction_by_centre.csv")

@@ -9,6 +9,8 @@ step           module                                   what it does
 cohort         :mod:`radiogenomics.workflow.cohort`     per-view and per-centre n, overlap
 centre_effects :mod:`radiogenomics.workflow.centre`     variance explained by centre
 association    :mod:`radiogenomics.workflow.association` imaging x molecular screen (one pair)
+transcriptomics :mod:`radiogenomics.workflow.transcriptomics` counts -> filter -> TMM -> voom ->
+               limma screen -> gene-set scores (a new view)
 cca            :mod:`radiogenomics.workflow.cca`        step-down CCA test, out-of-sample r
 images         :mod:`radiogenomics.workflow.images`     phantoms -> pyradiomics -> ComBat
 mofa           :mod:`radiogenomics.workflow.mofa`       MOFA+ factors and their associations
@@ -54,6 +56,7 @@ STEPS = {
     "cohort": "cohort",
     "centre_effects": "centre",
     "association": "association",
+    "transcriptomics": "transcriptomics",
     "cca": "cca",
     "images": "images",
     "mofa": "mofa",

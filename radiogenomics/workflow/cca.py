@@ -18,7 +18,6 @@ from .cohort import dropped_entries, join_words
 
 __all__ = ["Options", "run"]
 
-STEP = "cca"
 TITLE = "Canonical correlation analysis"
 
 CITATIONS = [
@@ -161,16 +160,17 @@ def run(ctx: StepContext, opts: Options | None = None) -> StepResult:
     opts = opts or Options()
     cohort = ctx.cohort
     title = f"CCA: {opts.x} x {opts.y}"
+    step = f"cca:{opts.x}~{opts.y}"  # one plan may hold several CCAs (as association screens)
     absent = [v for v in (opts.x, opts.y) if v not in cohort]
     if absent:
-        return skipped(STEP, title, f"view(s) {join_words(absent)} not in the data", opts)
+        return skipped(step, title, f"view(s) {join_words(absent)} not in the data", opts)
     if not ctx.n_permutations:
-        return skipped(STEP, title, "the step-down test needs permutations (the study's "
+        return skipped(step, title, "the step-down test needs permutations (the study's "
                        "permutations are 0)", opts)
     paired = cohort.paired(opts.x, opts.y)
     X, Y = paired[opts.x], paired[opts.y]
     if paired.n_samples < 2 * opts.cv_folds:
-        return skipped(STEP, title, f"{paired.n_samples} patients with both views: too few "
+        return skipped(step, title, f"{paired.n_samples} patients with both views: too few "
                        f"for {opts.cv_folds}-fold cross-validation (lower cv_folds)", opts)
     adjust = _adjustment(paired)
     k = min(opts.components, X.shape[1], Y.shape[1])
@@ -204,7 +204,7 @@ def run(ctx: StepContext, opts: Options | None = None) -> StepResult:
             "r1_in_sample": float(cv.in_sample), "r1_cv": float(cv.correlation),
             "p_cv": None if cv.pvalue is None else float(cv.pvalue),
             "cv_folds": int(opts.cv_folds), "cv_permutations": int(cv.n_permutations)}
-    rec = StepRecord(STEP, title, params=opts.model_dump(), seed=seed, versions=versions,
+    rec = StepRecord(step, title, params=opts.model_dump(), seed=seed, versions=versions,
                      samples_used={f"{opts.x} and {opts.y}": int(paired.n_samples)},
                      features_used={opts.x: int(X.shape[1]), opts.y: int(Y.shape[1])},
                      samples_dropped=dropped_entries(paired.dropped, "sample_id",

@@ -39,7 +39,8 @@ class ConfigError(RadiogenomicsError):
 
 #: analyses a configuration may ask for, in the order they run (and appear in the report);
 #: ``images`` and ``truth`` need a simulation's ground truth and run only in the demo
-CONFIG_STEPS = ("cohort", "centre_effects", "association", "cca", "mofa", "prediction", "mr")
+CONFIG_STEPS = ("cohort", "centre_effects", "association", "transcriptomics", "cca", "mofa",
+                "prediction", "mr")
 DEMO_ONLY = ("images", "truth")
 #: the screens of an ``association`` block without ``pairs`` (absent views are skipped)
 DEFAULT_PAIRS = (("radiomics", "expression"), ("traits", "modules"))
@@ -49,6 +50,7 @@ _RESERVED = ("covariates", "outcomes", "centre")
 _VIEW_OPTIONS = {
     "centre_effects": {"views": ()},
     "association": {"x": (), "y": ()},
+    "transcriptomics": {"counts": (), "x": ()},
     "cca": {"x": (), "y": ()},
     "mofa": {"views": (), "standardize": (), "correlate_with": ("covariates", "outcomes")},
     "prediction": {"x": (), "targets": ("outcomes",)},
@@ -427,6 +429,7 @@ def _build_plan(src: _Source, raw, data: DataConfig) -> tuple[list, list]:
         if data.outcomes is None:
             blocks["prediction"] = False
         blocks["mr"] = False  # needs an exposure and an outcome named
+        blocks["transcriptomics"] = False  # needs a counts view named
     elif isinstance(raw, dict):
         for k in raw:
             if k in DEMO_ONLY:
@@ -450,7 +453,10 @@ def _build_plan(src: _Source, raw, data: DataConfig) -> tuple[list, list]:
         _check_views(src, step, block, ("analyses", step), views)
         _check_columns(src, step, block, data)
         block = _defaults(step, block, data, blocks)
-        plan.append((step, _options(src, step, block, ("analyses", step))))
+        opts = _options(src, step, block, ("analyses", step))
+        plan.append((step, opts))
+        if step == "transcriptomics" and opts.gene_sets is not None:
+            views.append(opts.view)  # the gene-set scores are a view for the steps after it
     return plan, requested
 
 
