@@ -47,3 +47,18 @@ def test_readme_shows_the_tour_verbatim():
     body = tour[tour.index("from pathlib import Path"):]      # the code after the docstring
     assert any(b == body for b in blocks), ("README.md's tour block differs from "
                                             "examples/tour.py; paste the file's code in")
+
+
+COUNTS = ROOT / "examples" / "counts_to_modules.py"
+
+
+def test_counts_example_runs_and_is_in_the_readme(tmp_path):
+    proc = subprocess.run([sys.executable, str(COUNTS)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert int(re.search(r"max-T significant genes: (\d+)", proc.stdout).group(1)) > 0
+    assert re.search(r"IMAGING_UP\s+\d+\s+\d+\s+1\.0", proc.stdout)
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    text = COUNTS.read_text(encoding="utf-8")
+    assert text[text.index("import data_sim"):] in blocks
