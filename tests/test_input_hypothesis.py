@@ -197,6 +197,19 @@ def _mofa(X, Y, centre, cov):
     return MOFA(n_factors=2, max_iter=5, rng=0).fit({"radiomics": X, "expression": Y})
 
 
+def _limma(X, Y, centre, cov):
+    from radiogenomics.association import associate
+
+    return associate(X, Y, cov, method="limma", trend=True, n_permutations=9, rng=0,
+                     exchangeability_blocks=centre)
+
+
+def _gene_sets(X, Y, centre, cov):
+    from radiogenomics.expression import score_gene_sets
+
+    return score_gene_sets(X, {"set": list(map(str, X.columns[:2]))}, method="zscore")
+
+
 ENTRY_POINTS = {
     "Cohort": _cohort,
     "associate": _associate,
@@ -211,6 +224,8 @@ ENTRY_POINTS = {
     "collapse_redundant": _collapse,
     "centre_anova": _centre_anova,
     "MOFA.fit": _mofa,
+    "associate(method='limma')": _limma,
+    "score_gene_sets": _gene_sets,
 }
 
 
