@@ -26,6 +26,6 @@ test:
 test-min:
 	bash scripts/dev.sh test-min
 bench:
-	bash scripts/dev.sh install && .venv/bin/python benchmarks/run_all.py
+	EXTRAS=bench bash scripts/dev.sh install && .venv/bin/python benchmarks/run_all.py
 clean:
 	rm -rf .venv .venv-min demo_report tour_output examples/example_report .pytest_cache
