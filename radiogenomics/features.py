@@ -59,7 +59,7 @@ from scipy import stats
 from scipy.cluster import hierarchy
 from scipy.spatial.distance import squareform
 
-from ._checks import InputError
+from ._checks import InputError, numeric_frame
 
 __all__ = ["icc", "feature_icc", "filter_reproducible", "collapse_redundant", "mean_squares",
            "perturbation_icc", "ReproducibilityFilter", "RedundancyResult", "PerturbationResult",
@@ -439,7 +439,11 @@ def collapse_redundant(X: pd.DataFrame, threshold: float = 0.9, method: str = "s
         raise InputError(f"linkage must be 'complete' or 'average', got {linkage!r}")
     if X.columns.has_duplicates:
         raise InputError("duplicated feature names in X; make them unique first")
+    X = numeric_frame(X, "X", string_ids=False)  # text, empty frames: named errors
     A = X.to_numpy(dtype=float)
+    if np.isinf(A).any():
+        cols = list(X.columns[np.isinf(A).any(axis=0)][:5])
+        raise InputError(f"X has infinite values (e.g. in {cols}); fix or drop them first")
     if np.isnan(A).any():
         cols = list(X.columns[np.isnan(A).any(axis=0)][:5])
         raise InputError(f"X has missing values (e.g. in {cols}); impute or drop them first")
