@@ -30,6 +30,7 @@ from scipy.stats import rankdata
 
 from .._checks import InputError, check_rng, listing, nonfinite_message, numeric_frame
 from . import _gsva
+from .normalize import check_gene_ids
 
 __all__ = ["read_gmt", "write_gmt", "score_gene_sets", "GeneSetScores", "METHODS"]
 
@@ -247,14 +248,7 @@ def _expression(expr, what: str = "expr") -> pd.DataFrame:
                                                           f" with shape {arr.shape}"))
         expr = pd.DataFrame(arr, index=[f"sample_{i + 1}" for i in range(arr.shape[0])],
                             columns=[f"gene_{j + 1}" for j in range(arr.shape[1])])
-    if not isinstance(expr.columns, pd.MultiIndex):
-        cols = pd.Index(expr.columns.astype(str))
-        dup = cols[cols.duplicated()].unique()
-        if len(dup):
-            raise InputError(
-                f"{what} has {len(dup)} duplicated gene ID(s): {listing(dup)}; make gene IDs "
-                "unique (e.g. average repeated probes: df.T.groupby(level=0).mean().T, or use "
-                "Ensembl IDs instead of symbols)")
+    check_gene_ids(expr, what, merge="mean")
     df = numeric_frame(expr, what)
     values = df.to_numpy(dtype=np.float64)
     msg = nonfinite_message(values, df.index, df.columns, what)

@@ -101,7 +101,7 @@ def as_counts(counts, *, what: str = "counts", orientation: str = "samples x gen
         if df.shape[0] and df.shape[1]:
             _text_columns_first(df, what)
         df = df.T
-    _check_gene_ids(df, what)
+    check_gene_ids(df, what)
     df = numeric_frame(df, what)
     values = df.to_numpy(dtype=np.float64)
     _check_values(values, df.index, df.columns, what, allow_fractional)
@@ -110,17 +110,19 @@ def as_counts(counts, *, what: str = "counts", orientation: str = "samples x gen
     return out
 
 
-def _check_gene_ids(df: pd.DataFrame, what: str) -> None:
+def check_gene_ids(df: pd.DataFrame, what: str, merge: str = "sum") -> None:
     """Refuse duplicated gene IDs (with 'gene' in the message) before the generic numeric
-    checks; sample IDs are checked by ``numeric_frame``."""
+    checks; sample IDs are checked by ``numeric_frame``.  ``merge`` is the pandas reduction the
+    message suggests for repeated genes ("sum" for counts, "mean" for log expression)."""
     cols = pd.Index(df.columns.astype(str)) if not isinstance(df.columns, pd.MultiIndex) else None
     if cols is not None:
         dup = cols[cols.duplicated()].unique()
         if len(dup):
+            how = "sum" if merge == "sum" else "average"
             raise InputError(
                 f"{what} has {len(dup)} duplicated gene ID(s): {listing(dup)}; make gene IDs "
-                "unique (e.g. sum the rows of repeated genes: df.T.groupby(level=0).sum().T, "
-                "or use Ensembl IDs instead of symbols)")
+                f"unique (e.g. {how} the rows of repeated genes: "
+                f"df.T.groupby(level=0).{merge}().T, or use Ensembl IDs instead of symbols)")
 
 
 def _check_values(values, samples, genes, what: str, allow_fractional: bool) -> None:
