@@ -157,22 +157,31 @@ def _number(name: str, val, ok, rule: str) -> None:
         raise InputError(f"{name} must be {rule}, got {val!r}")
 
 
-def _per_sample(values, samples: pd.Index, what: str) -> np.ndarray:
-    """A float vector aligned to ``samples``: a Series by sample ID, an array by position."""
+def _one_per_sample(values, samples: pd.Index, what: str, one_column_fix: str):
+    """``values`` as one entry per sample: a Series (or one-column frame) aligned by sample ID,
+    anything else returned as is (taken in the counts' row order by the caller)."""
     if isinstance(values, pd.DataFrame):
         if values.shape[1] != 1:
-            raise InputError(f"{what} must be one value per sample, got {values.shape[1]} columns")
+            raise InputError(f"{what} must be one {one_column_fix}")
         values = values.iloc[:, 0]
+    if not isinstance(values, pd.Series):
+        return values
+    s = values.copy()
+    s.index = s.index.astype(str)
+    missing = samples.difference(s.index)
+    if s.index.has_duplicates or len(missing):
+        raise InputError(
+            f"{what} is a Series whose index does not hold each sample ID of the counts "
+            f"once ({len(missing)} missing, e.g. {listing(missing, 3)}); index it by the "
+            "counts' sample IDs, or pass a plain array in the counts' row order")
+    return s.loc[samples]
+
+
+def _per_sample(values, samples: pd.Index, what: str) -> np.ndarray:
+    """A float vector aligned to ``samples``: a Series by sample ID, an array by position."""
+    values = _one_per_sample(values, samples, what, "value per sample, got several columns")
     if isinstance(values, pd.Series):
-        s = values.copy()
-        s.index = s.index.astype(str)
-        missing = samples.difference(s.index)
-        if s.index.has_duplicates or len(missing):
-            raise InputError(
-                f"{what} is a Series whose index does not hold each sample ID of the counts "
-                f"once ({len(missing)} missing, e.g. {listing(missing, 3)}); index it by the "
-                "counts' sample IDs, or pass a plain array in the counts' row order")
-        arr = as_vector(s.loc[samples], what)[0]
+        arr = as_vector(values, what)[0]
     else:
         arr = as_vector(np.atleast_1d(values), what)[0]
         if arr.shape[0] != len(samples):
@@ -574,21 +583,9 @@ def _design_min_samples(design, samples: pd.Index) -> float:
 
 
 def _group_min_samples(group, samples: pd.Index) -> tuple[float, str]:
-    if isinstance(group, pd.DataFrame):
-        if group.shape[1] != 1:
-            raise InputError("group must be one column (one label per sample); combine factors "
-                             "first, e.g. df['a'].astype(str) + ':' + df['b'].astype(str)")
-        group = group.iloc[:, 0]
-    if isinstance(group, pd.Series):
-        g = group.copy()
-        g.index = g.index.astype(str)
-        missing = samples.difference(g.index)
-        if g.index.has_duplicates or len(missing):
-            raise InputError(f"group is a Series whose index does not hold each sample ID once "
-                             f"({len(missing)} missing, e.g. {listing(missing, 3)}); index it "
-                             "by the counts' sample IDs, or pass an array in row order")
-        g = g.loc[samples]
-    else:
+    g = _one_per_sample(group, samples, "group", "column (one label per sample); combine "
+                        "factors first, e.g. df['a'].astype(str) + ':' + df['b'].astype(str)")
+    if not isinstance(g, pd.Series):
         g = pd.Series(np.asarray(group, dtype=object).ravel())
         if len(g) != len(samples):
             raise InputError(f"group has {len(g)} labels for {len(samples)} samples; give one "
