@@ -60,24 +60,24 @@ def trigamma_inverse(x):
     return y[()] if y.ndim == 0 else y
 
 
-def _f_logsf(x, d1, d2):
-    """log P(F > x) for F ~ F(d1, d2); ``d2 = inf`` is chi2_{d1} / d1."""
+def _f_log_tail(x, d1, d2, upper: bool):
+    """log P(F > x) (``upper``) or log P(F <= x) for F ~ F(d1, d2); ``d2 = inf`` is
+    chi2_{d1} / d1."""
     x, d1, d2 = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (x, d1, d2)))
     inf = np.isinf(d2)
+    chi2, f = (special.chdtrc, special.fdtrc) if upper else (special.chdtr, special.fdtr)
     with np.errstate(divide="ignore"):
-        out = np.where(inf, np.log(special.chdtrc(d1, x * d1)),
-                       np.log(special.fdtrc(d1, np.where(inf, 1.0, d2), x)))
-    return out
+        return np.where(inf, np.log(chi2(d1, x * d1)), np.log(f(d1, np.where(inf, 1.0, d2), x)))
+
+
+def _f_logsf(x, d1, d2):
+    """log P(F > x)."""
+    return _f_log_tail(x, d1, d2, upper=True)
 
 
 def _f_logcdf(x, d1, d2):
     """log P(F <= x)."""
-    x, d1, d2 = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (x, d1, d2)))
-    inf = np.isinf(d2)
-    with np.errstate(divide="ignore"):
-        out = np.where(inf, np.log(special.chdtr(d1, x * d1)),
-                       np.log(special.fdtr(d1, np.where(inf, 1.0, d2), x)))
-    return out
+    return _f_log_tail(x, d1, d2, upper=False)
 
 
 def _f_ppf(p, d1, d2):
