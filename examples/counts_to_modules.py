@@ -14,9 +14,9 @@ keep = filter_by_expr(counts, group=centre)        # names every gene it removes
 kept = keep.apply(counts)
 screen = associate(imaging, kept, covariates, method="limma")          # TMM + voom + eBayes
 print(screen.to_frame(top=5)[["feature_y", "logFC", "AveExpr", "t", "p_parametric", "q"]])
-exact = associate(imaging, kept, covariates, method="limma", n_permutations=999, rng=1,
-                  exchangeability_blocks=centre, correction="maxT")    # FWER on moderated t
-print(f"max-T significant genes: {exact.n_significant}")
+perm = associate(imaging, kept, covariates, method="limma", n_permutations=999, rng=1,
+                 exchangeability_blocks=centre, correction="maxT")     # FWER on moderated t
+print(f"max-T significant genes: {perm.n_significant}")
 
 truth = study.truth
 write_gmt({"IMAGING_UP": list(truth.index[truth["associated"] & (truth["log2_fc_per_sd"] > 0)]),

@@ -150,7 +150,7 @@ def test_exhaustive_permutations_tiny_design():
 def test_bad_input_messages():
     X, E, centre = _null_log_expression(12, 20, ["A", "B"], 5)
     with pytest.raises(InputError, match="declared counts"):
-        associate(X, E, method="limma", counts=True)
+        associate(X, E - 10, method="limma", counts=True)
     counts = (E.abs() * 10).round()
     with pytest.raises(InputError, match="voom=False"):
         associate(X, counts, method="limma", voom=True, n_permutations=10)
@@ -197,3 +197,25 @@ def test_type_one_error_maxt(n):
         hits += bool((res.p_fwer.to_numpy() <= 0.05).any())
     lo, hi = stats.binom.ppf([0.0005, 0.9995], n_data, 0.05)
     assert lo <= hits <= hi, (hits, lo, hi)
+
+
+def test_estimated_counts():
+    """Fractional (salmon / kallisto / RSEM) counts: 'auto' warns that they are taken as log
+    expression; counts=True runs TMM + voom on them, as edgeR / limma accept them."""
+    rng = np.random.default_rng(8)
+    n, q = 14, 150
+    ids = [f"S{i}" for i in range(n)]
+    mu = np.exp(rng.normal(5, 1.2, q))
+    est = pd.DataFrame(rng.gamma(4.0, np.outer(np.ones(n), mu) / 4.0), index=ids,
+                       columns=[f"g{k}" for k in range(q)])
+    X = pd.DataFrame({"x": rng.standard_normal(n)}, index=ids)
+    with pytest.warns(UserWarning, match="counts=True"):
+        auto = associate(X, est, method="limma")
+    assert auto.weights == "none" and auto.expression == "log-expression"
+    res = associate(X, est, method="limma", counts=True)
+    assert res.weights == "voom" and "TMM" in res.expression
+    nf = calc_norm_factors(est, allow_fractional=True)
+    design = np.column_stack([np.ones(n), X["x"]])
+    v = voom(est, design, lib_size=est.sum(axis=1).to_numpy() * nf.to_numpy())
+    fit = ebayes(lm_fit(v.E, design, weights=v.weights))
+    np.testing.assert_allclose(res.t.loc["x"], fit.t.iloc[:, -1], rtol=1e-10)

@@ -96,3 +96,15 @@ def test_config_block(simulated, tmp_path):
     steps = [s for s, _ in cfg.plan]
     assert steps == ["transcriptomics", "cca"]
     assert cfg.plan[0][1].gene_sets == (tmp_path / "sets.gmt").resolve()
+
+
+def test_permutations_keep_parametric_bh_and_say_so(simulated):
+    cohort, _, folder, _ = simulated
+    ctx = StepContext(cohort, out_dir=folder, rng=np.random.default_rng(0), n_permutations=19)
+    res = run_step("transcriptomics", ctx, {"x": "traits", "permutations": 19})
+    screen = res.result["screen"]
+    assert screen.fdr_on == "parametric" and screen.p_fwer is not None and screen.trend
+    assert "within each centre" in res.fragment.methods
+    assert "parametric p-values" in res.fragment.methods
+    assert "Intercept:" not in res.fragment.methods
+    assert "n_fwer" in res.record.numbers

@@ -23,7 +23,9 @@ the residuals of each gene under the reduced model ``E_k ~ Z`` are permuted (fre
 centres), added back to the fitted values, and the *whole* moderated analysis is redone on the
 permuted data, prior re-estimated, for every imaging feature.  That gives per-pair permutation
 p-values ``(1 + #exceed) / (1 + B)`` and max-T family-wise p-values over all pairs: limma's
-power with exact FWER control under exchangeability.  Only unit weights are permuted: voom's
+power with family-wise error control by permutation (Freedman-Lane is approximate with
+nuisance covariates; its error rates under the null are in ``benchmarks/README.md``, from
+``benchmarks/validity_moderated.py``).  Only unit weights are permuted: voom's
 precision weights belong to the observed samples' fitted means, so with counts and
 permutations the statistic (observed and permuted alike) is limma-trend on TMM log-CPM (Law et
 al. 2014, *Genome Biol* 15:R29, find it close to voom when library sizes are comparable).
@@ -143,6 +145,8 @@ class ModeratedAssociationResult(AssociationResult):
 
 
 def _span(v: np.ndarray) -> str:
+    if v.size == 0:
+        return "-"
     v = v[np.isfinite(v)] if np.isfinite(v).any() else v
     lo, hi = float(np.min(v)), float(np.max(v))
     return f"{lo:.3g}" if np.isclose(lo, hi) else f"{lo:.3g} to {hi:.3g}"
@@ -263,9 +267,9 @@ def _permutation_null(Xt, S, E_res, Q, d, amean, trend, robust, observed, *, n_p
 def _log_cpm_counts(counts: pd.DataFrame, normalization: str, prior_count: float):
     from .normalize import calc_norm_factors, cpm
 
-    nf = calc_norm_factors(counts, method=normalization)
+    nf = calc_norm_factors(counts, method=normalization, allow_fractional=True)
     lib = counts.sum(axis=1).to_numpy(dtype=np.float64)
-    E = cpm(counts, norm_factors=nf, log=True, prior_count=prior_count)
+    E = cpm(counts, norm_factors=nf, log=True, prior_count=prior_count, allow_fractional=True)
     return E, nf, lib
 
 
@@ -281,18 +285,27 @@ def moderated_association(Xdf: pd.DataFrame, Ydf: pd.DataFrame, Z: pd.DataFrame,
     ``Xdf`` (samples x imaging features), ``Ydf`` (samples x genes: counts or log expression)
     and the covariate design ``Z`` (intercept first) are aligned already.
     """
+    what = "Y" if y_name == "y" else f"view {y_name!r}"
+    values = Ydf.to_numpy(dtype=np.float64)
+    nonneg = bool((values >= 0).all())
     if counts == "auto":
         counts = looks_like_counts(Ydf)
+        if not counts and nonneg and np.nanmax(values) > 100:
+            warnings.warn(
+                f"{what} holds non-negative, non-integer values up to {np.nanmax(values):.4g}: "
+                "analysed as log expression; if these are estimated counts (salmon, kallisto, "
+                "RSEM), pass counts=True", UserWarning, stacklevel=3)
     elif not isinstance(counts, (bool, np.bool_)):
         raise ValueError(f"counts must be 'auto', True or False, got {counts!r}")
-    if counts and not looks_like_counts(Ydf):
+    if counts and not nonneg:
         raise InputError(
-            f"view {y_name!r} was declared counts but holds negative or non-integer values; pass "
-            "counts=False for log expression (limma on the values as they are)")
+            f"{what} was declared counts but holds negative values; counts (whole or "
+            "estimated) are >= 0: check the input, or pass counts=False if it is log expression")
     if voom is None:
         voom = bool(counts) and n_permutations == 0
     if voom and not counts:
-        raise InputError(f"voom needs counts; view {y_name!r} holds log expression (pass voom=False)")
+        raise InputError(f"voom needs counts; {what} holds log expression (pass voom=False, "
+                         "or counts=True for estimated counts)")
     if voom and n_permutations:
         raise InputError(
             "permutations of the moderated t use unit weights (voom's precision weights belong to "
@@ -310,7 +323,7 @@ def moderated_association(Xdf: pd.DataFrame, Ydf: pd.DataFrame, Z: pd.DataFrame,
     if counts:
         lib_zero = Ydf.index[Ydf.sum(axis=1).to_numpy() <= 0]
         if len(lib_zero):
-            raise InputError(f"samples {listing(lib_zero)} have no counts at all in view {y_name!r}; "
+            raise InputError(f"samples {listing(lib_zero)} have no counts at all in {what}; "
                              "remove them")
         E, nf, lib = _log_cpm_counts(Ydf, normalization, prior_count)
         expression = f"counts: {normalization} log-CPM" + (", voom weights" if voom else "")
@@ -324,8 +337,8 @@ def moderated_association(Xdf: pd.DataFrame, Ydf: pd.DataFrame, Z: pd.DataFrame,
     dropped_features = pd.DataFrame(
         [{"block": x_name, "feature": f, "reason": reason} for f in Xdf.columns[~keep_a]],
         columns=["block", "feature", "reason"])
-    # genes are all kept, as limma keeps them: one without residual variance (e.g. all-zero
-    # counts) gets t = 0 and shares in the prior like any other
+    # genes are all kept, as limma keeps them (all-zero genes included: they enter the prior
+    # like any other; filter with filter_by_expr first, as limma's guide advises)
     Xdf, A = Xdf.loc[:, keep_a], A[:, keep_a]
     Q, _ = np.linalg.qr(Zv)
     Xt = A - Q @ (Q.T @ A)

@@ -1,12 +1,14 @@
 """Workflow step ``transcriptomics``: RNA-seq counts to a moderated screen and gene-set scores.
 
-counts -> ``filter_by_expr`` (edgeR's rule, centres as groups) -> TMM -> voom -> limma's
+counts -> ``filter_by_expr`` (edgeR's rule, centres as groups when there are centres; on all
+samples of the counts view) -> TMM -> voom -> limma's
 moderated t of every imaging feature (``x``) against every kept gene (centre and covariates
 adjusted, BH FDR) -> gene-set scores (GSVA by default) of TMM log-CPM, added to the cohort as
 a new view (``view``, default ``gene_set_scores``) that later steps (CCA, MOFA) analyse.
 
-With ``permutations > 0`` the screen is limma-trend on TMM log-CPM with Freedman-Lane
-permutations within centres and max-T family-wise p-values (voom's weights do not permute; see
+With ``permutations > 0`` the screen is limma-trend on TMM log-CPM, covariate effects fitted
+within each centre, with Freedman-Lane permutations within centres and max-T family-wise
+p-values; BH stays on the parametric p-values (voom's weights do not permute; see
 :mod:`radiogenomics.expression.moderated`).
 """
 
@@ -57,7 +59,10 @@ class Options(StepOptions):
     min_set_size : int
         Gene sets with fewer genes found in the data are left out (listed in the report).
     permutations : int
-        0 (default): voom, parametric p-values and BH; > 0: limma-trend with max-T.
+        0 (default): voom, parametric p-values and BH; > 0: limma-trend on log-CPM (this also
+        changes the parametric statistic), covariate effects fitted within each centre,
+        Freedman-Lane permutations within centres and max-T family-wise p-values; BH stays on
+        the parametric p-values.
     top : int
         Rows of the table of the most significant pairs.
     """
@@ -86,28 +91,32 @@ def _screen(ctx, cohort, opts, seed):
 
     kw = {}
     if opts.permutations:
+        # within centres, covariate effects per centre; BH stays on the parametric p-values
         kw = {**ctx.perm(opts.permutations), "rng": seed, "correction": "maxT"}
-        kw.pop("fdr_on", None)
     return associate(cohort, x=opts.x, y=opts.counts, method="limma", alpha=ctx.alpha,
                      degenerate="drop", progress=ctx.progress, **kw)
 
 
-def _methods(res, flt, opts, scores, versions) -> str:
+def _methods(res, flt, opts, scores, versions, has_centre: bool) -> str:
     text = (f"RNA-seq counts were filtered with edgeR's filterByExpr rule (Chen et al. 2016; "
             f"at least {fmt_count(flt.samples_needed)} samples with at least "
             f"{fmt_num(flt.cpm_cutoff, 3)} counts per million, the CPM of 10 reads at the median "
-            "library size, and 15 reads in total; centres as groups), normalised by TMM (Robinson & Oshlack 2010) "
-            "and analysed with limma: ")
+            "library size, and 15 reads in total"
+            + ("; centres as groups)" if has_centre else ")")
+            + ", normalised by TMM (Robinson & Oshlack 2010) and analysed with limma: ")
     if res.weights == "voom":
         text += ("voom precision weights (Law et al. 2014), weighted least squares of each "
                  f"gene's log-CPM on each {opts.x} feature, adjusted for ")
     else:
         text += ("limma-trend on log-CPM (prior count 3), least squares of each gene on each "
                  f"{opts.x} feature, adjusted for ")
-    text += (f"{join_words(res.covariates) or 'nothing'}; empirical-Bayes moderated t statistics "
+    adjusted = ("the covariates and centre, with intercept and covariate effects fitted within "
+                "each centre" if res.n_permutations and has_centre else
+                join_words(res.covariates) or "nothing")
+    text += (f"{adjusted}; empirical-Bayes moderated t statistics "
              "(Smyth 2004), one prior per imaging feature"
              + (", its variance following average expression" if res.trend else "")
-             + "; Benjamini-Hochberg FDR over all pairs.")
+             + "; Benjamini-Hochberg FDR over all pairs (parametric p-values).")
     if res.n_permutations:
         text += (f" Family-wise error: max-T over {fmt_count(res.n_permutations)} Freedman-Lane "
                  "permutations of the moderated t (prior re-estimated in each), "
@@ -173,7 +182,8 @@ def run(ctx: StepContext, opts: Options) -> StepResult:
     from ._base import package_versions
 
     frag = Fragment(title, citations=list(CITATIONS if scores is not None else CITATIONS[:4]))
-    frag.methods = _methods(res, flt, opts, scores, {**rec.versions, **package_versions("radiogenomics")})
+    frag.methods = _methods(res, flt, opts, scores, {**rec.versions, **package_versions("radiogenomics")},
+                            ctx.cohort.centre is not None)
     _report(frag, res, flt, scores, nums, opts, ctx.alpha)
     return StepResult({"screen": res, "filter": flt, "scores": scores}, frag, rec)
 
@@ -194,7 +204,7 @@ def _report(frag, res, flt, scores, nums, opts, alpha) -> None:
     if "n_fwer" in nums:
         text += (f"; {fmt_count(nums['n_fwer'])} pass max-T p_fwer <= {alpha} "
                  f"({fmt_count(nums['n_permutations'])} permutations)")
-    frag.finding(text + ".", "significant" if nums["n_bh"] else "null")
+    frag.finding(text + ".", "significant" if nums["n_bh"] or nums.get("n_fwer") else "null")
     top = min(opts.top, res.n_tests)
     table = res.to_frame(top=top)
     if res.p_fwer is None:  # no permutations: no empty columns
