@@ -282,18 +282,27 @@ class AssociationResult:
         table = self.to_frame(top=top, significant_only=significant_only)
         return atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
 
+    _r_label = "r"
+
+    def _model_lines(self) -> list[str]:
+        """The summary's lines describing the model (subclasses describe theirs)."""
+        return [f"  n = {self.n_samples}, df = {self.df}, method = {self.method}, "
+                f"covariates = {', '.join(self.covariates) or 'none'}"]
+
+    def _threshold_text(self, thr: float) -> str:
+        """The max-T threshold ``thr`` (from :meth:`fwer_threshold`) in words."""
+        return (f"|r| > {thr:.3f} (|t| > {float(self.r_to_t(thr)):.2f})" if np.isfinite(thr)
+                else f"none reachable (B + 1 < 1/{self.alpha}: raise B)")
+
     def summary(self) -> str:
         adj = self.adjusted.to_numpy() <= self.alpha
         lines = [
             f"Association screen: {self.x_name} ({self.r.shape[0]} features) x "
             f"{self.y_name} ({self.r.shape[1]} features)",
-            f"  n = {self.n_samples}, df = {self.df}, method = {self.method}, "
-            f"covariates = {', '.join(self.covariates) or 'none'}",
+            *self._model_lines(),
         ]
         if self.n_permutations:
-            thr = self.fwer_threshold()
-            thr_text = (f"|r| > {thr:.3f} (|t| > {float(self.r_to_t(thr)):.2f})" if np.isfinite(thr)
-                        else f"none reachable (B + 1 < 1/{self.alpha}: raise B)")
+            thr_text = self._threshold_text(self.fwer_threshold())
             lines.append(
                 f"  {self.n_permutations} Freedman-Lane permutations ({self.permutation_scheme}, "
                 f"{'all distinct ones enumerated, exact p-values, ' if self.exhaustive_permutations else ''}"
@@ -312,7 +321,7 @@ class AssociationResult:
             f"  {self.n_tests} tests; {basis} <= {self.alpha}: {self.n_significant} pairs, "
             f"{int(adj.any(axis=1).sum())} {self.x_name} features, "
             f"{int(adj.any(axis=0).sum())} {self.y_name} features",
-            f"  max |r| = {np.nanmax(np.abs(self.r.to_numpy())):.3f}; "
+            f"  max |{self._r_label}| = {np.nanmax(np.abs(self.r.to_numpy())):.3f}; "
             f"samples dropped by pairing: {len(self.dropped)}; "
             f"features dropped: {len(self.dropped_features)}",
         ]
@@ -567,8 +576,7 @@ def associate(
             normalization=normalization, prior_count=prior_count, n_permutations=n_permutations,
             blocks=blocks, whole_blocks=whole_blocks, rng=rng, progress=progress,
             correction=correction, fdr_on=fdr_on, alpha=alpha, degenerate=degenerate,
-            x_name=x_name, y_name=y_name, dropped=dropped,
-            residual_unit_columns=_residual_unit_columns)
+            x_name=x_name, y_name=y_name, dropped=dropped)
     if counts != "auto" or voom is not None or trend is not None or robust:
         raise ValueError("counts, voom, trend and robust apply to method='limma' only")
     A = _prepare_block(Xdf, f"view {x_name!r} (x)" if cohort_input else "X")

@@ -41,7 +41,7 @@ import pandas as pd
 from scipy import stats
 
 from .._checks import InputError, check_rng, listing
-from ..association import AssociationResult, adjust_pvalues
+from ..association import AssociationResult, _residual_unit_columns, adjust_pvalues
 from ..resampling import PermutationScheme
 from ..resampling.engine import exceedance_threshold, maxt_pvalues, maxt_threshold, permutation_pvalue
 from ..resampling.indices import iter_batches
@@ -123,22 +123,18 @@ class ModeratedAssociationResult(AssociationResult):
         out.insert(3, "AveExpr", self.ave_expr.to_numpy()[j])
         return out
 
-    def summary(self) -> str:
-        lines = super().summary().splitlines()
-        lines[1] = (f"  n = {self.n_samples}, residual df = {self.df}, limma moderated t "
-                    f"({self.expression}; eBayes{' trend' if self.trend else ''}"
-                    f"{' robust' if self.robust else ''}), covariates = "
-                    f"{', '.join(self.covariates) or 'none'}")
-        d0 = self.df_prior.to_numpy()
-        lines.insert(2, f"  prior df d0 = {_span(d0)}, total df = {_span(self.df_total.to_numpy())}")
-        if self.n_permutations:
-            thr = self.fwer_threshold()
-            lines = [ln if "max-T significance" not in ln else
-                     ln.split("max-T significance")[0] + (
-                         f"max-T significance at {self.alpha}: |t~| > {thr:.2f}" if np.isfinite(thr)
-                         else f"max-T significance at {self.alpha}: none reachable (raise B)")
-                     for ln in lines]
-        return "\n".join(ln.replace("max |r|", "max |partial r|") for ln in lines)
+    _r_label = "partial r"
+
+    def _model_lines(self) -> list[str]:
+        return [f"  n = {self.n_samples}, residual df = {self.df}, limma moderated t "
+                f"({self.expression}; eBayes{' trend' if self.trend else ''}"
+                f"{' robust' if self.robust else ''}), covariates = "
+                f"{', '.join(self.covariates) or 'none'}",
+                f"  prior df d0 = {_span(self.df_prior.to_numpy())}, "
+                f"total df = {_span(self.df_total.to_numpy())}"]
+
+    def _threshold_text(self, thr: float) -> str:
+        return f"|t~| > {thr:.2f}" if np.isfinite(thr) else "none reachable (raise B)"
 
     def __repr__(self) -> str:
         return "ModeratedAssociationResult\n" + self.summary()
@@ -278,8 +274,8 @@ def moderated_association(Xdf: pd.DataFrame, Ydf: pd.DataFrame, Z: pd.DataFrame,
                           normalization="TMM", prior_count=3.0, n_permutations=0,
                           blocks=None, whole_blocks=False, rng=None, progress=None,
                           correction="fdr_bh", fdr_on="parametric", alpha=0.05,
-                          degenerate="raise", x_name="x", y_name="y", dropped=None,
-                          residual_unit_columns=None) -> ModeratedAssociationResult:
+                          degenerate="raise", x_name="x", y_name="y",
+                          dropped=None) -> ModeratedAssociationResult:
     """The moderated screen behind ``associate(..., method="limma")`` (see the module docstring).
 
     ``Xdf`` (samples x imaging features), ``Ydf`` (samples x genes: counts or log expression)
@@ -332,7 +328,7 @@ def moderated_association(Xdf: pd.DataFrame, Ydf: pd.DataFrame, Z: pd.DataFrame,
         expression = "log-expression"
     Ev = E.to_numpy(dtype=np.float64)
     A = Xdf.to_numpy(dtype=np.float64)
-    Ra, keep_a = residual_unit_columns(A, Zv, "X", Xdf.columns, degenerate)
+    Ra, keep_a = _residual_unit_columns(A, Zv, "X", Xdf.columns, degenerate)
     reason = "no variance after covariate adjustment"
     dropped_features = pd.DataFrame(
         [{"block": x_name, "feature": f, "reason": reason} for f in Xdf.columns[~keep_a]],
