@@ -1,30 +1,11 @@
 r"""Penalised prediction: glmnet-compatible elastic net, in-fold harmonisation, stability
 selection and multi-modal fusion.
 
-glmnet's parameterisation
--------------------------
-For ``family="gaussian"`` glmnet minimises, over standardised predictors (``1/n`` SDs),
-
-.. math::
-
-    \frac{1}{2n}\sum_i (y_i - \beta_0 - x_i^T\beta)^2
-    + \lambda\Big[\frac{1-\alpha}{2}\lVert\beta\rVert_2^2 + \alpha\lVert\beta\rVert_1\Big],
-
-and it standardises ``y`` internally too, which rescales the penalty: the solution equals
-scikit-learn's ``ElasticNet(alpha=lambda/s_y, l1_ratio=alpha)`` fitted to ``y/s_y`` (``s_y``
-the ``1/n`` SD of ``y``), with coefficients multiplied by ``s_y / s_x``; ridge (``alpha=0``) is
-``Ridge(alpha=n lambda / s_y)`` on ``y/s_y``.  For ``family="binomial"`` the loss is
-:math:`-\frac1n \ell(\beta)` and the solution equals ``LogisticRegression(C=1/(n lambda),
-l1_ratio=alpha)`` (with ``penalty="l1"`` / ``"elasticnet"`` passed explicitly before
-scikit-learn 1.8, where ``l1_ratio`` alone leaves the default L2 penalty); here the SAGA
-solution is then polished by Newton steps on its active set (signs fixed), which brings it
-to glmnet's ``thresh=1e-14`` answer to about 1e-9.  Coefficients are returned on the original
-scale with the intercept first, as ``coef(glmnet_fit)``.
-:func:`glmnet_lambda_sequence` reproduces glmnet's default sequence (``lambda_max`` the
-smallest lambda with all coefficients zero, ``nlambda`` log-spaced values down to
-``lambda.min.ratio`` = 1e-4 if n >= p else 1e-2, glmnet's ``ifelse(nobs < nvars, 0.01,
-1e-4)``).  Parity with glmnet 4.1-6:
-``tests/test_penalized.py`` (data and outputs in ``tests/data/glmnet``).
+glmnet
+------
+The elastic-net paths, glmnet's lambda sequence and ``cv.glmnet`` live in
+:mod:`radiogenomics.elasticnet` (on the Numba engine :mod:`radiogenomics._cd`); their names
+are re-exported here.
 
 Estimators
 ----------
@@ -48,7 +29,6 @@ Estimators
 
 from __future__ import annotations
 
-import contextlib
 import warnings
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
@@ -57,323 +37,41 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
-from ._checks import (InputError, RadiogenomicsError, align_samples, as_matrix,
-                      as_vector, check_rng, listing)
+from ._checks import check_rng, listing
+from .elasticnet import (DEFAULT_THRESH, GlmnetPath, PenalizedError, PenalizedInputError,
+                         _as_xy, _check_family, cv_glmnet, glmnet_fit, glmnet_lambda_sequence)
 
-__all__ = ["glmnet_lambda_sequence", "glmnet_fit", "GlmnetPath", "PenalizedModel",
+__all__ = ["glmnet_lambda_sequence", "glmnet_fit", "GlmnetPath", "cv_glmnet", "PenalizedModel",
            "ComBatTransformer", "make_pipeline", "stability_selection", "StabilityResult",
            "FusionModel", "PenalizedError", "predict_view", "predict_modules", "predict_traits",
            "PredictionTaskResult", "PenalizedInputError", "InFoldImputer", "drop_imputed_target"]
 
 
-class PenalizedError(RadiogenomicsError):
-    """Invalid input to a penalised model (names the problem and the fix)."""
-
-
-# ------------------------------------------------------------------------------ helpers
-
-class PenalizedInputError(PenalizedError, InputError):
-    """Bad data given to a penalised model (text, NaN/inf, duplicated IDs, misaligned X/y):
-    both a :class:`PenalizedError` and the project's :class:`~radiogenomics._checks.InputError`."""
-
-
-def _as_xy(X, y, *, what_x: str = "X", what_y: str = "y"):
-    """Validate ``X`` (samples x features) and ``y`` (one value, or one row, per sample) through
-    the shared input layer: text columns, NaN/inf, duplicated sample IDs and X/y with different
-    sample IDs are refused with the column / sample named; indexed inputs are aligned by ID."""
-    try:
-        if isinstance(X, pd.DataFrame) and isinstance(y, (pd.Series, pd.DataFrame)):
-            y = align_samples({what_x: X, what_y: y})[what_y]
-        A, index, names = as_matrix(
-            X, what_x, nan_fix="impute them inside the cross-validation (make_pipeline imputes "
-            "training medians in-fold) or drop those samples/features first")
-        if (y.shape[1] > 1 if isinstance(y, pd.DataFrame) else
-                (not isinstance(y, pd.Series) and np.ndim(y) == 2 and np.shape(y)[1] > 1)):
-            yv, _, _ = as_matrix(y, what_y, nan_fix="drop those samples first (never impute a "
-                                 "target)")
-        else:
-            yv, _ = as_vector(y, what_y)
-    except InputError as exc:
-        raise PenalizedInputError(str(exc)) from None
-    except (ValueError, TypeError) as exc:       # e.g. y of a shape as_vector cannot read
-        raise PenalizedInputError(f"{what_y} must be numbers, one per sample ({exc})") from None
-    if yv.shape[0] != A.shape[0]:
-        raise PenalizedInputError(f"{what_x} has {A.shape[0]} rows but {what_y} has "
-                                  f"{yv.shape[0]} values; pass one target value per sample, in "
-                                  "the same order (or pandas objects indexed by sample ID)")
-    Xf = pd.DataFrame(A, index=index, columns=[str(c) for c in names])
-    return Xf, A, yv
-
-
-def _standardise(A):
-    mx = A.mean(axis=0)
-    sx = A.std(axis=0)
-    return mx, sx
-
-
-def _check_family(family, y):
-    if family not in ("gaussian", "binomial"):
-        raise PenalizedError(f"family must be 'gaussian' or 'binomial', got {family!r}")
-    if family == "binomial":
-        u = np.unique(y)
-        if not np.isin(u, (0.0, 1.0)).all() or len(u) != 2:
-            raise PenalizedError(f"binomial y must be coded 0/1 with both classes present, got "
-                                 f"values {u[:5]}")
-
-
-
-def _sklearn_version() -> tuple[int, int]:
-    import sklearn
-
-    major, minor = sklearn.__version__.split(".")[:2]
-    return int(major), int("".join(ch for ch in minor if ch.isdigit()) or 0)
-
-
-def _logistic(C: float, l1_ratio: float, **kw):
-    """``LogisticRegression`` with the elastic-net mix ``l1_ratio`` on any scikit-learn >= 1.3.
-
-    From scikit-learn 1.8 ``l1_ratio`` alone selects the penalty (``penalty`` is deprecated);
-    before 1.8 ``l1_ratio`` is ignored unless ``penalty="elasticnet"``, so the default L2 would
-    silently turn every lasso / elastic net into ridge.  The penalty is therefore passed
-    explicitly on older versions."""
-    from sklearn.linear_model import LogisticRegression
-
-    if _sklearn_version() >= (1, 8):
-        return LogisticRegression(C=C, l1_ratio=l1_ratio, **kw)
-    penalty = "l2" if l1_ratio == 0 else ("l1" if l1_ratio == 1 else "elasticnet")
-    extra = {"l1_ratio": l1_ratio} if penalty == "elasticnet" else {}
-    return LogisticRegression(C=C, penalty=penalty, **extra, **kw)
-
-
-class _ConvergenceLog:
-    """Records scikit-learn's ConvergenceWarning (other warnings pass through unchanged)."""
-
-    def __init__(self):
-        self.messages: list[str] = []
-
-    @contextlib.contextmanager
-    def watch(self):
-        from sklearn.exceptions import ConvergenceWarning
-
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            yield
-        for w in caught:
-            if issubclass(w.category, ConvergenceWarning):
-                self.messages.append(str(w.message).splitlines()[0])
-            else:
-                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-
-
-def glmnet_lambda_sequence(X, y, family: str = "gaussian", alpha: float = 1.0,
-                           n_lambda: int = 100, lambda_min_ratio: float | None = None) -> np.ndarray:
-    """glmnet's default lambda sequence (decreasing), on glmnet's scale.
-
-    ``lambda_max = max_j |x_j' (y - ybar)| / (n max(alpha, 1e-3))`` with ``x_j`` standardised
-    (``1/n`` SD); for gaussian models ``y`` is also divided by its ``1/n`` SD and the result
-    multiplied back (glmnet's internal standardisation of y), so lambda is on y's scale.
-    """
-    _, A, yv = _as_xy(X, y)
-    _check_family(family, yv)
-    n, p = A.shape
-    mx, sx = _standardise(A)
-    ok = sx > 0
-    Xs = (A[:, ok] - mx[ok]) / sx[ok]
-    r = yv - yv.mean()
-    a = max(float(alpha), 1e-3)
-    lam_max = np.max(np.abs(Xs.T @ r)) / (n * a)
-    if lambda_min_ratio is None:
-        lambda_min_ratio = 1e-4 if n >= p else 1e-2   # glmnet: ifelse(nobs < nvars, 0.01, 1e-4)
-    return lam_max * np.exp(np.linspace(0.0, np.log(lambda_min_ratio), int(n_lambda)))
-
-
-@dataclass
-class GlmnetPath:
-    """Coefficients along a lambda path, original scale, intercept first (``coef(fit)``)."""
-
-    coef: pd.DataFrame          # lambdas x ["(Intercept)", features]
-    family: str
-    alpha: float
-    #: first lines of the solver's ConvergenceWarnings (empty when every fit converged)
-    convergence_warnings: list = field(default_factory=list)
-
-    @property
-    def lambdas(self) -> np.ndarray:
-        return self.coef.index.to_numpy(dtype=float)
-
-    def predict(self, X, s: float | None = None, type: str = "response") -> np.ndarray:
-        """Predictions at lambda ``s`` (default the last): the linear predictor, or for
-        binomial with ``type="response"`` the probability."""
-        row = self.coef.iloc[-1] if s is None else self.coef.iloc[
-            int(np.argmin(np.abs(self.lambdas - s)))]
-        eta = np.asarray(X, dtype=float) @ row.iloc[1:].to_numpy() + row.iloc[0]
-        if self.family == "binomial" and type == "response":
-            return 1.0 / (1.0 + np.exp(-eta))
-        return eta
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.coef.copy()
-
-    def __repr__(self) -> str:
-        return (f"GlmnetPath(family={self.family!r}, alpha={self.alpha}, "
-                f"{len(self.coef)} lambdas, {self.coef.shape[1] - 1} features)")
-
-
-def _polish_logistic(Xs, y, b0, b, lam, alpha, tol=1e-13, max_iter=50):
-    """Newton steps on the active set (signs fixed) of the penalised logistic problem."""
-    n = len(y)
-    active = np.flatnonzero(b != 0)
-    s = np.sign(b[active])
-    w = np.r_[b0, b[active]]
-    Xa = np.c_[np.ones(n), Xs[:, active]]
-    pen = np.r_[0.0, np.full(len(active), lam * (1 - alpha))]
-    l1 = np.r_[0.0, lam * alpha * s]
-    for _ in range(max_iter):
-        eta = Xa @ w
-        p = 1.0 / (1.0 + np.exp(-eta))
-        g = Xa.T @ (p - y) / n + pen * w + l1
-        H = (Xa * (p * (1 - p))[:, None]).T @ Xa / n + np.diag(pen)
-        try:
-            step = np.linalg.solve(H, g)
-        except np.linalg.LinAlgError:
-            return b0, b
-        w_new = w - step
-        if np.any(np.sign(w_new[1:]) != s):   # a sign would flip: keep the solver's answer
-            return b0, b
-        w = w_new
-        if np.max(np.abs(step)) < tol:
-            break
-    out = b.copy()
-    out[active] = w[1:]
-    return float(w[0]), out
-
-
-def glmnet_fit(X, y, family: str = "gaussian", alpha: float = 1.0, lambdas=None,
-               n_lambda: int = 100, lambda_min_ratio: float | None = None,
-               tol: float = 1e-12, max_iter: int = 100_000) -> GlmnetPath:
-    """Elastic-net path in glmnet's parameterisation (see the module docstring), with
-    ``standardize=TRUE`` and an intercept.  Returns coefficients on the original scale."""
-    from sklearn.linear_model import LogisticRegression, Ridge
-
-    Xf, A, yv = _as_xy(X, y)
-    _check_family(family, yv)
-    if not 0 <= alpha <= 1:
-        raise PenalizedError(f"alpha (glmnet's mixing parameter) must be in [0, 1], got {alpha}")
-    if lambdas is None:
-        lambdas = glmnet_lambda_sequence(A, yv, family, alpha, n_lambda, lambda_min_ratio)
-    lambdas = np.asarray(lambdas, dtype=float)
-    if np.any(lambdas <= 0):
-        raise PenalizedError("lambdas must be positive")
-    n, p = A.shape
-    mx, sx = _standardise(A)
-    ok = sx > 0
-    Xs = (A[:, ok] - mx[ok]) / sx[ok]
-    rows = []
-    log = _ConvergenceLog()
-    if family == "gaussian":
-        my, sy = yv.mean(), yv.std()
-        ys = (yv - my) / sy
-        if alpha == 0:
-            coefs = np.column_stack([Ridge(alpha=n * lam / sy).fit(Xs, ys).coef_
-                                     for lam in lambdas])
-        else:
-            # one warm-started coordinate-descent path over decreasing lambdas
-            from sklearn.linear_model import enet_path
-            order = np.argsort(-lambdas, kind="stable")
-            with log.watch():
-                _, path, _ = enet_path(Xs, ys, l1_ratio=alpha, alphas=lambdas[order] / sy,
-                                       tol=tol, max_iter=max_iter)
-            coefs = np.empty_like(path)
-            coefs[:, order] = path
-        for j in range(len(lambdas)):
-            bs = np.zeros(p)
-            bs[ok] = coefs[:, j] * sy / sx[ok]
-            rows.append(np.r_[my - bs @ mx, bs])
-    else:
-        for lam in lambdas:
-            with log.watch():
-                if alpha == 0:
-                    m = _logistic(1 / (n * lam), 0.0, solver="lbfgs",
-                                  tol=tol, max_iter=max_iter).fit(Xs, yv)
-                else:
-                    m = _logistic(1 / (n * lam), alpha, solver="saga",
-                                  tol=max(tol, 1e-10), max_iter=max_iter,
-                                  random_state=0).fit(Xs, yv)
-            b0, b = _polish_logistic(Xs, yv, m.intercept_[0], m.coef_[0].copy(), lam, alpha)
-            bs = np.zeros(p)
-            bs[ok] = b / sx[ok]
-            rows.append(np.r_[b0 - bs @ mx, bs])
-    names = ["(Intercept)"] + [str(c) for c in Xf.columns]
-    coef = pd.DataFrame(np.array(rows), index=pd.Index(lambdas, name="lambda"), columns=names)
-    return GlmnetPath(coef=coef, family=family, alpha=float(alpha),
-                      convergence_warnings=log.messages)
-
-
 # ------------------------------------------------------------------------------ estimator
 
-def _cv_lambda(Xs, y, family, alpha, lambdas, cv, rng, selection, groups=None, log=None):
-    """Inner K-fold CV over the lambda path on standardised X (fast sklearn paths).
-
-    With ``groups`` (e.g. centres under leave-one-centre-out) the inner folds keep each group
-    together (``GroupKFold``; ``StratifiedGroupKFold`` for binomial), so lambda is chosen for
-    prediction in an unseen group, as the outer loop scores it.  Returns the index of the
-    chosen lambda, the CV curve and a description of the inner folds.
-    """
-    from sklearn.linear_model import enet_path
+def _inner_folds(A, y, family, cv, rng, groups):
+    """Inner folds for lambda: K-fold (stratified for binomial); with ``groups`` (e.g. centres
+    under leave-one-centre-out) each group stays together (``GroupKFold``;
+    ``StratifiedGroupKFold`` for binomial), so lambda is chosen for prediction in an unseen
+    group, as the outer loop scores it.  Returns the folds and their description."""
     from sklearn.model_selection import (GroupKFold, KFold, StratifiedGroupKFold,
                                          StratifiedKFold)
 
-    log = log or _ConvergenceLog()
     seed = int(check_rng(rng).integers(2**31 - 1))
     n_groups = 0 if groups is None else len(pd.unique(np.asarray(groups)))
+    strat = family == "binomial"
     if groups is not None and n_groups >= 2:
         cv = min(cv, n_groups)
-        splitter = (StratifiedGroupKFold(cv, shuffle=True, random_state=seed)
-                    if family == "binomial" else GroupKFold(cv))
+        splitter = (StratifiedGroupKFold(cv, shuffle=True, random_state=seed) if strat
+                    else GroupKFold(cv))
         inner = f"{cv}-fold grouped ({n_groups} groups)"
     else:
-        splitter = (StratifiedKFold(cv, shuffle=True, random_state=seed) if family == "binomial"
+        splitter = (StratifiedKFold(cv, shuffle=True, random_state=seed) if strat
                     else KFold(cv, shuffle=True, random_state=seed))
         inner = f"{cv}-fold" + (" (one group only: plain folds)" if groups is not None else "")
-    folds = list(splitter.split(Xs, y if family == "binomial" else None,
+    folds = list(splitter.split(A, y if strat else None,
                                 None if groups is None or n_groups < 2 else np.asarray(groups)))
-    cv = len(folds)
-    err = np.zeros((cv, len(lambdas)))
-    for f, (tr, te) in enumerate(folds):
-        A, B = Xs[tr], Xs[te]
-        m, s = A.mean(0), A.std(0)
-        s[s == 0] = 1.0
-        A, B = (A - m) / s, (B - m) / s
-        if family == "gaussian":
-            my, sy = y[tr].mean(), y[tr].std() or 1.0
-            yt = (y[tr] - my) / sy
-            if alpha == 0:
-                U, d, Vt = np.linalg.svd(A, full_matrices=False)
-                uy = U.T @ yt
-                for j, lam in enumerate(lambdas):
-                    coef = Vt.T @ (d / (d**2 + len(tr) * lam / sy) * uy)
-                    err[f, j] = np.mean((y[te] - (my + sy * (B @ coef))) ** 2)
-            else:
-                with log.watch():
-                    _, coefs, _ = enet_path(A, yt, l1_ratio=alpha, alphas=lambdas / sy,
-                                            tol=1e-4, max_iter=5000)
-                pred = my + sy * (B @ coefs)
-                err[f] = np.mean((y[te][:, None] - pred) ** 2, axis=0)
-        else:
-            lr = _logistic(1.0, alpha, solver="saga" if alpha > 0 else "lbfgs",
-                           tol=1e-4, max_iter=5000, warm_start=True, random_state=seed)
-            for j, lam in enumerate(lambdas):
-                lr.set_params(C=1 / (len(tr) * lam))
-                with log.watch():
-                    lr.fit(A, y[tr])
-                p = np.clip(lr.predict_proba(B)[:, 1], 1e-12, 1 - 1e-12)
-                err[f, j] = -2 * np.mean(y[te] * np.log(p) + (1 - y[te]) * np.log(1 - p))
-    mean, se = err.mean(0), err.std(0, ddof=1) / np.sqrt(cv)
-    best = int(np.argmin(mean))
-    if selection == "1se":
-        ok = np.flatnonzero(mean <= mean[best] + se[best])
-        best = int(ok.min())          # largest lambda within one SE (lambdas decrease)
-    return best, pd.DataFrame({"lambda": lambdas, "cv_error": mean, "cv_se": se}), inner
+    return folds, inner
 
 
 class _FamilyEstimator(BaseEstimator):
@@ -410,7 +108,8 @@ class _FamilyEstimator(BaseEstimator):
 
 
 class PenalizedModel(_FamilyEstimator):
-    """Elastic net / lasso / ridge in glmnet's parameterisation, lambda by inner CV.
+    """Elastic net / lasso / ridge in glmnet's parameterisation, lambda by inner CV
+    (``cv.glmnet`` on the project's engine, :func:`radiogenomics.elasticnet.cv_glmnet`).
 
     Parameters
     ----------
@@ -419,8 +118,12 @@ class PenalizedModel(_FamilyEstimator):
         glmnet's mixing parameter: 1 lasso, 0 ridge, in between elastic net.
     lambda_ : float or None
         Fixed penalty (glmnet's scale); None chooses it by ``cv``-fold CV on glmnet's default
-        sequence of ``n_lambda`` values (``selection="min"``: smallest CV error; ``"1se"``:
-        largest lambda within one SE, ``cv.glmnet``'s ``lambda.1se``).
+        sequence of ``n_lambda`` values (``selection="min"``: ``lambda.min``, smallest mean CV
+        error; ``"1se"``: ``lambda.1se``, the largest lambda within one ``cvsd`` of it).
+    thresh : float
+        glmnet's convergence threshold for every fit (the KKT violation is checked too).
+    n_jobs : int or None
+        Threads for the inner folds (None: one per core); the result does not depend on it.
     rng : int, Generator, BitGenerator, SeedSequence or None
         Seeds the inner folds (SPEC 7).
 
@@ -430,13 +133,16 @@ class PenalizedModel(_FamilyEstimator):
     ``fit(X, y, groups=...)`` makes the inner folds keep each group (e.g. centre) together;
     :func:`radiogenomics.validation.cross_validate` passes the training centres under
     leave-one-centre-out, so lambda is tuned for an unseen centre as the outer loop scores it.
-    ``inner_cv_`` says which folds were used; ``convergence_warnings_`` lists the solver's
-    convergence warnings (empty when every fit converged).
+    ``inner_cv_`` says which folds were used, ``cv_results_`` holds each target's
+    :class:`~radiogenomics.elasticnet.CVGlmnetResult`, ``kkt_`` the KKT violation of each
+    final fit and ``convergence_warnings_`` one line per fit that did not converge (empty when
+    every fit converged).
     """
 
     def __init__(self, family: str = "gaussian", alpha: float = 1.0, lambda_: float | None = None,
                  n_lambda: int = 50, lambda_min_ratio: float | None = None, cv: int = 5,
-                 selection: str = "min", rng=None):
+                 selection: str = "min", thresh: float = DEFAULT_THRESH,
+                 n_jobs: int | None = None, rng=None):
         self.family = family
         self.alpha = alpha
         self.lambda_ = lambda_
@@ -444,53 +150,60 @@ class PenalizedModel(_FamilyEstimator):
         self.lambda_min_ratio = lambda_min_ratio
         self.cv = cv
         self.selection = selection
+        self.thresh = thresh
+        self.n_jobs = n_jobs
         self.rng = rng
 
-    def fit(self, X, y, groups=None):
-        Xf, A, Y = _as_xy(X, y)
+    def _check_fit_args(self, A, Y, groups):
         if groups is not None and len(groups) != A.shape[0]:
             raise PenalizedError(f"groups has {len(groups)} labels for {A.shape[0]} samples")
         if self.selection not in ("min", "1se"):
             raise PenalizedError(f"selection must be 'min' or '1se', got {self.selection!r}")
-        multi = Y.ndim == 2 and Y.shape[1] > 1
-        if multi and self.family != "gaussian":
+        if Y.ndim == 2 and Y.shape[1] > 1 and self.family != "gaussian":
             raise PenalizedError("multi-output targets are supported for family='gaussian' only")
+        if A.shape[0] < 2 * self.cv and self.lambda_ is None:
+            raise PenalizedError(f"n = {A.shape[0]} is too small for {self.cv}-fold inner CV; "
+                                 "lower cv or give lambda_")
+
+    def _fit_one(self, A, yj, gen, groups, name, log):
+        """lambda for one target (inner CV unless fixed), then the final fit down to it."""
+        _check_family(self.family, yj)
+        if self.lambda_ is None:
+            seq = glmnet_lambda_sequence(A, yj, self.family, self.alpha, self.n_lambda,
+                                         self.lambda_min_ratio)
+            folds, self.inner_cv_ = _inner_folds(A, yj, self.family, self.cv, gen,
+                                                 None if groups is None else np.asarray(groups))
+            res = cv_glmnet(A, yj, folds, self.family, self.alpha, lambdas=seq,
+                            thresh=self.thresh, n_jobs=self.n_jobs)
+            best = res.index_min if self.selection == "min" else res.index_1se
+            self.cv_results_[name] = res
+            self.cv_curves_[name] = pd.DataFrame({"lambda": seq, "cv_error": res.cvm,
+                                                  "cv_se": res.cvsd})
+            log.extend(f"{name}: inner CV {m}" for m in res.convergence_warnings)
+            lams = seq[: best + 1]         # walk glmnet's sequence down (warm starts)
+        else:
+            lams = [float(self.lambda_)]
+        path = glmnet_fit(A, yj, self.family, self.alpha, lambdas=lams, thresh=self.thresh)
+        log.extend(f"{name}: {m}" for m in path.convergence_warnings)
+        row = path.coef.iloc[-1]
+        return float(row.iloc[0]), row.iloc[1:].to_numpy(), float(lams[-1]), float(path.kkt[-1])
+
+    def fit(self, X, y, groups=None):
+        Xf, A, Y = _as_xy(X, y)
+        self._check_fit_args(A, Y, groups)
+        multi = Y.ndim == 2 and Y.shape[1] > 1
         Ym = Y.reshape(len(Y), -1)
         targets = (list(y.columns) if isinstance(y, pd.DataFrame) else
                    [getattr(y, "name", None) or "y"] if not multi else
                    [f"y{j}" for j in range(Ym.shape[1])])
-        n, p = A.shape
-        if n < 2 * self.cv and self.lambda_ is None:
-            raise PenalizedError(f"n = {n} is too small for {self.cv}-fold inner CV; lower cv or "
-                                 "give lambda_")
         gen = check_rng(self.rng)
         self.feature_names_in_ = np.array([str(c) for c in Xf.columns], dtype=object)
-        coefs, intercepts, lams, curves = [], [], [], {}
-        log = _ConvergenceLog()
         self.inner_cv_ = None
-        for j in range(Ym.shape[1]):
-            yj = Ym[:, j]
-            _check_family(self.family, yj)
-            if self.lambda_ is None:
-                seq = glmnet_lambda_sequence(A, yj, self.family, self.alpha, self.n_lambda,
-                                             self.lambda_min_ratio)
-                best, curve, self.inner_cv_ = _cv_lambda(
-                    A, yj, self.family, self.alpha, seq, self.cv, gen, self.selection,
-                    groups=None if groups is None else np.asarray(groups), log=log)
-                lam = float(seq[best])
-                curves[targets[j]] = curve
-            else:
-                lam = float(self.lambda_)
-            # the final fit walks glmnet's sequence down to the chosen lambda (warm starts)
-            lams_fit = (seq[: best + 1] if self.lambda_ is None and self.family == "gaussian"
-                        else [lam])
-            path = glmnet_fit(A, yj, self.family, self.alpha, lambdas=lams_fit,
-                              tol=1e-7 if self.family == "gaussian" else 1e-8)
-            log.messages.extend(path.convergence_warnings)
-            row = path.coef.iloc[-1]
-            intercepts.append(float(row.iloc[0]))
-            coefs.append(row.iloc[1:].to_numpy())
-            lams.append(lam)
+        self.cv_curves_, self.cv_results_ = {}, {}
+        log: list[str] = []
+        fits = [self._fit_one(A, Ym[:, j], gen, groups, str(targets[j]), log)
+                for j in range(Ym.shape[1])]
+        intercepts, coefs, lams, kkts = (list(t) for t in zip(*fits))
         C = np.column_stack(coefs)
         self.targets_ = targets
         self.multi_output_ = multi
@@ -498,8 +211,8 @@ class PenalizedModel(_FamilyEstimator):
                       else pd.Series(C[:, 0], index=self.feature_names_in_, name="coef"))
         self.intercept_ = np.array(intercepts) if multi else intercepts[0]
         self.lambda_chosen_ = np.array(lams) if multi else lams[0]
-        self.cv_curves_ = curves
-        self.convergence_warnings_ = log.messages
+        self.kkt_ = np.array(kkts) if multi else kkts[0]
+        self.convergence_warnings_ = log
         if self.family == "binomial":
             self.classes_ = np.array([0.0, 1.0])
         return self
@@ -803,7 +516,7 @@ def stability_selection(X, y, family: str = "gaussian", alpha: float = 1.0, lamb
                                           replace=False) for g in groups])
         if family == "binomial" and len(np.unique(yv[rows])) < 2:
             continue
-        path = glmnet_fit(A[rows], yv[rows], family, alpha, lambdas=lambdas, tol=1e-6)
+        path = glmnet_fit(A[rows], yv[rows], family, alpha, lambdas=lambdas, thresh=1e-10)
         nz = path.coef.iloc[:, 1:].to_numpy().T != 0
         counts += nz
         n_sel.append(nz.any(axis=1).sum())      # union over the grid (q_Lambda)
