@@ -26,6 +26,8 @@ test:
 test-min:
 	bash scripts/dev.sh test-min
 bench:
-	EXTRAS=bench bash scripts/dev.sh install && .venv/bin/python benchmarks/run_all.py
+	EXTRAS=bench bash scripts/dev.sh install
+	test -x .venv-adelie/bin/python || (python3 -m venv .venv-adelie && .venv-adelie/bin/pip install -q adelie==1.1.52)
+	.venv/bin/python benchmarks/run_all.py
 clean:
-	rm -rf .venv .venv-min demo_report tour_output examples/example_report .pytest_cache
+	rm -rf .venv .venv-min .venv-adelie demo_report tour_output examples/example_report .pytest_cache

@@ -68,18 +68,25 @@ _blas_depth = 0
 _blas_limit = None
 
 
+_blas_controller = None
+
+
 @contextlib.contextmanager
 def one_blas_thread():
     """BLAS on one thread while any engine call runs (re-entrant and thread-safe: the limit is
     set by the first caller and lifted by the last).  The engine's BLAS calls are small
     (active-set solves); multithreaded OpenBLAS on them was 4-8x slower on a loaded 2-core
     machine, and cross-validation parallelises over folds instead."""
-    global _blas_depth, _blas_limit
-    from threadpoolctl import threadpool_limits
+    global _blas_depth, _blas_limit, _blas_controller
 
     with _blas_lock:
         if _blas_depth == 0:
-            _blas_limit = threadpool_limits(limits=1, user_api="blas")
+            if _blas_controller is None:          # library discovery once (~0.6 ms)
+                import scipy.linalg.cython_blas  # noqa: F401  (Numba's BLAS: load it first)
+                from threadpoolctl import ThreadpoolController
+
+                _blas_controller = ThreadpoolController()
+            _blas_limit = _blas_controller.limit(limits=1, user_api="blas")
         _blas_depth += 1
     try:
         yield
@@ -183,9 +190,16 @@ def _newton_step(X, w, r, b, b0, idx, na, lam1, lam2, intercept):  # pragma: no 
     WXA = XA * w.reshape(n, 1)
     H = XA.T @ WXA
     grad = XA.T @ r
+    # more coefficients than rows: the restricted Hessian is singular (lasso); a tiny ridge
+    # gives a descent direction along which the cut below drops coefficients to zero
+    mu = 0.0
+    if k >= n and lam2 < 1e-10:       # centred columns: rank <= n - 1
+        for a in range(k):
+            mu += H[a, a]
+        mu *= 1e-10 / k
     for jj in range(na):
         j = idx[jj]
-        H[off + jj, off + jj] += lam2
+        H[off + jj, off + jj] += lam2 + mu
         grad[off + jj] -= lam2 * b[j] + math.copysign(lam1, b[j])
     try:
         delta = np.linalg.solve(H, grad)
@@ -218,12 +232,13 @@ def _newton_step(X, w, r, b, b0, idx, na, lam1, lam2, intercept):  # pragma: no 
 def _newton_active(X, w, r, b, b0, idx, na, lam1, lam2, intercept, wide):  # pragma: no cover
     """Exact minimiser of the working problem over the current non-zero coefficients: Newton
     steps with the signs fixed, each cut where a coefficient first reaches zero (which then
-    leaves the set), as in an active-set method.  Never increases the objective; the next full
+    leaves the set), as in an active-set method (with more coefficients than rows the step is a
+    descent direction, not the minimiser, and mostly drops coefficients).  Never increases the objective; the next full
     pass (and the KKT check) verifies the result and lets other features enter."""
     off = 1 if intercept else 0
-    if na == 0 or na > 400 or (na + off > X.shape[0] and not (wide and lam2 > 0.0)):
-        return                         # too big, or more actives than rows (singular when
-                                       # lam2 = 0; slow to settle otherwise: final polish only)
+    if na == 0 or na > 400 or (na + off >= X.shape[0] and not wide):
+        return                         # too big, or more actives than rows (slow to settle:
+                                       # in the final polish only)
     for _ in range(4):                 # a few cuts; coordinate passes do the rest
         cut = _newton_step(X, w, r, b, b0, idx, na, lam1, lam2, intercept)
         if cut <= 0:
@@ -278,7 +293,7 @@ def wls_solve(X, w, r, b, b0, v, strong, nstrong, lam1, lam2, intercept, thr, ma
             if b[strong[jj]] != 0.0:
                 buf[na] = strong[jj]
                 na += 1
-        _newton_active(X, w, r, b, b0, buf, na, lam1, lam2, intercept, False)
+        _newton_active(X, w, r, b, b0, buf, na, lam1, lam2, intercept, lam2 == 0.0)
         na = 0
         for jj in range(nstrong):
             if b[strong[jj]] != 0.0:
@@ -525,7 +540,6 @@ def _binomial(X, y, lambdas, alpha, thr, max_pass, max_outer, pmin, B, B0, passe
         outer = 0
         dev = 0.0
         ok = False
-        small = 0
         while True:
             # IRLS: quadratic approximation at the current fit, solved on the strong set
             for jj in range(ns):
@@ -547,8 +561,8 @@ def _binomial(X, y, lambdas, alpha, thr, max_pass, max_outer, pmin, B, B0, passe
             if total > max_pass or outer >= max_outer:
                 gradient(X, r, g)
                 break
-            small = small + 1 if step < thr * scale else 0
-            if small >= 2:                 # two small IRLS steps: the second is quadratic
+            if step < thr * scale:         # the inner solve is exact (active-set solve), so
+                # one small IRLS step leaves a gradient error of order step^2
                 gradient(X, r, g)
                 if _add_violators(g, in_strong, lam1) == 0:
                     ok = True

@@ -456,6 +456,10 @@ class StabilityResult:
     mean_selected: float
     n_subsamples: int
     bound_note: str = ""
+    #: indices of drawn subsamples skipped because they held one class only (binomial)
+    skipped_one_class: list = field(default_factory=list)
+    #: subsample paths that did not converge (glmnet's criterion within max_pass)
+    n_unconverged: int = 0
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame({"max_probability": self.max_probability,
@@ -466,10 +470,15 @@ class StabilityResult:
         bound = (f"E[false selections] <= {self.expected_false_selections:.2f} (Meinshausen & "
                  "Buhlmann bound)" if self.expected_false_selections is not None
                  else f"no error bound ({self.bound_note})")
+        extra = "".join([
+            f"; {len(self.skipped_one_class)} subsample(s) with one class skipped"
+            if self.skipped_one_class else "",
+            f"; {self.n_unconverged} subsample path(s) not converged" if self.n_unconverged
+            else ""])
         return (f"Stability selection: {len(self.selected)} of {len(self.max_probability)} "
                 f"features with selection probability >= {self.threshold} over "
                 f"{self.n_subsamples} subsamples; mean features selected per subsample over the "
-                f"lambda grid {self.mean_selected:.1f}; {bound}")
+                f"lambda grid {self.mean_selected:.1f}; {bound}{extra}")
 
     def __repr__(self) -> str:
         return (f"StabilityResult({len(self.selected)} selected of "
@@ -479,15 +488,21 @@ class StabilityResult:
 def stability_selection(X, y, family: str = "gaussian", alpha: float = 1.0, lambdas=None,
                         n_lambda: int = 10, n_subsamples: int = 100, fraction: float = 0.5,
                         threshold: float = 0.6, strata=None, rng=None,
-                        progress: bool | None = None) -> StabilityResult:
+                        progress: bool | None = None, client=None) -> StabilityResult:
     """Selection probability of each feature over random subsamples of half the samples.
 
     Each subsample (``fraction`` of the rows, without replacement, within ``strata`` such as
     centres when given) is fitted along ``lambdas`` (default: the upper part of glmnet's
     sequence, from lambda_max to lambda_max/10, where few features enter); a feature counts as
     selected at a lambda when its coefficient is non-zero.
+
+    The subsamples are drawn here from ``rng``; with ``client`` (a Dask Client, scheduler
+    address or ``"local"``, :func:`radiogenomics.distributed.client_context`) their fits run as
+    tasks, chunks of 8, with the same result as in one process.  Binomial subsamples holding one
+    class only cannot be fitted: they are listed in ``skipped_one_class`` (not counted in
+    ``n_subsamples``); ``n_unconverged`` counts subsample paths that did not converge.
     """
-    from ._progress import progress as progress_bar
+    from .distributed import client_context, map_ordered, scatter_shared
 
     Xf, A, yv = _as_xy(X, y)
     _check_family(family, yv)
@@ -507,19 +522,28 @@ def stability_selection(X, y, family: str = "gaussian", alpha: float = 1.0, lamb
     else:
         lab = np.asarray(strata)
         groups = [np.flatnonzero(lab == g) for g in pd.unique(lab)]
+    draws = [np.concatenate([gen.choice(g, max(1, int(round(fraction * len(g)))),
+                                        replace=False) for g in groups])
+             for _ in range(int(n_subsamples))]
+    one_class = [i for i, rows in enumerate(draws)
+                 if family == "binomial" and len(np.unique(yv[rows])) < 2]
+    keep = [rows for i, rows in enumerate(draws) if i not in set(one_class)]
+    chunks = [keep[i:i + 8] for i in range(0, len(keep), 8)]
+    if client is None:
+        parts = map_ordered(None, _stability_chunk, chunks, desc="stability selection",
+                            progress=progress, args=(A, yv, family, alpha, lambdas))
+    else:
+        with client_context(client) as cl:
+            shared = scatter_shared(cl, (A, yv))
+            parts = map_ordered(cl, _stability_chunk_shared, chunks,
+                                desc="stability selection", progress=progress,
+                                args=(shared, family, alpha, lambdas))
     counts = np.zeros((p, len(lambdas)))
-    n_sel = []
-    disable = None if progress is None else not progress
-    for _ in progress_bar(range(int(n_subsamples)), desc="stability selection",
-                          disable=disable):
-        rows = np.concatenate([gen.choice(g, max(1, int(round(fraction * len(g)))),
-                                          replace=False) for g in groups])
-        if family == "binomial" and len(np.unique(yv[rows])) < 2:
-            continue
-        path = glmnet_fit(A[rows], yv[rows], family, alpha, lambdas=lambdas, thresh=1e-10)
-        nz = path.coef.iloc[:, 1:].to_numpy().T != 0
-        counts += nz
-        n_sel.append(nz.any(axis=1).sum())      # union over the grid (q_Lambda)
+    n_sel, n_unconv = [], 0
+    for c, sel, unconv in parts:
+        counts += c
+        n_sel.extend(sel)
+        n_unconv += unconv
     B = len(n_sel)
     probs = pd.DataFrame(counts / max(B, 1), index=[str(c) for c in Xf.columns],
                          columns=pd.Index(lambdas, name="lambda"))
@@ -533,7 +557,26 @@ def stability_selection(X, y, family: str = "gaussian", alpha: float = 1.0, lamb
     return StabilityResult(probabilities=probs, max_probability=maxp,
                            selected=list(maxp.index[maxp >= threshold]), threshold=threshold,
                            expected_false_selections=bound, mean_selected=q, n_subsamples=B,
-                           bound_note=note)
+                           bound_note=note, skipped_one_class=one_class,
+                           n_unconverged=n_unconv)
+
+
+def _stability_chunk(chunk, A, yv, family, alpha, lambdas):
+    """Selection counts (features x lambdas), per-subsample union sizes and the number of
+    subsample paths that did not converge, for a chunk of subsamples."""
+    counts = np.zeros((A.shape[1], len(lambdas)))
+    sel, unconv = [], 0
+    for rows in chunk:
+        path = glmnet_fit(A[rows], yv[rows], family, alpha, lambdas=lambdas, thresh=1e-10)
+        nz = path.coef.to_numpy()[:, 1:].T != 0
+        counts += nz
+        sel.append(int(nz.any(axis=1).sum()))      # union over the grid (q_Lambda)
+        unconv += int(not path.converged.all())
+    return counts, sel, unconv
+
+
+def _stability_chunk_shared(chunk, shared, family, alpha, lambdas):
+    return _stability_chunk(chunk, *shared, family, alpha, lambdas)
 
 
 # ------------------------------------------------------------------------------ fusion

@@ -472,3 +472,21 @@ def test_imputed_targets_are_never_scored():
     assert res.table.loc[target, "n_imputed_target_dropped"] == 10
     scored = res.results[target].predictions.index
     assert not set(holes) & set(scored)
+
+
+def test_stability_selection_on_dask_workers_equals_one_process_and_reports_skips():
+    from distributed import Client, LocalCluster
+
+    g = np.random.default_rng(8)
+    X = pd.DataFrame(g.normal(size=(40, 25)), columns=[f"x{j}" for j in range(25)])
+    y = pd.Series((X["x0"] + 0.5 * g.normal(size=40) > 1.3).astype(float))
+    local = stability_selection(X, y, "binomial", n_subsamples=24, fraction=0.3, rng=3)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        dist = stability_selection(X, y, "binomial", n_subsamples=24, fraction=0.3, rng=3,
+                                   client=client)
+    pd.testing.assert_frame_equal(local.probabilities, dist.probabilities)
+    assert local.skipped_one_class == dist.skipped_one_class
+    # few positives (about 10%) and subsamples of 12: some hold one class, and they are named
+    assert local.skipped_one_class and local.n_subsamples == 24 - len(local.skipped_one_class)
+    assert "one class skipped" in local.summary()
