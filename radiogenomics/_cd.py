@@ -128,6 +128,58 @@ def gradient(X, r, g):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def screened_gradient(X, r, g, gref, rref, xnorm, b, cutoff):  # pragma: no cover - compiled
+    """``g_j = x_j' r`` for every feature that could have ``|g_j| >= cutoff`` (and every
+    non-zero coefficient); the others are set to 0, which is exact for every use made of them
+    (strong rule, KKT violators, KKT violation), because ``|x_j' r - x_j' r_ref| <= ||x_j||
+    ||r - r_ref||`` bounds them below ``cutoff`` from the last full gradient ``g_ref`` at
+    ``r_ref``.  When the bound gets loose the full gradient is recomputed and becomes the new
+    reference.  A full gradient reads all of X (memory-bound for p >> n); late in a path most
+    features are skipped.  Returns the number of dot products computed."""
+    n, p = X.shape
+    d = 0.0
+    for i in range(n):
+        d += (r[i] - rref[i]) ** 2
+    d = math.sqrt(d)
+    lim = cutoff * (1.0 - 1e-9)        # margin for the rounding of the dot products
+    cnt = 0
+    if cutoff > 0.0:
+        for j in range(p):
+            if b[j] != 0.0 or abs(gref[j]) + xnorm[j] * d >= lim:
+                cnt += 1
+    if not cutoff > 0.0 or cnt > p // 4:   # the bound got loose: new reference
+        gradient(X, r, g)
+        gref[:] = g
+        rref[:] = r
+        return p
+    cnt = 0
+    for j in range(p):
+        if b[j] != 0.0 or abs(gref[j]) + xnorm[j] * d >= lim:
+            g[j] = _coldot(X, j, r)
+            cnt += 1
+        else:
+            g[j] = 0.0
+    return cnt
+
+
+@njit(cache=True, nogil=True)
+def _col_norms(X):  # pragma: no cover - compiled
+    out = np.empty(X.shape[1])
+    for j in range(X.shape[1]):
+        out[j] = math.sqrt(_coldot(X, j, X[:, j].copy()))
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _next_cutoff(lambdas, k, alpha):  # pragma: no cover - compiled
+    """Smallest |g| that matters after lambda k: KKT at lambda k and the next strong rule."""
+    lam1 = lambdas[k] * alpha
+    if k + 1 < lambdas.shape[0]:
+        return min(lam1, alpha * (2.0 * lambdas[k + 1] - lambdas[k]))
+    return lam1
+
+
+@njit(cache=True, nogil=True)
 def kkt_violation(g, b, lam1, lam2):  # pragma: no cover - compiled
     """Largest KKT violation of the elastic-net problem given the loss gradient ``g``."""
     worst = 0.0
@@ -344,6 +396,7 @@ def _gaussian_naive(X, z, lambdas, alpha, thr, max_pass, B, passes, kkt):  # pra
     b0 = np.zeros(1)
     g = np.empty(p)
     gradient(X, r, g)
+    gref, rref, xnorm = g.copy(), r.copy(), _col_norms(X)
     in_strong = np.zeros(p, dtype=np.bool_)
     strong = np.empty(p, dtype=np.int64)
     buf = np.empty(p, dtype=np.int64)
@@ -359,7 +412,7 @@ def _gaussian_naive(X, z, lambdas, alpha, thr, max_pass, B, passes, kkt):  # pra
         while True:
             total += wls_solve(X, w, r, b, b0, v, strong, ns, lam1, lam2, False, thr,
                                max_pass - total, buf)
-            gradient(X, r, g)
+            screened_gradient(X, r, g, gref, rref, xnorm, b, _next_cutoff(lambdas, k, alpha))
             if total > max_pass or _add_violators(g, in_strong, lam1) == 0:
                 break
             ns = _strong_set(g, b, in_strong, np.inf, strong)
@@ -523,6 +576,7 @@ def _binomial(X, y, lambdas, alpha, thr, max_pass, max_outer, pmin, B, B0, passe
     v = np.zeros(p)
     _logistic_state(X, y, b, b0[0], prob, w, r, pmin)
     gradient(X, r, g)
+    gref, rref, xnorm = g.copy(), r.copy(), _col_norms(X)
     in_strong = np.zeros(p, dtype=np.bool_)
     strong = np.empty(p, dtype=np.int64)
     buf = np.empty(p, dtype=np.int64)
@@ -558,12 +612,13 @@ def _binomial(X, y, lambdas, alpha, thr, max_pass, max_outer, pmin, B, B0, passe
                 step = max(step, v[j] * (b[j] - bold[j]) ** 2)
             dev = _logistic_state(X, y, b, b0[0], prob, w, r, pmin)
             outer += 1
+            cut = _next_cutoff(lambdas, k, alpha)
             if total > max_pass or outer >= max_outer:
-                gradient(X, r, g)
+                screened_gradient(X, r, g, gref, rref, xnorm, b, cut)
                 break
             if step < thr * scale:         # the inner solve is exact (active-set solve), so
                 # one small IRLS step leaves a gradient error of order step^2
-                gradient(X, r, g)
+                screened_gradient(X, r, g, gref, rref, xnorm, b, cut)
                 if _add_violators(g, in_strong, lam1) == 0:
                     ok = True
                     break
@@ -651,6 +706,8 @@ def _cox_path(Xs, cd, lambdas, alpha, thresh, max_pass, max_outer):
     w, r = working(np.zeros(n))
     scale = w.sum()
     gradient(Xs, r, g)
+    gref, rref, xnorm = g.copy(), r.copy(), _col_norms(Xs)
+    lams = np.asarray(lambdas, dtype=np.float64)
     lam_prev = np.abs(g).max() / max(alpha, 1e-3)
     for k, lam in enumerate(np.asarray(lambdas, dtype=np.float64)):
         lam1, lam2 = lam * alpha, lam * (1.0 - alpha)
@@ -665,7 +722,7 @@ def _cox_path(Xs, cd, lambdas, alpha, thresh, max_pass, max_outer):
                                thresh * scale, max_pass - total, buf)
             step = float(np.max(v[idx] * (b[idx] - bold[idx]) ** 2, initial=0.0))
             w, r = working(Xs @ b)
-            gradient(Xs, r, g)
+            screened_gradient(Xs, r, g, gref, rref, xnorm, b, _next_cutoff(lams, k, alpha))
             if total > max_pass:
                 break
             small = small + 1 if step < thresh * scale else 0

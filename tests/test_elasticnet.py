@@ -147,3 +147,33 @@ def test_cox_path_equals_glmnet_coxnet(alpha):
     # the linear predictor is the relative risk's log
     np.testing.assert_allclose(np.log(path.predict(X.iloc[:3], type="response")),
                                path.predict(X.iloc[:3], type="link"))
+
+
+def test_screened_gradient_skips_only_features_that_cannot_matter():
+    """The cached-gradient screen computes x_j'r only where the Cauchy-Schwarz bound cannot
+    rule out |x_j'r| >= cutoff: every computed entry is exact, every skipped one is truly
+    below the cutoff, non-zero coefficients are always computed, and a loose bound refreshes."""
+    g = np.random.default_rng(11)
+    n, p = 50, 4000
+    Xs, _, _ = _cd.standardize(g.standard_normal((n, p)))
+    rref = g.standard_normal(n) / n
+    gref = Xs.T @ rref
+    xnorm = np.sqrt((Xs**2).sum(0))
+    b = np.zeros(p)
+    b[[5, 17]] = 1.0
+    r = rref + 0.002 * g.standard_normal(n) / n
+    exact = Xs.T @ r
+    cutoff = np.quantile(np.abs(exact), 0.995)
+    out = np.empty(p)
+    gr, rr = gref.copy(), rref.copy()
+    cnt = _cd.screened_gradient(Xs, r, out, gr, rr, xnorm, b, cutoff)
+    assert 0 < cnt < p // 4                              # most features skipped
+    done = out != 0
+    np.testing.assert_allclose(out[done], exact[done], rtol=1e-12, atol=1e-15)
+    assert (np.abs(exact[~done]) < cutoff).all()
+    assert done[[5, 17]].all()
+    np.testing.assert_array_equal(gr, gref)              # reference kept
+    far = rref + 0.5 * g.standard_normal(n) / n          # bound useless: full refresh
+    assert _cd.screened_gradient(Xs, far, out, gr, rr, xnorm, b, cutoff) == p
+    np.testing.assert_allclose(out, Xs.T @ far, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(rr, far)
