@@ -54,6 +54,11 @@ def kkt(Xs, y, family, alpha, lams, b0, B):
     return worst
 
 
+#: peers whose path on a case took longer than this are not run again (CV, tight settings)
+SLOW_S = 20.0
+_slow: dict = {}
+
+
 def best_of(fn, k):
     out, best = None, np.inf
     for _ in range(k):
@@ -203,6 +208,7 @@ def run_path_case(name, Xs, y, family, alpha, lams, reps, rows, peers=True):
               flush=True)
 
     print(f"{name}: n = {Xs.shape[0]}, p = {Xs.shape[1]}, {family}, alpha {alpha}, {L} lambdas")
+    _slow.clear()
     ours_path(Xs, y, family, alpha, lams[:3])              # compile / load the kernels
     t, (b0, B) = best_of(lambda: ours_path(Xs, y, family, alpha, lams), reps)
     record("radiogenomics", t, b0, B, "(thresh 1e-14, the default)")
@@ -220,11 +226,17 @@ def run_path_case(name, Xs, y, family, alpha, lams, reps, rows, peers=True):
     for label, fn in (("scikit-learn", sklearn_path), ("glum", glum_path),
                       ("skglm", skglm_path)):
         for tight in (False, True):
+            if label in _slow:
+                print(f"  {label}{' tight' if tight else ''}: not run (its path took "
+                      f"{_slow[label]:.0f} s > {SLOW_S:.0f} s on this case)")
+                continue
             try:
                 fn(Xs, y, family, alpha, lams[:3], tight)     # warm-up (JIT, imports)
                 t, (b0, B) = best_of(lambda: fn(Xs, y, family, alpha, lams, tight),
                                      max(1, reps // 2))
                 record(f"{label}{' tight' if tight else ''}", t, b0, B)
+                if t > SLOW_S:
+                    _slow[label] = t
             except Exception as exc:                          # a peer failing is reported
                 print(f"  {label}{' tight' if tight else ''}: failed ({exc!s:.120})")
     for thresh in (1e-7, 1e-14):
@@ -271,6 +283,10 @@ def run_cv_case(name, Xs, y, family, alpha, lams, rows):
         family="normal" if family == "gaussian" else "binomial", l1_ratio=[alpha], alphas=lams,
         cv=split).fit(Xs, y)))
     for label, fn in peers:
+        if label.split()[0] in _slow:
+            print(f"  {label}: not run (its path alone took {_slow[label.split()[0]]:.0f} s; "
+                  "10-fold CV would take about 10 times that)")
+            continue
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")      # convergence shown by the KKT of paths

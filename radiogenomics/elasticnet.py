@@ -340,16 +340,19 @@ def _fold_errors(family, yv, folds, etas, etas_tr, ties):
             p = np.clip(1.0 / (1.0 + np.exp(-eta)), CV_PROB_MIN, 1 - CV_PROB_MIN)
             y = yv[te][:, None]
             errs.append((-2 * (y * np.log(p) + (1 - y) * np.log(1 - p))).mean(axis=0))
-        else:
-            errs.append(_cox_cv_deviance(yv, tr, te, eta, eta_tr, ties))
+        else:                       # glmnet: per event of the fold, folds weighted by events
+            events = float(yv[te, 1].sum())
+            errs.append(_cox_cv_deviance(yv, tr, te, eta, eta_tr, ties) / max(events, 1e-300))
+            weights.append(events)
+            continue
         weights.append(len(te))
     return np.array(errs), np.array(weights, dtype=float)
 
 
 def _cox_cv_deviance(yv, tr, te, eta, eta_tr, ties):
     """cv.glmnet's grouped Cox deviance (Verweij & van Houwelingen 1993): the full-data
-    partial likelihood deviance at the fold's coefficients minus the training rows' one, per
-    held-out sample."""
+    partial likelihood deviance at the fold's coefficients minus the training rows' one (the
+    caller divides by the fold's events and weights folds by events, as cv.glmnet does)."""
     from ._cox import cox_deviance, cox_prepare
 
     n = len(yv)
@@ -361,7 +364,7 @@ def _cox_cv_deviance(yv, tr, te, eta, eta_tr, ties):
         eta_all[te] = eta[:, k]
         eta_all[tr] = eta_tr[:, k]
         out[k] = cox_deviance(full, eta_all) - cox_deviance(train, eta_tr[:, k])
-    return out / len(te)
+    return out
 
 
 def _cv_summary(errs, weights, lambdas):
@@ -391,7 +394,7 @@ def cv_glmnet(X, y, folds, family: str = "gaussian", alpha: float = 1.0, lambdas
 
     The error measure is glmnet's default: mean squared error (gaussian), binomial deviance
     (probabilities floored at 1e-5 as cv.glmnet does), or the grouped partial-likelihood
-    deviance (Cox).
+    deviance per event (Cox; folds weighted by their events, as cv.glmnet does).
     """
     Xf, A, yv = _as_xy(X, y)
     _check_family(family, yv)

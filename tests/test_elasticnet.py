@@ -177,3 +177,18 @@ def test_screened_gradient_skips_only_features_that_cannot_matter():
     assert _cd.screened_gradient(Xs, far, out, gr, rr, xnorm, b, cutoff) == p
     np.testing.assert_allclose(out, Xs.T @ far, rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(rr, far)
+
+
+def test_cox_cv_equals_cv_glmnet_grouped_deviance():
+    """cv.glmnet(family = "cox", grouped = TRUE, foldid = rep(1:5, ...), thresh = 1e-14)
+    (tests/data/glmnet_cox/make_cv_refs.R): the Verweij & van Houwelingen deviance, weighted
+    as glmnet does."""
+    d = pd.read_csv(COX / "cox_data.csv.gz", float_precision="round_trip")
+    ref = pd.read_csv(COX / "cv_glmnet_cox_refs.csv", float_precision="round_trip")
+    foldid = np.resize(np.arange(1, 6), len(d))
+    res = cv_glmnet(d.filter(regex=r"^x\d"), d[["time", "status"]], foldid, "cox", 1.0,
+                    lambdas=ref["lambda"].to_numpy())
+    np.testing.assert_allclose(res.cvm, ref["cvm"], rtol=1e-6)
+    np.testing.assert_allclose(res.cvsd, ref["cvsd"], rtol=1e-5)
+    assert res.lambda_min == pytest.approx(ref["lambda_min"].iloc[0], rel=1e-12)
+    assert res.lambda_1se == pytest.approx(ref["lambda_1se"].iloc[0], rel=1e-12)
