@@ -120,6 +120,14 @@ def _coldot(X, j, r):  # pragma: no cover - compiled
     return s
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _colsq(X, j):  # pragma: no cover - compiled
+    s = 0.0
+    for i in range(X.shape[0]):
+        s += X[i, j] * X[i, j]
+    return s
+
+
 @njit(cache=True, nogil=True)
 def gradient(X, r, g):  # pragma: no cover - compiled
     """``g <- X' r`` over all columns."""
@@ -166,7 +174,7 @@ def screened_gradient(X, r, g, gref, rref, xnorm, b, cutoff):  # pragma: no cove
 def _col_norms(X):  # pragma: no cover - compiled
     out = np.empty(X.shape[1])
     for j in range(X.shape[1]):
-        out[j] = math.sqrt(_coldot(X, j, X[:, j].copy()))
+        out[j] = math.sqrt(_colsq(X, j))
     return out
 
 
@@ -291,7 +299,8 @@ def _newton_active(X, w, r, b, b0, idx, na, lam1, lam2, intercept, wide):  # pra
     if na == 0 or na > 400 or (na + off >= X.shape[0] and not wide):
         return                         # too big, or more actives than rows (slow to settle:
                                        # in the final polish only)
-    for _ in range(4):                 # a few cuts; coordinate passes do the rest
+    tries = 1 if na + off >= X.shape[0] else 4    # a few cuts; coordinate passes do the
+    for _ in range(tries):                          # rest (one try when actives >= rows)
         cut = _newton_step(X, w, r, b, b0, idx, na, lam1, lam2, intercept)
         if cut <= 0:
             return
@@ -351,13 +360,27 @@ def wls_solve(X, w, r, b, b0, v, strong, nstrong, lam1, lam2, intercept, thr, ma
             if b[strong[jj]] != 0.0:
                 buf[na] = strong[jj]
                 na += 1
+        cycle = 0
         while True:
             dlx = _naive_pass(X, w, r, b, v, buf, na, lam1, lam2)
             if intercept:
                 dlx = max(dlx, _intercept_step(w, r, b0, sumw))
             npass += 1
+            cycle += 1
             if dlx < thr or npass > max_pass:
                 break
+            if cycle % 25 == 0:        # slow (near-collinear actives): try the exact solve
+                m = 0                  # again on the coefficients still non-zero
+                for jj in range(na):
+                    if b[buf[jj]] != 0.0:
+                        buf[m] = buf[jj]
+                        m += 1
+                _newton_active(X, w, r, b, b0, buf, m, lam1, lam2, intercept, lam2 == 0.0)
+                na = 0
+                for jj in range(nstrong):
+                    if b[strong[jj]] != 0.0:
+                        buf[na] = strong[jj]
+                        na += 1
         if npass > max_pass:
             return npass
 
@@ -390,7 +413,7 @@ def _gaussian_naive(X, z, lambdas, alpha, thr, max_pass, B, passes, kkt):  # pra
     w = np.full(n, 1.0 / n)
     v = np.empty(p)
     for j in range(p):
-        v[j] = _coldot(X, j, X[:, j].copy()) / n
+        v[j] = _colsq(X, j) / n
     r = z * w
     b = np.zeros(p)
     b0 = np.zeros(1)
@@ -462,7 +485,7 @@ def _gaussian_cov(X, z, lambdas, alpha, thr, max_pass, B, passes, kkt):  # pragm
     gradient(X, r0, g)             # g = X' z / n at b = 0
     v = np.empty(p)
     for j in range(p):
-        v[j] = _coldot(X, j, X[:, j].copy()) / n
+        v[j] = _colsq(X, j) / n
     C = np.empty((p, min(p, 64)))
     slot = np.full(p, -1, dtype=np.int64)
     nslot = 0
