@@ -192,3 +192,13 @@ def test_cox_cv_equals_cv_glmnet_grouped_deviance():
     np.testing.assert_allclose(res.cvsd, ref["cvsd"], rtol=1e-5)
     assert res.lambda_min == pytest.approx(ref["lambda_min"].iloc[0], rel=1e-12)
     assert res.lambda_1se == pytest.approx(ref["lambda_1se"].iloc[0], rel=1e-12)
+
+
+def test_readme_penalised_example_runs(capsys):
+    """The README's example of this section runs as written and prints what it says."""
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    section = text.split("## Penalised models: glmnet's algorithm, in Python", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README-penalised", "exec"), {})
+    out = capsys.readouterr().out
+    assert "max KKT violation" in out and "lambda.min" in out and "[]" in out
