@@ -8,13 +8,17 @@ Printed side by side, all measured in this run:
 - the machine's float64 matrix-multiply rate (square 2000 x 2000 product, best of 5, measured
   before and after the screens; the larger is the reference, so noise cannot flatter us);
 - ``associate(..., n_permutations=B, correction="maxT")`` on each CPU backend (and CuPy when a
-  GPU is present), in GFLOP/s and as a share of the matmul rate, with peak memory;
+  GPU is present), best of ``--repeat`` calls (one for the slow NumPy backend), in GFLOP/s and
+  as a share of the matmul rate, with peak memory (traced in the first call);
+- the load average before and after (other processes on a shared machine slow both the
+  screen and the reference; the figures are only comparable at a low load);
 - a plain NumPy per-permutation loop (permute residuals, one product, reduce), timed on a few
   permutations and extrapolated to B;
 - ``scipy.stats.permutation_test`` on one pair (Pearson r of the covariate residuals, B
   resamples, vectorised), extrapolated to all p x q pairs.
 
-Usage: ``python benchmarks/bench_resampling.py [--permutations B] [--genes Q] [--backends ...]``
+Usage: ``python benchmarks/bench_resampling.py [--permutations B] [--genes Q] [--backends ...]
+[--repeat K]``
 (4e11 flops at the default size: seconds per backend; the NumPy loop and SciPy are extrapolated).
 """
 
@@ -83,13 +87,16 @@ def main(argv=None):
     ap.add_argument("--genes", type=int, default=20000)
     ap.add_argument("--permutations", type=int, default=1000)
     ap.add_argument("--backends", nargs="+", default=None)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="timed calls per backend, best kept (NumPy backend: one)")
     args = ap.parse_args(argv)
     n, p, q, B = args.samples, args.features, args.genes, args.permutations
     backends = args.backends or (["numba", "numpy"] + (["cupy"] if cupy_available() else []))
     X, Y, cov = make_data(n, p, q)
     flops = 2.0 * n * p * q * B
+    load0 = os.getloadavg()
     mm = matmul_gflops(2000, repeat=5)
-    print(f"n={n}, p={p}, q={q}, B={B}: {flops:.3g} flop")
+    print(f"n={n}, p={p}, q={q}, B={B}: {flops:.3g} flop; load average {_load(load0)}")
     print(f"machine float64 matmul rate (2000^2, best of 5): {mm:.1f} GFLOP/s")
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for be in backends:  # compile the Numba kernel / CUDA kernel, warm up BLAS, outside the timing
@@ -102,23 +109,30 @@ def main(argv=None):
             cupy.cuda.Device().synchronize()
             mm_gpu = _cupy_matmul_gflops()
             print(f"GPU float64 matmul rate (8192^2 cuBLAS): {mm_gpu:.0f} GFLOP/s")
-        tracemalloc.start()
-        t0 = time.perf_counter()
-        res = associate(X, Y, covariates=cov, n_permutations=B, correction="maxT", rng=1,
-                        backend=be, progress=False)
-        dt = time.perf_counter() - t0
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+        dt, times = np.inf, []
+        for r in range(1 if be == "numpy" else max(1, args.repeat)):
+            if r == 0:
+                tracemalloc.start()
+            t0 = time.perf_counter()
+            res = associate(X, Y, covariates=cov, n_permutations=B, correction="maxT", rng=1,
+                            backend=be, progress=False)
+            times.append(time.perf_counter() - t0)
+            if r == 0:
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+        dt = min(times)
         gf = flops / dt / 1e9
         if be == "numba":
             gf_cpu = gf
         ref = mm_gpu if be == "cupy" else mm
         print(f"associate maxT [{be:5s}] {dt:9.2f} s  {gf:8.1f} GFLOP/s  = {gf / ref:6.1%} of the "
               f"{'GPU' if be == 'cupy' else 'CPU'} matmul rate; peak traced memory "
-              f"{peak / 2**20:7.0f} MiB; min p_fwer {res.p_fwer.to_numpy().min():.3g}")
+              f"{peak / 2**20:7.0f} MiB; min p_fwer {res.p_fwer.to_numpy().min():.3g}; calls "
+              + " ".join(f"{t:.2f}" for t in times) + " s")
     mm_after = matmul_gflops(2000, repeat=5)
     print(f"machine float64 matmul rate again: {mm_after:.1f} GFLOP/s; numba share against the larger "
           f"of the two: {gf_cpu / max(mm, mm_after):.1%}" if gf_cpu else "")
+    print(f"load average after the screens: {_load(os.getloadavg())}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"process peak RSS {rss:.0f} MiB (before the screens: {base_rss:.0f} MiB)")
 
@@ -143,6 +157,10 @@ def main(argv=None):
     t_sp = t_one * p * q
     print(f"scipy.stats.permutation_test one pair: {t_one * 1e3:.2f} ms -> all {p * q} pairs "
           f"{t_sp:,.0f} s ({t_sp / 3600:.1f} h); no max-T")
+
+
+def _load(avg) -> str:
+    return "/".join(f"{x:.2f}" for x in avg) + " (1/5/15 min)"
 
 
 def _cupy_matmul_gflops(n=8192):

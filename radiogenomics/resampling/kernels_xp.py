@@ -30,8 +30,17 @@ __all__ = ["gather_rows", "chunk_products", "inverse_denominators", "reduce_chun
 def gather_rows(xp, AQt, inv):
     """``W[b] = (P_b' [A | Q])'``: the columns of ``AQt`` (m x n) gathered per permutation.
 
-    Returns a C-contiguous (c, m, n) array.
+    Returns a C-contiguous (c, m, n) array.  With NumPy and blocks of at least 512 numbers, one
+    ``take`` per permutation straight into its contiguous block (one pass, no temporary: 10
+    against 7-45 us per permutation of 103 x 100 for fancy indexing and a transposed copy, whose
+    temporaries may be fresh pages each chunk); small blocks and GPUs: one fancy-indexing call
+    for the chunk (the per-call overhead, about 1 us, would dominate).
     """
+    if xp.__name__ == "numpy" and AQt.size >= 512:
+        W = xp.empty((inv.shape[0],) + AQt.shape, dtype=AQt.dtype)
+        for b in range(inv.shape[0]):
+            xp.take(AQt, inv[b], axis=1, out=W[b])
+        return W
     return xp.ascontiguousarray(AQt[:, inv].transpose(1, 0, 2))
 
 
