@@ -394,6 +394,7 @@ def associate(
     robust: bool = False,
     normalization: str = "TMM",
     prior_count: float = 3.0,
+    client=None,
 ) -> AssociationResult:
     """Test every imaging feature against every molecular feature, adjusting for covariates.
 
@@ -471,6 +472,14 @@ def associate(
         of y features); default fills 128 MB on the CPU, 2 GB on a GPU.
     progress : bool, optional
         Progress bar over permutations (default: only for long runs).
+    client : None, "local", str, distributed.Client or Dask cluster
+        Run the permutations as Dask tasks on a cluster: ``"local"``, a scheduler address
+        (``"tcp://host:8786"``), a Client (e.g. on a dask-jobqueue ``SLURMCluster``) or a
+        cluster object (see :mod:`radiogenomics.distributed`).  The permutations are drawn
+        here from ``rng`` exactly as without a client; each task reduces its chunk to
+        exceedance counts and per-permutation maxima, so ``p_permutation``, ``p_fwer`` and
+        ``null_max`` are identical to ``client=None`` for any number of workers.  Default:
+        this process.
 
     counts, voom, trend, robust, normalization, prior_count
         Only with ``method="limma"``.  ``counts``: whether ``y`` holds RNA-seq counts
@@ -569,6 +578,10 @@ def associate(
     if method == "limma":
         from .expression.moderated import moderated_association
 
+        if client is not None and n_permutations:
+            raise ValueError("client= runs the permutations of method='pearson'/'spearman' on "
+                             "Dask; method='limma' permutes in this process: leave client=None")
+
         _prepare_block(Xdf, f"view {x_name!r} (x)" if cohort_input else "X")
         _prepare_block(Ydf, f"view {y_name!r} (y)" if cohort_input else "Y")
         return moderated_association(
@@ -609,7 +622,7 @@ def associate(
         Q, _ = np.linalg.qr(Zv)
         null = correlation_permutation_null(
             Ra, Rb, Q, r, n_resamples=n_permutations, scheme=scheme, rng=rng, backend=backend,
-            batch=batch, progress=progress)
+            batch=batch, progress=progress, client=client)
         exhaustive, n_permutations = null.exhaustive, null.n_resamples
         p_perm, p_fwer = null.pvalues, null.fwer_pvalues(np.abs(r))
         null_max, scheme_kind, backend_used = null.null_max, null.scheme, null.backend

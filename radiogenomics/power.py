@@ -45,7 +45,6 @@ import hashlib
 import itertools
 import contextlib
 import json
-import logging
 import os
 import sys
 import tempfile
@@ -58,6 +57,8 @@ import numpy as np
 import pandas as pd
 
 from ._checks import RadiogenomicsError, check_rng
+from .distributed import DistributedError, client_context
+from .distributed import _main_script_hidden  # noqa: F401  (kept: power._main_script_hidden)
 from .metrics import wilson_interval  # noqa: F401  (re-exported: power.wilson_interval)
 
 __all__ = ["run_study", "PowerResult", "required_sample_size", "SampleSizeResult",
@@ -345,91 +346,17 @@ def _grid_frame(grid) -> pd.DataFrame:
 
 
 @contextlib.contextmanager
-def _main_script_hidden():
-    """Start worker processes without them running the ``__main__`` script again.
-
-    Dask's worker processes start with the ``spawn`` method, which imports the parent's main
-    script again in every worker (as ``__mp_main__``): an ordinary script without an
-    ``if __name__ == "__main__":`` guard would then start a cluster inside each worker ("Nanny
-    failed to start"), and a guarded one would still repeat its other top-level work in every
-    worker.  While the workers start, the main module's ``__file__`` and ``__spec__`` are
-    hidden, as they are in Jupyter, so ``spawn`` has nothing to re-import; tasks are pickled by
-    value (cloudpickle), so analyses defined in the script still reach the workers.
-    """
-    main = sys.modules.get("__main__")
-    keys = ("__file__", "__spec__")
-    saved = {} if main is None else {k: vars(main)[k] for k in keys if k in vars(main)}
+def _ClientContext(client, n_workers, processes):
+    """run_study's cluster (:func:`radiogenomics.distributed.client_context`; ``client=None``
+    starts a local one); a cluster that cannot be used raises :class:`PowerError`."""
+    stack = contextlib.ExitStack()
     try:
-        if main is not None:
-            vars(main).pop("__file__", None)
-            main.__spec__ = None
-        yield
-    finally:
-        if main is not None:
-            for k in keys:
-                vars(main).pop(k, None)
-            vars(main).update(saved)
-
-
-class _ClientContext:
-    def __init__(self, client, n_workers, processes):
-        self.client_arg = client
-        self.n_workers = n_workers
-        self.processes = processes
-        self.owned = []
-        self.log_level = None
-
-    def _local_cluster(self):
-        """A LocalCluster for this call, its workers started without re-running the main
-        script (no ``__main__`` guard needed); a worker start failure is explained."""
-        from distributed import LocalCluster
-
-        n = self.n_workers or min(2, os.cpu_count() or 1)
-        try:
-            with _main_script_hidden():
-                return LocalCluster(n_workers=n, threads_per_worker=1,
-                                    processes=self.processes, dashboard_address=None)
-        except RuntimeError as exc:
-            if "failed to start" not in str(exc):
-                raise
-            raise PowerError(
-                f"the local Dask cluster could not start its worker processes ({exc}); see "
-                "the workers' errors above; pass processes=False to run the study on threads "
-                "of this process, or client= a running Dask scheduler") from exc
-
-    def __enter__(self):
-        from distributed import Client
-
-        c = self.client_arg
-        if c is None or c == "local":
-            # the scheduler's and nannies' INFO chatter (start, stop, closed comms) would print
-            # wherever another library configured the root logger; warnings still show
-            log = logging.getLogger("distributed")
-            self.log_level = log.level
-            log.setLevel(max(log.getEffectiveLevel(), logging.WARNING))
-            try:
-                cluster = self._local_cluster()
-            except BaseException:
-                log.setLevel(self.log_level)
-                raise
-            client = Client(cluster)
-            self.owned = [client, cluster]
-            return client
-        if isinstance(c, str):
-            client = Client(c)
-            self.owned = [client]
-            return client
-        return c
-
-    def __exit__(self, *exc):
-        for obj in self.owned:
-            try:
-                obj.close()
-            except Exception:  # noqa: BLE001
-                pass
-        if self.log_level is not None:
-            logging.getLogger("distributed").setLevel(self.log_level)
-        return False
+        cl = stack.enter_context(client_context("local" if client is None else client,
+                                                n_workers, processes))
+    except DistributedError as exc:
+        raise PowerError(str(exc)) from exc
+    with stack:
+        yield cl
 
 
 def _open_store(store, ident: dict) -> tuple[Path, str]:

@@ -55,6 +55,7 @@ import logging
 import os
 import sys
 import tempfile
+import threading
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -557,10 +558,129 @@ class ExtractionResult:
                 f"n_cached={self.n_cached})")
 
 
+# --------------------------------------------------------------------------- runners
+
+def _read_cache(tasks, cache_dir, settings_hash, version):
+    """Cases already in ``cache_dir``: (results by sample, cached samples, cache paths)."""
+    results: dict[str, dict] = {}
+    cached: set[str] = set()
+    cache_paths: dict[str, Path] = {}
+    if cache_dir is not None:
+        cdir = Path(cache_dir)
+        for t in tasks:
+            p = cdir / f"{_cache_key(t, settings_hash, version)}.json"
+            cache_paths[t["sample_id"]] = p
+            hit = _cache_read(p) if p.is_file() else None
+            if hit is not None and hit.get("sample_id") == t["sample_id"]:
+                results[t["sample_id"]] = hit
+                cached.add(t["sample_id"])
+    return results, cached, cache_paths
+
+
+#: one case at a time per process: pyradiomics is not thread-safe (its parameter-schema
+#: parsing fails when two threads build extractors at once; logger levels are global)
+_CASE_LOCK = threading.Lock()
+
+
+def _run_case_locked(task: dict) -> dict:
+    """:func:`_run_case` as a Dask task: serialised within a worker process, whose threads
+    would otherwise run pyradiomics concurrently (use one thread per worker process)."""
+    with _CASE_LOCK:
+        return _run_case(task)
+
+
+def _crashed(task: dict, exc: BaseException) -> dict:
+    """The result of a case whose worker failed (died, or the task could not run there)."""
+    return {"sample_id": task["sample_id"], "features": {}, "diagnostics": {},
+            "errors": [{"sample_id": task["sample_id"], "label": lt, "stage": "extract",
+                        "reason": f"worker process failed: {_short(exc)}"}
+                       for lt in _targets_text(task)]}
+
+
+def _run_cases(todo: list, finish, n_jobs: int, client) -> None:
+    """Run every task of ``todo`` and hand each result to ``finish`` as it arrives: on Dask
+    (``client``), in a process pool (``n_jobs > 1``) or in this process."""
+    if not todo:
+        return
+    if client is not None:
+        from .distributed import map_ordered
+
+        def on_result(i, task, res):
+            finish(_crashed(task, res) if isinstance(res, BaseException) else res)
+
+        map_ordered(client, _run_case_locked, todo, desc="radiomics", progress=False,
+                    on_result=on_result, return_exceptions=True)
+    elif n_jobs == 1 or len(todo) <= 1:
+        for t in todo:
+            finish(_run_case(t))
+    else:
+        with ProcessPoolExecutor(max_workers=min(int(n_jobs), len(todo))) as pool:
+            futs = {pool.submit(_run_case, t): t for t in todo}
+            for fut in as_completed(futs):
+                try:
+                    res = fut.result()
+                except Exception as e:  # noqa: BLE001 - e.g. a worker process crashed
+                    res = _crashed(futs[fut], e)
+                finish(res)
+
+
+def _checked_regions(regions, m, case_labels, prefix):
+    """The resolved region spec of ``regions=`` (None without regions), checked against the
+    manifest's columns and the label names."""
+    region_spec = _resolve_regions(regions)
+    if region_spec is not None:
+        if "regions" not in m.columns:
+            raise ExtractionError(
+                f"regions={regions!r} was given but the manifest has no 'regions' column; add a "
+                "column 'regions' with each case's region label map (on the image grid, regions "
+                "as non-zero values), or leave regions=None")
+        clash = ({n for n, _ in case_labels[0] if n is not None} & {n for n, _ in region_spec}
+                 if prefix else set())
+        if clash:
+            raise ExtractionError(f"name(s) {sorted(clash)} are used by both labels and regions; "
+                                  "feature names would collide, rename the labels or regions")
+    return region_spec
+
+
+def _assemble(m, order, results, cached, region_spec, region_maps):
+    """The features, diagnostics, errors and cases tables from the per-case results."""
+    feat_rows = {s: results[s]["features"] for s in order if results[s]["features"]}
+    features = pd.DataFrame.from_dict(feat_rows, orient="index")
+    features = features.reindex(index=[s for s in order if s in feat_rows])
+    # stable column order: the order pyradiomics writes, first case that has each column
+    cols = []
+    seen = set()
+    for s in order:
+        for c in results[s]["features"]:
+            if c not in seen:
+                seen.add(c)
+                cols.append(c)
+    features = features.reindex(columns=cols).astype(float)
+    features.index.name = "sample_id"
+    diag_rows = {s: results[s]["diagnostics"] for s in order if results[s]["diagnostics"]}
+    diagnostics = pd.DataFrame.from_dict(diag_rows, orient="index")
+    diagnostics = diagnostics.reindex(index=[s for s in order if s in diag_rows])
+    diagnostics.index.name = "sample_id"
+    errors = pd.DataFrame([e for s in order for e in results[s]["errors"]],
+                          columns=ERROR_COLUMNS)
+
+    status = []
+    for s in order:
+        r = results[s]
+        status.append("ok" if not r["errors"] else ("partial" if r["features"] else "failed"))
+    cases = pd.DataFrame({"sample_id": order, "image": m["image"], "mask": m["mask"],
+                          "centre": m["centre"] if "centre" in m.columns else None,
+                          "status": status, "cached": [s in cached for s in order]})
+    if region_spec is not None:
+        cases.insert(3, "regions", region_maps)
+    return features, diagnostics, errors, cases
+
+
 # --------------------------------------------------------------------------- main
 
 def extract(manifest, params=None, labels=None, n_jobs: int = 1, cache_dir=None,
-            progress=None, regions=None, verbose: bool = False) -> ExtractionResult:
+            progress=None, regions=None, verbose: bool = False,
+            client=None) -> ExtractionResult:
     """Extract pyradiomics features for every case of a manifest.
 
     Parameters
@@ -603,6 +723,16 @@ def extract(manifest, params=None, labels=None, n_jobs: int = 1, cache_dir=None,
         NaN in its columns and an error row.  Requesting regions from a manifest without a
         ``regions`` column raises :class:`ExtractionError`.  None (default): no regions; a
         ``regions`` column is then ignored.
+    client : None, "local", str, distributed.Client or Dask cluster
+        Run the cases as Dask tasks (one case per task) instead of the local process pool:
+        ``"local"`` (a local cluster), a scheduler address, a Client or a cluster object
+        (see :mod:`radiogenomics.distributed`).  The cache (written here, as each case
+        returns), the errors table and the provenance are those of the local path, and the
+        features are identical; a worker that dies is recorded as a failed case.  The image,
+        mask and region paths must be readable by the workers (a shared file system).
+        pyradiomics is not thread-safe, so a worker process runs one case at a time: give
+        workers one thread each (e.g. dask-jobqueue ``processes=cores``) for throughput.
+        ``n_jobs`` must stay 1 with a client.
 
     Returns
     -------
@@ -614,6 +744,10 @@ def extract(manifest, params=None, labels=None, n_jobs: int = 1, cache_dir=None,
     m = _read_manifest(manifest)
     if not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1:
         raise ExtractionError(f"n_jobs must be a positive integer, got {n_jobs!r}")
+    if client is not None and n_jobs != 1:
+        raise ExtractionError(
+            f"n_jobs={n_jobs} and client= were both given; with client= the cluster's workers "
+            "run the cases: leave n_jobs=1 (or drop client= to use a local process pool)")
     if isinstance(params, (str, os.PathLike)):
         params = str(Path(params).absolute())
     with _quiet_radiomics(verbose):
@@ -625,18 +759,7 @@ def extract(manifest, params=None, labels=None, n_jobs: int = 1, cache_dir=None,
     case_labels = _resolve_labels(labels, m, default_label)
     # named labels (dict, preset, several values) are prefixed; one unnamed label is not
     prefix = any(n is not None for n, _ in case_labels[0])
-    region_spec = _resolve_regions(regions)
-    if region_spec is not None:
-        if "regions" not in m.columns:
-            raise ExtractionError(
-                f"regions={regions!r} was given but the manifest has no 'regions' column; add a "
-                "column 'regions' with each case's region label map (on the image grid, regions "
-                "as non-zero values), or leave regions=None")
-        clash = ({n for n, _ in case_labels[0] if n is not None} & {n for n, _ in region_spec}
-                 if prefix else set())
-        if clash:
-            raise ExtractionError(f"name(s) {sorted(clash)} are used by both labels and regions; "
-                                  "feature names would collide, rename the labels or regions")
+    region_spec = _checked_regions(regions, m, case_labels, prefix)
     region_maps = (list(m["regions"]) if region_spec is not None else [None] * len(m))
 
     tasks = [{"sample_id": sid, "image": img, "mask": msk, "labels": lab, "params": params,
@@ -645,18 +768,7 @@ def extract(manifest, params=None, labels=None, n_jobs: int = 1, cache_dir=None,
              for sid, img, msk, lab, rmap in zip(m["sample_id"], m["image"], m["mask"],
                                                  case_labels, region_maps)]
 
-    results: dict[str, dict] = {}
-    cached: set[str] = set()
-    cache_paths: dict[str, Path] = {}
-    if cache_dir is not None:
-        cdir = Path(cache_dir)
-        for t in tasks:
-            p = cdir / f"{_cache_key(t, settings_hash, version)}.json"
-            cache_paths[t["sample_id"]] = p
-            hit = _cache_read(p) if p.is_file() else None
-            if hit is not None and hit.get("sample_id") == t["sample_id"]:
-                results[t["sample_id"]] = hit
-                cached.add(t["sample_id"])
+    results, cached, cache_paths = _read_cache(tasks, cache_dir, settings_hash, version)
     todo = [t for t in tasks if t["sample_id"] not in results]
 
     from ._progress import progress as progress_bar
@@ -672,56 +784,13 @@ def extract(manifest, params=None, labels=None, n_jobs: int = 1, cache_dir=None,
         bar.update(1)
 
     try:
-        if n_jobs == 1 or len(todo) <= 1:
-            for t in todo:
-                _finish(_run_case(t))
-        else:
-            with ProcessPoolExecutor(max_workers=min(int(n_jobs), len(todo))) as pool:
-                futs = {pool.submit(_run_case, t): t for t in todo}
-                for fut in as_completed(futs):
-                    t = futs[fut]
-                    try:
-                        res = fut.result()
-                    except Exception as e:  # noqa: BLE001 - e.g. a worker process crashed
-                        res = {"sample_id": t["sample_id"], "features": {}, "diagnostics": {},
-                               "errors": [{"sample_id": t["sample_id"], "label": lt,
-                                           "stage": "extract",
-                                           "reason": f"worker process failed: {_short(e)}"}
-                                          for lt in _targets_text(t)]}
-                    _finish(res)
+        _run_cases(todo, _finish, n_jobs, client)
     finally:
         bar.close()
 
     order = list(m["sample_id"])
-    feat_rows = {s: results[s]["features"] for s in order if results[s]["features"]}
-    features = pd.DataFrame.from_dict(feat_rows, orient="index")
-    features = features.reindex(index=[s for s in order if s in feat_rows])
-    # stable column order: the order pyradiomics writes, first case that has each column
-    cols = []
-    seen = set()
-    for s in order:
-        for c in results[s]["features"]:
-            if c not in seen:
-                seen.add(c)
-                cols.append(c)
-    features = features.reindex(columns=cols).astype(float)
-    features.index.name = "sample_id"
-    diag_rows = {s: results[s]["diagnostics"] for s in order if results[s]["diagnostics"]}
-    diagnostics = pd.DataFrame.from_dict(diag_rows, orient="index")
-    diagnostics = diagnostics.reindex(index=[s for s in order if s in diag_rows])
-    diagnostics.index.name = "sample_id"
-    errors = pd.DataFrame([e for s in order for e in results[s]["errors"]],
-                          columns=ERROR_COLUMNS)
-
-    status = []
-    for s in order:
-        r = results[s]
-        status.append("ok" if not r["errors"] else ("partial" if r["features"] else "failed"))
-    cases = pd.DataFrame({"sample_id": order, "image": m["image"], "mask": m["mask"],
-                          "centre": m["centre"] if "centre" in m.columns else None,
-                          "status": status, "cached": [s in cached for s in order]})
-    if region_spec is not None:
-        cases.insert(3, "regions", region_maps)
+    features, diagnostics, errors, cases = _assemble(m, order, results, cached, region_spec,
+                                                     region_maps)
     provenance = {"pyradiomics_version": version, "simpleitk_version": sitk.__version__,
                   "settings_hash": settings_hash, "settings": state,
                   "labels": [[n, v] for n, v in case_labels[0]] if labels is not None else None,

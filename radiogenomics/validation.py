@@ -23,7 +23,6 @@ whole pipeline, and gives ``p = (1 + #{null >= observed}) / (1 + B)``.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -388,10 +387,43 @@ def _set_seed(est, seed):
     return est
 
 
+def _fold_fit(fold, estimator, baseline, X, yv, inner_groups, kind, keep_estimator):
+    """Fit one training split (``fold = (train, test, seed)``) and predict its test rows:
+    ``(pred, pred_baseline or None, fitted estimator or None)``; a task of
+    :func:`cross_validate` (in this process or on a Dask worker)."""
+    tr, te, seed = fold
+    est = _fit(_set_seed(clone(estimator), seed), X.iloc[tr], yv.iloc[tr],
+               None if inner_groups is None else inner_groups[tr])
+    pred = _predict(est, X.iloc[te], kind)
+    bpred = None
+    if baseline is not None:
+        b = _set_seed(clone(baseline), seed).fit(X.iloc[tr], yv.iloc[tr])
+        bpred = _predict(b, X.iloc[te], kind)
+    return pred, bpred, est if keep_estimator else None
+
+
+def _fit_folds(estimator, baseline, X, yv, splits, seeds, inner_groups, kind,
+               keep_estimators, client, progress) -> list:
+    """:func:`_fold_fit` of every split, in order: in this process or as Dask tasks (the
+    data sent to every worker once)."""
+    from .distributed import client_context, map_ordered, scatter_shared
+
+    folds = [(tr, te, s) for (tr, te), s in zip(splits, seeds)]
+    with client_context(client) as cl:
+        data = scatter_shared(cl, (X, yv, inner_groups))
+        return map_ordered(cl, _fold_task, folds, desc="cross-validation", progress=progress,
+                           args=(estimator, baseline, data, kind, keep_estimators))
+
+
+def _fold_task(fold, estimator, baseline, data, kind, keep_estimator):
+    X, yv, inner_groups = data
+    return _fold_fit(fold, estimator, baseline, X, yv, inner_groups, kind, keep_estimator)
+
+
 def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: str | None = None,
                    groups=None, baseline=None, n_boot: int = 1000, rng=None,
                    progress: bool | None = None, return_estimators: bool = False,
-                   _cv_name: str | None = None) -> ValidationResult:
+                   _cv_name: str | None = None, client=None) -> ValidationResult:
     """Out-of-fold predictions of ``estimator`` refitted on every training split.
 
     Parameters
@@ -423,11 +455,11 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
         :func:`permutation_test` address that part).
     rng : int, Generator, BitGenerator, SeedSequence or None
         Seeds the folds, the estimators' ``rng`` parameters and the bootstrap (SPEC 7).
+    client : None, "local", str, distributed.Client or Dask cluster
+        Fit the folds as Dask tasks (see :mod:`radiogenomics.distributed`); folds and seeds
+        are drawn here as without a client, so predictions and metrics are identical for any
+        number of workers.  The estimator must be picklable.  Default: this process.
     """
-    from ._progress import progress as progress_bar
-
-    from .metrics import metric_table
-
     X, yv, centre, groups = _checked_inputs(X, y, centre, groups)
     kind = _kind(yv, kind)
     gen = check_rng(rng)
@@ -446,25 +478,21 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
     # repeats: a new repeat starts whenever a sample would be tested twice
     seen = np.zeros(len(X), dtype=bool)
     repeat, rows, fold_rows, ests = 0, [], [], []
-    disable = None if progress is None else not progress
     fold_in_repeat = 0
-    for tr, te in progress_bar(splits, desc="cross-validation", disable=disable,
-                               file=sys.stderr):
+    seeds = [_seed(gen) for _ in splits]        # drawn here, in fold order, whatever runs them
+    fits = _fit_folds(estimator, baseline, X, yv, splits, seeds, inner_groups, kind,
+                      return_estimators, client, progress)
+    for (tr, te), (pred, bpred, est) in zip(splits, fits):
         if seen[te].any():
             repeat += 1
             fold_in_repeat = 0
             seen[:] = False
         seen[te] = True
-        seed = _seed(gen)
-        est = _fit(_set_seed(clone(estimator), seed), X.iloc[tr], yv.iloc[tr],
-                   None if inner_groups is None else inner_groups[tr])
-        pred = _predict(est, X.iloc[te], kind)
         rec = pd.DataFrame({"fold": fold_in_repeat, "repeat": repeat,
                             "centre": centre.iloc[te].to_numpy() if centre is not None else "all",
                             "y": yv.iloc[te].to_numpy(), "pred": pred}, index=X.index[te])
         if baseline is not None:
-            b = _set_seed(clone(baseline), seed).fit(X.iloc[tr], yv.iloc[tr])
-            rec["pred_baseline"] = _predict(b, X.iloc[te], kind)
+            rec["pred_baseline"] = bpred
         rows.append(rec)
         fold_rows.append(_fold_metrics(rec, kind) | {
             "fold": fold_in_repeat, "repeat": repeat, "n_train": len(tr), "n_test": len(te),
@@ -484,6 +512,15 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
         preds.attrs["untested"] = list(untested)
     res = ValidationResult(predictions=preds, metrics=pd.DataFrame(), folds=pd.DataFrame(fold_rows),
                            kind=kind, cv=_cv_name or cv_name, estimators=ests)
+    res.metrics = _metric_tables(res, X, centre, subgroups, kind, n_boot, gen)
+    return res
+
+
+def _metric_tables(res, X, centre, subgroups, kind, n_boot, gen) -> pd.DataFrame:
+    """Metrics of the pooled out-of-fold predictions with bootstrap CIs: overall, per centre,
+    per subgroup (and within-centre AUROC for binary outcomes), seeds drawn from ``gen``."""
+    from .metrics import metric_table
+
     pooled = res.pooled()
     pooled = pooled[np.isfinite(pooled["pred"].to_numpy())]
     grp = {}
@@ -511,8 +548,7 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
         tables.append(t)
     if kind == "binary" and centre is not None and pooled["centre"].nunique() > 1:
         tables.insert(1, _within_centre_row(pooled, n_boot, _seed(gen)))
-    res.metrics = pd.concat(tables, ignore_index=True)
-    return res
+    return pd.concat(tables, ignore_index=True)
 
 
 def _within_centre_row(pooled, n_boot, seed) -> pd.DataFrame:
@@ -607,7 +643,9 @@ def nested_cv(estimator, param_grid, X, y, outer=5, inner: int = 5, *, scoring=N
     folds) inside every outer training split; the outer test folds never inform the choice.
     Under leave-one-centre-out (``outer="loco"``) or with ``groups`` the inner folds are grouped
     (``GroupKFold``; stratified for binary outcomes) by the training rows' centres / groups.
-    ``outer`` as ``cv`` of :func:`cross_validate`; chosen parameters per fold in ``params``."""
+    ``outer`` as ``cv`` of :func:`cross_validate`; chosen parameters per fold in ``params``.
+    ``client=`` (among ``kwargs``, as in :func:`cross_validate`) fits the outer folds, each
+    with its whole inner search, as Dask tasks."""
     from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 
     gen = check_rng(rng)
@@ -651,9 +689,44 @@ class PermutationTestResult:
                 f"p={self.p_value:.4g}, B={self.n_permutations})")
 
 
+def _cv_score(target, ctx) -> float:
+    """The cross-validated score of ``target`` on the fixed folds and seeds of ``ctx``."""
+    estimator, X, splits, fold_seeds, inner_groups, kind, metric, sign = ctx
+    pred = np.empty(len(target))
+    for (tr, te), s in zip(splits, fold_seeds):
+        est = _fit(_set_seed(clone(estimator), s), X.iloc[tr], target[tr],
+                   None if inner_groups is None else inner_groups[tr])
+        pred[te] = _predict(est, X.iloc[te], kind)
+    return sign * _score(metric, target, pred)
+
+
+def _null_scores(perms, yv, ctx) -> np.ndarray:
+    """Scores of the permuted targets ``yv[p]`` for the rows ``p`` of ``perms`` (a task)."""
+    return np.array([_cv_score(yv[p], ctx) for p in perms])
+
+
+def _permutation_null(perms, yv, ctx, client, progress) -> np.ndarray:
+    """Null scores of every permutation, in order: one permutation per step here, or chunks
+    of them as Dask tasks (about four per worker thread; data sent to every worker once)."""
+    from .distributed import client_context, map_ordered, n_worker_threads, scatter_shared
+
+    with client_context(client) as cl:
+        size = 1 if cl is None else max(1, -(-len(perms) // (4 * n_worker_threads(cl))))
+        chunks = [perms[s:s + size] for s in range(0, len(perms), size)]
+        shared = scatter_shared(cl, (yv, ctx))
+        parts = map_ordered(cl, _null_task, chunks, desc="permutations", progress=progress,
+                            args=(shared,))
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def _null_task(perms, shared):
+    yv, ctx = shared
+    return _null_scores(perms, yv, ctx)
+
+
 def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric: str | None = None,
                      blocks=None, centre=None, groups=None, rng=None,
-                     progress: bool | None = None) -> PermutationTestResult:
+                     progress: bool | None = None, client=None) -> PermutationTestResult:
     """Shuffle ``y`` (within ``blocks``, e.g. centres, when given), rerun the whole
     cross-validation, and compare the score: ``p = (1 + #{null >= observed}) / (1 + B)``.
 
@@ -663,9 +736,11 @@ def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric:
     ``"pearson_r"``, ``"mae"`` (lower is better: compared as -MAE), ``"brier"`` (likewise).
     ``groups`` go to the splitter (grouped folds) and, as in :func:`cross_validate`, to the
     inner folds of the final estimator (the centres under leave-one-centre-out).
+    ``client`` (None, ``"local"``, a scheduler address, a Client or a cluster; see
+    :mod:`radiogenomics.distributed`) runs chunks of permutations as Dask tasks; folds, fold
+    seeds and permutations are drawn here as without it, so the null and the p-value are
+    identical for any number of workers.
     """
-    from ._progress import progress as progress_bar
-
     from .resampling.indices import PermutationScheme
 
     if n_permutations < 1:
@@ -696,19 +771,9 @@ def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric:
     scheme.check_enough(n_permutations)
     perms = scheme.generate(n_permutations, gen)
     fold_seeds = [_seed(gen) for _ in splits]
-
-    def score(target):
-        pred = np.empty(len(target))
-        for (tr, te), s in zip(splits, fold_seeds):
-            est = _fit(_set_seed(clone(estimator), s), X.iloc[tr], target[tr],
-                       None if inner_groups is None else inner_groups[tr])
-            pred[te] = _predict(est, X.iloc[te], kind)
-        return sign * _score(metric, target, pred)
-
-    observed = score(yv)
-    disable = None if progress is None else not progress
-    null = np.array([score(yv[p]) for p in progress_bar(perms, desc="permutations",
-                                                        disable=disable, file=sys.stderr)])
+    ctx = (estimator, X, splits, fold_seeds, inner_groups, kind, metric, sign)
+    observed = _cv_score(yv, ctx)
+    null = _permutation_null(perms, yv, ctx, client, progress)
     tol = 1e-12 * max(1.0, abs(observed))
     p = (1 + np.sum(null >= observed - tol)) / (1 + len(null))
     return PermutationTestResult(observed=sign * observed, null=sign * null, p_value=float(p),

@@ -280,7 +280,7 @@ def test_nested_cv_inner_folds_keep_centres_together_under_loco():
 def test_penalized_inner_folds_keep_each_group_whole(monkeypatch):
     """The lambda CV inside PenalizedModel gets the training centres under LOCO: every inner
     training set holds each group completely or not at all (plain k-fold splits groups)."""
-    import sklearn.linear_model as sklm
+    import radiogenomics.elasticnet as en
 
     n_per, k = 12, 6
     g = np.random.default_rng(3)
@@ -290,13 +290,13 @@ def test_penalized_inner_folds_keep_each_group_whole(monkeypatch):
     X["centre"] = [f"C{int(c)}" for c in code]
     y = pd.Series(X["a"] + g.normal(size=len(X)))
     seen = []
-    real = sklm.enet_path
+    real = en._fold_fit
 
-    def spy(A, yy, *args, **kw):
-        seen.append(np.asarray(A)[:, 4].copy())
-        return real(A, yy, *args, **kw)
+    def spy(A, yy, tr, te, *args, **kw):           # one inner fold's fit (cv_glmnet)
+        seen.append(np.asarray(A)[tr, 4].copy())
+        return real(A, yy, tr, te, *args, **kw)
 
-    monkeypatch.setattr(sklm, "enet_path", spy)
+    monkeypatch.setattr(en, "_fold_fit", spy)
     cross_validate(PenalizedModel(alpha=1.0, cv=5, n_lambda=5), X.drop(columns="centre"), y,
                    cv="loco", centre=X["centre"], n_boot=0, rng=0)
     assert seen

@@ -58,6 +58,7 @@ from sklearn.base import clone
 from .._checks import InputError, check_rng
 from .._linalg import block_labels, design_matrix, matrix_rank, residualise, thin_svd
 from ..resampling import BootstrapScheme, PermutationScheme, iter_batches, permutation_pvalue
+from ..resampling.indices import GivenPermutations
 from ..resampling.backend import single_threaded_blas
 from ._base import DegenerateCCAError, check_blocks
 
@@ -177,7 +178,8 @@ def _report(caught, what: str, total: int) -> None:
 
     msgs = {}
     for w in caught:
-        msgs.setdefault(str(w.message).split(";")[0], [w.category, 0])[1] += 1
+        message, category = w if isinstance(w, tuple) else (str(w.message), w.category)
+        msgs.setdefault(message.split(";")[0], [category, 0])[1] += 1
     for msg, (cat, count) in msgs.items():
         warnings.warn(f"{count} of {total} {what} refits warned: {msg}", cat, stacklevel=3)
 
@@ -235,8 +237,37 @@ class CCAPermutationResult:
         return "CCAPermutationResult\n" + self.summary()
 
 
-def _statistic_and_null(est, Xk, Yk, Qy, perms_iter, n, B, step=0):
-    """Observed first correlation and its null for residual blocks ``Xk``, ``Yk``.
+def _ridge_parts(regs, Xk, Yk, step):
+    """Whitened blocks of ridge CCA for one step (the observed statistic's ingredients)."""
+    # after step 0 the blocks lose rank by construction (variates regressed out)
+    return (ridge_whiten(Xk, regs[0], check_rank=step == 0),
+            ridge_whiten(Yk, regs[1], check_rank=step == 0))
+
+
+def _one_component(est):
+    """A one-component clone of ``est`` for the refits of the permutation null."""
+    one = clone(est).set_params(n_components=1)
+    if "scale" in one.get_params():
+        one.set_params(scale=False)  # the blocks are already centred and scaled
+    return one
+
+
+def _observed_statistic(est, Xk, Yk, n, step=0):
+    """First canonical correlation of the residual blocks, and the warnings of its fit
+    (``(message, category)`` pairs; none for ridge CCA, whose warnings are not recorded)."""
+    regs = _reg_of(est)
+    if regs is not None:
+        Kx, Ky = _ridge_parts(regs, Xk, Yk, step)
+        return float(_first_cor_batch(Kx, Ky[None], n)[0]), []
+    one = _one_component(est)
+    with _quiet_refits() as caught:
+        obs = float(clone(one).fit(Xk, Yk).canonical_correlations_[0])
+    return obs, [(str(w.message), w.category) for w in caught]
+
+
+def _null_values(est, Xk, Yk, Qy, perms_iter, n, B, step=0):
+    """Null first correlations for the ``B`` permutations of ``perms_iter``, and the refits'
+    warnings (``(message, category)`` pairs).
 
     ``Qy`` (orthonormal, n x m) spans what was regressed out of Y (intercept, covariates,
     earlier y variates); permuted residuals are regressed on it again before the statistic is
@@ -247,10 +278,7 @@ def _statistic_and_null(est, Xk, Yk, Qy, perms_iter, n, B, step=0):
     null = np.empty(B)
     done = 0
     if regs is not None:
-        # after step 0 the blocks lose rank by construction (variates regressed out)
-        Kx = ridge_whiten(Xk, regs[0], check_rank=step == 0)
-        Ky = ridge_whiten(Yk, regs[1], check_rank=step == 0)
-        obs = float(_first_cor_batch(Kx, Ky[None], n)[0])
+        Kx, Ky = _ridge_parts(regs, Xk, Yk, step)
         if Qy is not None:
             U, d, _ = thin_svd(Yk)
             UD = U * d
@@ -266,13 +294,10 @@ def _statistic_and_null(est, Xk, Yk, Qy, perms_iter, n, B, step=0):
                     KyP = U2 * f[:, None, :]
                 null[done:done + len(perms)] = _first_cor_batch(Kx, KyP, n)
                 done += len(perms)
-        return obs, null
-    one = clone(est).set_params(n_components=1)
-    if "scale" in one.get_params():
-        one.set_params(scale=False)  # the blocks are already centred and scaled
+        return null, []
+    one = _one_component(est)
     fast = getattr(one, "_first_correlation_null", None) if Qy is None else None
     with _quiet_refits() as caught:
-        obs = float(clone(one).fit(Xk, Yk).canonical_correlations_[0])
         for perms in perms_iter:
             if fast is not None:
                 null[done:done + len(perms)] = fast(Xk, Yk, perms)
@@ -283,14 +308,72 @@ def _statistic_and_null(est, Xk, Yk, Qy, perms_iter, n, B, step=0):
                     done += 1
                 continue
             done += len(perms)
-    _report(caught, type(one).__name__, B + 1)
+    return null, [(str(w.message), w.category) for w in caught]
+
+
+def _statistic_and_null(est, Xk, Yk, Qy, perms_iter, n, B, step=0):
+    """Observed first correlation and its null for residual blocks ``Xk``, ``Yk`` (see
+    :func:`_null_values`); the refits' warnings are reported once, counted."""
+    obs, caught = _observed_statistic(est, Xk, Yk, n, step)
+    null, more = _null_values(est, Xk, Yk, Qy, perms_iter, n, B, step)
+    if _reg_of(est) is None:
+        _report(caught + more, type(_one_component(est)).__name__, B + 1)
     return obs, null
+
+
+def _step_blocks(Xc, Yc, fitted, Z, j, n):
+    """Residual blocks of step ``j`` (earlier variates regressed out) and the basis ``Qy`` of
+    what was regressed out of Y (None at step 0 without covariates)."""
+    Xk = _residualise(Xc, fitted.x_scores_[:, :j])
+    Yk = _residualise(Yc, fitted.y_scores_[:, :j])
+    nuisance = [np.ones((n, 1))] + ([] if Z is None else [Z]) + [fitted.y_scores_[:, :j]]
+    Qy = None if (Z is None and j == 0) else thin_svd(np.hstack(nuisance))[0]
+    return Xk, Yk, Qy
+
+
+def _null_task(item, one, blocks, n, batch, kind):
+    """One Dask task: step ``j``'s null values for a chunk of whole batches of permutations
+    (in order), with the refits' warnings."""
+    j, _, perms = item
+    Xk, Yk, Qy = blocks[j]
+    perms_iter = iter_batches(GivenPermutations(perms, kind), len(perms), batch, 0)
+    return _null_values(one, Xk, Yk, Qy, perms_iter, n, len(perms), j)
+
+
+def _stepdown_null_dask(one, steps, scheme, B, batch, step_seed, n, client):
+    """Observed statistics and null of every step with chunks of permutations as Dask tasks;
+    the permutations are drawn here, as :func:`cca_permutation_test` draws them."""
+    from ..distributed import client_context, map_ordered, n_worker_threads, scatter_shared
+    from ..resampling.engine import _chunks_of_batches, _task_batches
+
+    k = len(steps)
+    stats_, nulls, caught = np.empty(k), np.empty((B, k)), []
+    for j, (Xk, Yk, _) in enumerate(steps):
+        stats_[j], w = _observed_statistic(one, Xk, Yk, n, j)
+        caught += w
+    with client_context(client) as cl:
+        per_task = _task_batches(B * k, batch, n_worker_threads(cl))
+        chunks = list(_chunks_of_batches(scheme, B, batch, np.random.default_rng(step_seed),
+                                         per_task))
+        items = [(j, start, perms) for j in range(k) for start, perms in chunks]
+        shared = scatter_shared(cl, steps)
+
+        def add(i, item, res):
+            j, start, perms = item
+            nulls[start:start + len(perms), j] = res[0]
+            caught.extend(res[1])
+
+        map_ordered(cl, _null_task, items, desc="CCA permutation null", progress=False,
+                    args=(one, shared, n, batch, scheme.kind), on_result=add, keep=False)
+    if _reg_of(one) is None:
+        _report(caught, type(_one_component(one)).__name__, B + 1)
+    return stats_, nulls
 
 
 def cca_permutation_test(estimator, X, Y, *, n_components: int | None = None,
                          n_permutations: int = 999, covariates=None, exchangeability_blocks=None,
                          rng=None, batch: int = 256, alpha: float = 0.05,
-                         method: str = "auto") -> CCAPermutationResult:
+                         method: str = "auto", client=None) -> CCAPermutationResult:
     """Step-down permutation test of canonical correlations.
 
     Parameters
@@ -320,6 +403,14 @@ def cca_permutation_test(estimator, X, Y, *, n_components: int | None = None,
         the statistic (the first canonical correlation of the residual blocks, computed with
         the estimator: ridge or sparse CCA).  ``"auto"``: ``"winkler"`` for classical CCA,
         else ``"freedman-lane"``.
+    client : None, "local", str, distributed.Client or Dask cluster
+        Run the Freedman-Lane permutations (ridge and sparse CCA) as Dask tasks, each a
+        chunk of whole ``batch``-es of one step (see :mod:`radiogenomics.distributed`); the
+        permutations are drawn here from ``rng`` as without a client, so statistics, null and
+        p-values are identical for any number of workers.  A smaller ``batch`` makes more,
+        smaller tasks.  The Winkler test of classical CCA (milliseconds per thousand
+        permutations) does not take a client: with ``method="winkler"`` (or ``"auto"`` and
+        classical CCA) passing one raises an error.
 
     Returns
     -------
@@ -338,6 +429,11 @@ def cca_permutation_test(estimator, X, Y, *, n_components: int | None = None,
                          "tested with method='freedman-lane' (or 'auto')")
     if classical and method in ("auto", "winkler"):
         from .stepdown import cca_stepdown_test
+
+        if client is not None:
+            raise InputError("client= distributes the Freedman-Lane test of RegularizedCCA / "
+                             "SparseCCA; the Winkler step-down test of classical CCA runs in "
+                             "this process (it is fast): leave client=None")
 
         k = n_components or getattr(estimator, "n_components", None) or min(Xa.shape[1], Ya.shape[1])
         cov = covariates
@@ -365,11 +461,11 @@ def cca_permutation_test(estimator, X, Y, *, n_components: int | None = None,
     stats_ = np.empty(k)
     nulls = np.empty((n_permutations, k))
     one = clone(estimator).set_params(n_components=1)
-    for j in range(k):
-        Xk = _residualise(Xc, fitted.x_scores_[:, :j])
-        Yk = _residualise(Yc, fitted.y_scores_[:, :j])
-        nuisance = [np.ones((n, 1))] + ([] if Z is None else [Z]) + [fitted.y_scores_[:, :j]]
-        Qy = None if (Z is None and j == 0) else thin_svd(np.hstack(nuisance))[0]
+    steps = [_step_blocks(Xc, Yc, fitted, Z, j, n) for j in range(k)]
+    if client is not None:
+        stats_, nulls = _stepdown_null_dask(one, steps, scheme, n_permutations, batch,
+                                            step_seed, n, client)
+    for j, (Xk, Yk, Qy) in enumerate(steps if client is None else []):
         perms_iter = iter_batches(scheme, n_permutations, batch, np.random.default_rng(step_seed))
         stats_[j], nulls[:, j] = _statistic_and_null(one, Xk, Yk, Qy, perms_iter, n,
                                                      n_permutations, j)

@@ -9,7 +9,8 @@ import numpy as np
 
 from . import kernels_xp
 from .backend import array_namespace, resolve_backend, to_numpy
-from .indices import PermutationScheme, check_rng, inverse_permutations, iter_batches
+from .indices import (GivenPermutations, PermutationScheme, check_rng, inverse_permutations,
+                      iter_batches)
 
 __all__ = ["PermutationNull", "correlation_permutation_null", "exceedance_threshold",
            "permutation_pvalue", "maxt_pvalues", "maxt_threshold"]
@@ -120,10 +121,16 @@ def _default_batch(backend: str, n: int, m: int, q: int, n_resamples: int,
     """
     budget = DEFAULT_CHUNK_BYTES[backend] if chunk_bytes is None else chunk_bytes
     gathered = 2 * m * n * 8
-    if backend == "numba":  # works tile by tile; few y features: more permutations per call
-        from .kernels_numba import TILE_BYTES
+    if backend == "numba":
+        # tile by tile: a chunk's gathered rows stay in a core's L2 while every tile of y
+        # features is multiplied by them (whole blocks of permutations); few y features: more
+        # permutations per call, so that the per-call overheads stay small
+        from .kernels_numba import CHUNK_ROW_BYTES, FEW_FEATURES_BYTES, block_shape
 
-        want = np.clip(TILE_BYTES // (8 * m * min(q, 600)), 16, 1024)
+        nb = block_shape(n, m, q)[0]
+        want = max(CHUNK_ROW_BYTES // (8 * m * n) // nb * nb,
+                   FEW_FEATURES_BYTES // (8 * m * min(q, 600)))
+        want = np.clip(want, nb, 1024)
         return int(max(1, min(n_resamples, want, budget // gathered)))
     per = m * q * 8 * (1.0 if backend == "cupy" else 2.5) + gathered
     return int(max(1, min(n_resamples, budget // per)))
@@ -150,6 +157,7 @@ def correlation_permutation_null(
     batch: int | None = None,
     chunk_bytes: float | None = None,
     progress: bool | None = None,
+    client=None,
 ) -> PermutationNull:
     """Freedman-Lane permutation null of all p x q partial correlations, reduced per chunk.
 
@@ -180,6 +188,17 @@ def correlation_permutation_null(
         except with Numba, the products ((p + k) q doubles).  The result does not depend on it.
     progress : bool or None
         Show a progress bar (None: only for runs above about 2e11 multiply-adds).
+    client : None, "local", str, distributed.Client or Dask cluster
+        Run chunks of permutations as Dask tasks (see :mod:`radiogenomics.distributed`).
+        The indices are still drawn here, from ``rng``, in the same batches; each task runs
+        this function on its consecutive whole batches (with Numba on one thread, or on as
+        many as here if the kernel would tile differently) and returns its exceedance counts
+        and per-permutation maxima, which are summed and concatenated in order: the result
+        is identical to ``client=None`` for any number of workers (on workers of another CPU
+        type, whose BLAS may round a product differently, the maxima can differ in the last
+        bit; counts and p-values cannot, by the comparison tolerance).  Worker memory: the
+        data (sent once per worker) plus one chunk (``chunk_bytes``) plus a p x q count
+        matrix per running task.
 
     Returns
     -------
@@ -209,6 +228,10 @@ def correlation_permutation_null(
         raise ValueError(f"batch must be a positive integer (permutations per chunk), got {batch!r}")
     batch = int(min(batch, n_resamples))
     rng = check_rng(rng)
+    if client is not None:
+        return _distributed_null(A, U, Q, observed, n_resamples=n_resamples, scheme=scheme,
+                                 rng=rng, backend=be, batch=batch, progress=progress,
+                                 exhaustive=exhaustive, client=client)
 
     AQt_d = xp.asarray(np.ascontiguousarray(AQ.T))
     U_d = xp.asarray(np.ascontiguousarray(U))
@@ -253,3 +276,122 @@ def correlation_permutation_null(
                            n_resamples=n_resamples, scheme=scheme.kind, backend=be, batch=batch,
                            exhaustive=exhaustive)
 
+
+# ------------------------------------------------------------------------ distributed (Dask)
+
+#: tasks per Dask worker thread a distributed permutation run aims at (load balance)
+TASKS_PER_THREAD = 4
+
+
+def _task_batches(n_resamples: int, batch: int, n_threads: int) -> int:
+    """Whole batches per task: about :data:`TASKS_PER_THREAD` tasks per worker thread."""
+    n_batches = -(-n_resamples // batch)
+    return max(1, -(-n_batches // (TASKS_PER_THREAD * max(1, n_threads))))
+
+
+def _chunks_of_batches(scheme, n_resamples: int, batch: int, rng, per_task: int):
+    """``(start, perms)`` per task: ``per_task`` consecutive batches of :func:`iter_batches`,
+    drawn lazily (the driver holds only the chunks in flight), as the smallest unsigned
+    integer type that holds the sample positions (1 byte each up to 256 samples: less to
+    send than the engine's 8-byte indices; :class:`GivenPermutations` widens them back)."""
+    small = np.min_scalar_type(max(scheme.n - 1, 0))
+    start, parts = 0, []
+    for perms in iter_batches(scheme, n_resamples, batch, rng):
+        parts.append(perms)
+        if len(parts) == per_task:
+            block = np.concatenate(parts).astype(small)
+            yield start, block
+            start, parts = start + len(block), []
+    if parts:
+        yield start, np.concatenate(parts).astype(small)
+
+
+def _null_task(item, A, U, Q, observed, *, backend: str, batch: int, kind: str,
+               numba_threads: int | None = None):
+    """One Dask task: the engine on the given permutations (whole batches, in order).
+
+    With Numba the task runs on ``numba_threads`` threads (:func:`_numba_task_threads`: the
+    kernel then cuts the y features into the same tiles as the driver would, so the maxima
+    agree to the last bit).
+    Returns ``(start, counts, null_max)``, counts in the smallest unsigned type that holds
+    them (less to send back)."""
+    start, perms = item
+    nb = None
+    if backend == "numba" and numba_threads:
+        import numba
+
+        nb = numba.get_num_threads()
+        numba.set_num_threads(max(1, min(numba_threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        part = correlation_permutation_null(
+            A, U, Q, observed, n_resamples=len(perms), scheme=GivenPermutations(perms, kind),
+            rng=0, backend=backend, batch=batch, progress=False)
+    finally:
+        if nb is not None:
+            numba.set_num_threads(nb)
+    return start, part.counts.astype(np.min_scalar_type(len(perms))), part.null_max
+
+
+def _numba_task_threads(p: int, q: int, m: int, batch: int) -> int:
+    """Fewest Numba threads with which the kernel tiles the work as it does here.
+
+    If the layout of :class:`~.kernels_numba.TiledCorrelationReducer` (``tile_width``,
+    ``perms_per_block``) depended on the thread count, products over other tiles could differ
+    in the last bit; one thread per task (one core per Dask thread) is used whenever it gives
+    the same layout, else this process's count (also when the layout cannot be read)."""
+    import numba
+
+    from .kernels_numba import TiledCorrelationReducer
+
+    here = numba.get_num_threads()
+
+    def width(t):
+        numba.set_num_threads(t)
+        reducer = TiledCorrelationReducer(np.zeros((1, q)), np.zeros((p, q)), m, batch)
+        return (getattr(reducer, "tile_width", None), getattr(reducer, "perms_per_block", None))
+
+    try:
+        want = width(here)
+        if want == (None, None):
+            return here
+        return next(t for t in range(1, here + 1) if width(t) == want)
+    finally:
+        numba.set_num_threads(here)
+
+
+def _distributed_null(A, U, Q, observed, *, n_resamples, scheme, rng, backend, batch,
+                      progress, exhaustive, client) -> PermutationNull:
+    """The permutation null with chunks of batches as Dask tasks (see
+    :func:`correlation_permutation_null`, ``client``)."""
+    from ..distributed import client_context, map_ordered, n_worker_threads, scatter_shared
+
+    p, q = observed.shape
+    counts = np.zeros((p, q), dtype=np.int64)
+    null_max = np.empty(n_resamples)
+    m = p + (0 if Q is None else Q.shape[1])
+    bar = _progress_bar(progress, n_resamples, 2.0 * A.shape[0] * m * q * n_resamples,
+                        f"permutations ({backend}, Dask)")
+
+    def add(i, item, res):
+        start, c, mx = res
+        counts[...] += c
+        null_max[start:start + len(mx)] = mx
+        bar.update(len(mx))
+
+    kwargs = {"backend": backend, "batch": batch, "kind": scheme.kind}
+    if backend == "numba":
+        kwargs["numba_threads"] = _numba_task_threads(p, q, m, batch)
+    try:
+        with client_context(client) as cl:
+            per_task = _task_batches(n_resamples, batch, n_worker_threads(cl))
+            shared = [None if a is None else scatter_shared(cl, np.ascontiguousarray(a))
+                      for a in (A, U, Q, observed)]
+            map_ordered(cl, _null_task,
+                        _chunks_of_batches(scheme, n_resamples, batch, rng, per_task),
+                        desc="permutation null", progress=False, args=tuple(shared),
+                        kwargs=kwargs, on_result=add, keep=False)
+    finally:
+        bar.close()
+    return PermutationNull(counts=counts, null_max=null_max, n_resamples=n_resamples,
+                           scheme=scheme.kind, backend=backend, batch=batch,
+                           exhaustive=exhaustive)

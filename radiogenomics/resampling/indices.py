@@ -39,7 +39,7 @@ from .._checks import check_rng as _check_rng
 __all__ = [
     "GEN_CHUNK", "check_rng", "PermutationScheme", "BootstrapScheme", "SignFlipScheme",
     "permutation_indices", "bootstrap_indices", "sign_flips", "inverse_permutations",
-    "iter_batches",
+    "iter_batches", "GivenPermutations",
 ]
 
 #: resamples drawn per call of the generator; fixed so results never depend on ``batch``
@@ -335,3 +335,58 @@ def iter_batches(scheme: _Scheme, n_resamples: int, batch: int, rng=None):
         yield buffer[:take]
         buffer = buffer[take:]
         emitted += take
+
+
+class GivenPermutations(PermutationScheme):
+    """Permutations drawn elsewhere (by the driver of a distributed run), replayed in order.
+
+    :func:`iter_batches` over this scheme yields exactly the rows of ``perms``, in order, in
+    the same batches as the scheme that drew them, so a worker that runs the engine on them
+    computes what one process would have computed for those rows.  ``rng`` is ignored.
+
+    Parameters
+    ----------
+    perms : (B, n) int array
+        The permutations (rows), e.g. consecutive batches of :func:`iter_batches`.
+    kind : str
+        The drawing scheme's :attr:`PermutationScheme.kind` (reported, not used).
+    """
+
+    def __init__(self, perms: np.ndarray, kind: str = "free"):
+        perms = np.asarray(perms, dtype=np.intp)
+        if perms.ndim != 2:
+            raise ValueError(f"perms must be a (B, n) array, got shape {perms.shape}")
+        self.n = int(perms.shape[1])
+        self.perms = perms
+        self.blocks = None
+        self.whole_blocks = False
+        self._kind = kind
+        self._pos = 0
+
+    @property
+    def kind(self) -> str:
+        return self._kind
+
+    @property
+    def n_distinct(self) -> float:
+        return float("inf")
+
+    def draw(self, rng, size):
+        out = self.perms[self._pos:self._pos + size]
+        if len(out) < size:
+            raise ValueError(f"only {len(self.perms)} given permutations; {self._pos + size} "
+                             "were asked for")
+        self._pos += size
+        return out
+
+    def exhaustive_for(self, n_resamples: int) -> bool:
+        return False
+
+    def resamples_for(self, n_resamples: int) -> int:
+        return int(n_resamples)
+
+    def check_enough(self, n_resamples: int) -> None:
+        """The drawing scheme was checked where the permutations were drawn."""
+
+    def enumerate(self) -> np.ndarray:
+        return self.perms.copy()
