@@ -27,7 +27,9 @@ def main(inp, out):
             st = ad.grpnet(X, glm(), alpha=alpha, lmda_path=lams, early_exit=False,
                            progress_bar=False, intercept=True, **kw)
         else:
-            st = ad.cv_grpnet(X, glm(), alpha=alpha, n_folds=10, seed=0, lmda_path=lams,
+            # cv_grpnet builds its own grid: the same size and ratio as ours
+            st = ad.cv_grpnet(X, glm(), alpha=alpha, n_folds=10, seed=0,
+                              min_ratio=float(lams[-1] / lams[0]), lmda_path_size=len(lams),
                               progress_bar=False, **kw)
         best = min(best, time.perf_counter() - t0)
     res = {"seconds": best, "version": ad.__version__}

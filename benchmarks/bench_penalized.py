@@ -13,7 +13,7 @@ timed inside R (``system.time``: elapsed and CPU), BLAS named.
 Cases: glmnet's QuickStartExample (gaussian, n = 100, p = 20) and BinomialExample (n = 100,
 p = 30), 100 lambdas; n = 60, p = 2,000 block-correlated gaussian lasso, 30 lambdas; n = 100,
 p = 20,000 gaussian lasso / elastic net and binomial lasso, 100 lambdas (path) and 10-fold CV.
-Usage: ``python benchmarks/bench_penalized.py [--quick]``.
+Usage: ``python benchmarks/bench_penalized.py [--quick] [--cases=quickstart,binomial,...]``.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def kkt(Xs, y, family, alpha, lams, b0, B):
 
 
 #: peers whose path on a case took longer than this are not run again (CV, tight settings)
-SLOW_S = 20.0
+SLOW_S = 10.0
 _slow: dict = {}
 
 
@@ -325,23 +325,30 @@ def block_correlated(n=60, p=2000, block=20, rho=0.6, seed=1):
     return X, X @ beta + g.standard_normal(n)
 
 
-def main(quick: bool = False):
+def main(quick: bool = False, cases: str = "all"):
+    """``cases``: "all" or a comma list of quickstart, binomial, block, gaussian1, gaussian0.5,
+    binomial20k (each large gaussian case is a path and a CV case)."""
     from radiogenomics.elasticnet import glmnet_lambda_sequence
 
     rows = []
+    want = set(cases.split(",")) if cases != "all" else {
+        "quickstart", "binomial", "block", "gaussian1", "gaussian0.5", "binomial20k"}
     X = pd.read_csv(GLMNET / "quickstart_x.csv.gz").to_numpy()
     y = pd.read_csv(GLMNET / "quickstart_y.csv")["y"].to_numpy()
     Xs, z = _std(X), (y - y.mean()) / y.std()
-    run_path_case("quickstart", Xs, z, "gaussian", 1.0, glmnet_lambda_sequence(Xs, z), 20, rows)
+    if "quickstart" in want:
+        run_path_case("quickstart", Xs, z, "gaussian", 1.0, glmnet_lambda_sequence(Xs, z), 20, rows)
     Xb = pd.read_csv(GLMNET / "binomial_x.csv.gz").to_numpy()
     yb = pd.read_csv(GLMNET / "binomial_y.csv").iloc[:, 0].to_numpy(float)
     Xbs = _std(Xb)
-    run_path_case("binomial example", Xbs, yb, "binomial", 1.0,
-                  glmnet_lambda_sequence(Xbs, yb, "binomial"), 10, rows)
+    if "binomial" in want:
+        run_path_case("binomial example", Xbs, yb, "binomial", 1.0,
+                      glmnet_lambda_sequence(Xbs, yb, "binomial"), 10, rows)
     Xc, yc = block_correlated()
     Xcs, zc = _std(Xc), (yc - yc.mean()) / yc.std()
-    run_path_case("n 60 p 2000 block-correlated", Xcs, zc, "gaussian", 1.0,
-                  glmnet_lambda_sequence(Xcs, zc, n_lambda=30), 5, rows)
+    if "block" in want:
+        run_path_case("n 60 p 2000 block-correlated", Xcs, zc, "gaussian", 1.0,
+                      glmnet_lambda_sequence(Xcs, zc, n_lambda=30), 5, rows)
     g = np.random.default_rng(0)
     n, p = 100, (5_000 if quick else 20_000)
     Xl = _std(g.standard_normal((n, p)))
@@ -351,12 +358,15 @@ def main(quick: bool = False):
     zl = (yl - yl.mean()) / yl.std()
     ybl = (yl > np.median(yl)).astype(float)
     for alpha in (1.0, 0.5):
+        if f"gaussian{alpha:g}" not in want:
+            continue
         lams = glmnet_lambda_sequence(Xl, zl, alpha=alpha)
         run_path_case(f"p {p} gaussian", Xl, zl, "gaussian", alpha, lams, 2, rows)
         run_cv_case(f"p {p} gaussian CV", Xl, zl, "gaussian", alpha, lams, rows)
-    lams = glmnet_lambda_sequence(Xl, ybl, "binomial")
-    run_path_case(f"p {p} binomial", Xl, ybl, "binomial", 1.0, lams, 2, rows)
-    run_cv_case(f"p {p} binomial CV", Xl, ybl, "binomial", 1.0, lams, rows)
+    if "binomial20k" in want:
+        lams = glmnet_lambda_sequence(Xl, ybl, "binomial")
+        run_path_case(f"p {p} binomial", Xl, ybl, "binomial", 1.0, lams, 2, rows)
+        run_cv_case(f"p {p} binomial CV", Xl, ybl, "binomial", 1.0, lams, rows)
     out = pd.DataFrame(rows)
     print(out.to_string())
     return out
@@ -364,4 +374,5 @@ def main(quick: bool = False):
 
 if __name__ == "__main__":
     os.environ.setdefault("OMP_NUM_THREADS", "2")
-    main(quick="--quick" in sys.argv)
+    cases = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--cases=")), "all")
+    main(quick="--quick" in sys.argv, cases=cases)

@@ -233,6 +233,17 @@ def _intercept_step(w, r, b0, sumw):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
+def _collect_active(b, idx, nidx, buf):  # pragma: no cover - compiled
+    """Writes the entries of ``idx[:nidx]`` with a non-zero coefficient into ``buf``."""
+    na = 0
+    for jj in range(nidx):
+        if b[idx[jj]] != 0.0:
+            buf[na] = idx[jj]
+            na += 1
+    return na
+
+
+@njit(cache=True, nogil=True)
 def _newton_step(X, w, r, b, b0, idx, na, lam1, lam2, intercept):  # pragma: no cover
     """Newton step on the non-zero coefficients (signs fixed), cut at the first zero crossing.
 
@@ -340,26 +351,14 @@ def wls_solve(X, w, r, b, b0, v, strong, nstrong, lam1, lam2, intercept, thr, ma
             # converged by glmnet's criterion: one exact solve on the active set takes the
             # remaining error to rounding; the next full pass verifies it
             polished = True
-            na = 0
-            for jj in range(nstrong):
-                if b[strong[jj]] != 0.0:
-                    buf[na] = strong[jj]
-                    na += 1
+            na = _collect_active(b, strong, nstrong, buf)
             if na == 0:
                 return npass
             _newton_active(X, w, r, b, b0, buf, na, lam1, lam2, intercept, True)
             continue
-        na = 0
-        for jj in range(nstrong):
-            if b[strong[jj]] != 0.0:
-                buf[na] = strong[jj]
-                na += 1
+        na = _collect_active(b, strong, nstrong, buf)
         _newton_active(X, w, r, b, b0, buf, na, lam1, lam2, intercept, lam2 == 0.0)
-        na = 0
-        for jj in range(nstrong):
-            if b[strong[jj]] != 0.0:
-                buf[na] = strong[jj]
-                na += 1
+        na = _collect_active(b, strong, nstrong, buf)
         cycle = 0
         while True:
             dlx = _naive_pass(X, w, r, b, v, buf, na, lam1, lam2)
@@ -370,17 +369,9 @@ def wls_solve(X, w, r, b, b0, v, strong, nstrong, lam1, lam2, intercept, thr, ma
             if dlx < thr or npass > max_pass:
                 break
             if cycle % 25 == 0:        # slow (near-collinear actives): try the exact solve
-                m = 0                  # again on the coefficients still non-zero
-                for jj in range(na):
-                    if b[buf[jj]] != 0.0:
-                        buf[m] = buf[jj]
-                        m += 1
+                m = _collect_active(b, strong, nstrong, buf)   # again on the non-zero ones
                 _newton_active(X, w, r, b, b0, buf, m, lam1, lam2, intercept, lam2 == 0.0)
-                na = 0
-                for jj in range(nstrong):
-                    if b[strong[jj]] != 0.0:
-                        buf[na] = strong[jj]
-                        na += 1
+                na = _collect_active(b, strong, nstrong, buf)
         if npass > max_pass:
             return npass
 
@@ -507,12 +498,10 @@ def _gaussian_cov(X, z, lambdas, alpha, thr, max_pass, B, passes, kkt):  # pragm
             sweep_all = True
             polished = False
             while total <= max_pass:
-                idx, m = (strong, ns) if sweep_all else (buf, 0)
-                if not sweep_all:
-                    for jj in range(ns):
-                        if b[strong[jj]] != 0.0:
-                            buf[m] = strong[jj]
-                            m += 1
+                if sweep_all:
+                    idx, m = strong, ns
+                else:
+                    idx, m = buf, _collect_active(b, strong, ns, buf)
                 dlx = 0.0
                 for jj in range(m):
                     j = idx[jj]
@@ -545,11 +534,7 @@ def _gaussian_cov(X, z, lambdas, alpha, thr, max_pass, B, passes, kkt):  # pragm
                         break
                     if sweep_all:          # one exact solve, then a full sweep verifies it
                         polished = True
-                        m = 0
-                        for jj in range(ns):
-                            if b[strong[jj]] != 0.0:
-                                buf[m] = strong[jj]
-                                m += 1
+                        m = _collect_active(b, strong, ns, buf)
                         _newton_cov(C, slot, g, b, buf, m, lam1, lam2)
                     sweep_all = True
                 else:
