@@ -50,3 +50,17 @@ def require(module: str, reason: str = ""):
                               f"({exc}); the install step is broken") from exc
         pytest.skip(f"{module} not importable ({exc}){': ' + reason if reason else ''}",
                     allow_module_level=True)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Close the figures a test leaves open: matplotlib warns after 20, and a test that turns
+    warnings into errors would fail because of figures of other tests in its worker."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
