@@ -38,9 +38,9 @@ How it is solved (glmnet's algorithm, our code):
   ``max(0, |g_j| - lambda alpha)`` for zero ones (``g_j`` the true gradient of the
   log-likelihood / n, not of the quadratic approximation).
 
-Binomial working weights are floored at ``p (1 - p) >= 1e-5 (1 - 1e-5)`` (glmnet's ``pmin``),
-which only slows a step near separation (the gradient uses the true ``p``), so the fixed
-point is the exact optimum.  Every kernel is compiled with ``nogil`` so cross-validation runs
+Binomial working weights are floored at ``p (1 - p) >= PMIN (1 - PMIN)`` (1e-9; glmnet's
+``pmin`` is 1e-5), which only changes the step near separation (the gradient uses the true
+``p``), so the fixed point is the exact optimum.  Every kernel is compiled with ``nogil`` so cross-validation runs
 folds in threads; results do not depend on the number of threads.
 """
 
@@ -56,8 +56,11 @@ from numba import njit
 __all__ = ["standardize", "gaussian_path", "binomial_path", "cox_path", "wls_solve", "gradient",
            "kkt_violation", "PMIN"]
 
-#: glmnet's floor on fitted probabilities in the binomial working weights (glmnet.control pmin)
-PMIN = 1e-5
+#: floor on fitted probabilities in the binomial working weights.  glmnet's pmin is 1e-5; the
+#: floor only changes the curvature used for a step, not the optimum (the gradient uses the true
+#: p), and 1e-9 keeps the step close to Newton's where fitted probabilities approach 0 or 1
+#: (fewer IRLS steps: benchmarks/bench_penalized.py, BinomialExample)
+PMIN = 1e-9
 #: Cox: after glmnet's criterion is met, IRLS steps go on until the KKT violation is below this
 #: (the quadratic approximation uses the Hessian's diagonal, so convergence is linear)
 COX_KKT_TOL = 1e-11
