@@ -11,7 +11,8 @@ The problem solved at each lambda, on standardised predictors ``X`` (columns of 
 with ``sum(w) = 1`` for gaussian models (``w_i = 1/n``, ``z`` the standardised response), and,
 for binomial and Cox models, the quadratic approximation of the log-likelihood at the current
 fit (``w_i = p_i (1 - p_i) / n``, ``z_i = eta_i + (y_i - p_i) / (p_i (1 - p_i))``; Cox: the
-diagonal of the partial likelihood's Hessian, :mod:`radiogenomics._cox`), iterated to
+diagonal of the partial likelihood's Hessian; its path driver is
+:func:`radiogenomics._cox.cox_path`), iterated to
 convergence (IRLS outer loop), as glmnet does (Friedman, Hastie & Tibshirani 2010, J Stat
 Softw 33(1); Simon et al. 2011, J Stat Softw 39(5)).
 
@@ -40,8 +41,8 @@ How it is solved (glmnet's algorithm, our code):
 
 Binomial working weights are floored at ``p (1 - p) >= PMIN (1 - PMIN)`` (1e-9; glmnet's
 ``pmin`` is 1e-5), which only changes the step near separation (the gradient uses the true
-``p``), so the fixed point is the exact optimum.  Every kernel is compiled with ``nogil`` so cross-validation runs
-folds in threads; results do not depend on the number of threads.
+``p``), so the fixed point is the exact optimum.  Every kernel is compiled with ``nogil`` so
+cross-validation runs folds in threads; results do not depend on the number of threads.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ import threading
 import numpy as np
 from numba import njit
 
-__all__ = ["standardize", "gaussian_path", "binomial_path", "cox_path", "wls_solve", "gradient",
+__all__ = ["standardize", "gaussian_path", "binomial_path", "wls_solve", "gradient",
            "kkt_violation", "PMIN"]
 
 #: floor on fitted probabilities in the binomial working weights.  glmnet's pmin is 1e-5; the
@@ -61,9 +62,6 @@ __all__ = ["standardize", "gaussian_path", "binomial_path", "cox_path", "wls_sol
 #: p), and 1e-9 keeps the step close to Newton's where fitted probabilities approach 0 or 1
 #: (fewer IRLS steps: benchmarks/bench_penalized.py, BinomialExample)
 PMIN = 1e-9
-#: Cox: after glmnet's criterion is met, IRLS steps go on until the KKT violation is below this
-#: (the quadratic approximation uses the Hessian's diagonal, so convergence is linear)
-COX_KKT_TOL = 1e-11
 
 
 _blas_lock = threading.Lock()
@@ -174,11 +172,31 @@ def screened_gradient(X, r, g, gref, rref, xnorm, b, cutoff):  # pragma: no cove
 
 
 @njit(cache=True, nogil=True)
-def _col_norms(X):  # pragma: no cover - compiled
+def _col_sumsq(X):  # pragma: no cover - compiled
     out = np.empty(X.shape[1])
     for j in range(X.shape[1]):
-        out[j] = math.sqrt(_colsq(X, j))
+        out[j] = _colsq(X, j)
     return out
+
+
+@njit(cache=True, nogil=True)
+def _col_norms(X):  # pragma: no cover - compiled
+    return np.sqrt(_col_sumsq(X))
+
+
+@njit(cache=True, nogil=True)
+def _lambda_start(g, alpha):  # pragma: no cover - compiled
+    """glmnet's lambda_max for the gradient ``g`` at the null fit (the previous lambda of the
+    first strong rule)."""
+    return np.max(np.abs(g)) / max(alpha, 1e-3)
+
+
+@njit(cache=True, nogil=True)
+def _penalties(lam, lam_prev, alpha):  # pragma: no cover - compiled
+    """``(lam1, lam2, rule)``: the L1 and L2 weights at ``lam`` and the sequential strong
+    rule's bound (-1: keep every feature, as for ridge)."""
+    rule = alpha * (2.0 * lam - lam_prev) if alpha > 0 else -1.0
+    return lam * alpha, lam * (1.0 - alpha), rule
 
 
 @njit(cache=True, nogil=True)
@@ -307,8 +325,9 @@ def _newton_active(X, w, r, b, b0, idx, na, lam1, lam2, intercept, wide):  # pra
     """Exact minimiser of the working problem over the current non-zero coefficients: Newton
     steps with the signs fixed, each cut where a coefficient first reaches zero (which then
     leaves the set), as in an active-set method (with more coefficients than rows the step is a
-    descent direction, not the minimiser, and mostly drops coefficients).  Never increases the objective; the next full
-    pass (and the KKT check) verifies the result and lets other features enter."""
+    descent direction, not the minimiser, and mostly drops coefficients).  Never increases the
+    objective; the next full pass (and the KKT check) verifies the result and lets other
+    features enter."""
     off = 1 if intercept else 0
     if na == 0 or na > 400 or (na + off >= X.shape[0] and not wide):
         return                         # too big, or more actives than rows (slow to settle:
@@ -405,25 +424,21 @@ def _add_violators(g, in_strong, lam1):  # pragma: no cover - compiled
 def _gaussian_naive(X, z, lambdas, alpha, thr, max_pass, B, passes, kkt):  # pragma: no cover
     n, p = X.shape
     w = np.full(n, 1.0 / n)
-    v = np.empty(p)
-    for j in range(p):
-        v[j] = _colsq(X, j) / n
+    sq = _col_sumsq(X)                 # one pass over X for both v and the column norms
+    v = sq / n
     r = z * w
     b = np.zeros(p)
     b0 = np.zeros(1)
     g = np.empty(p)
     gradient(X, r, g)
-    gref, rref, xnorm = g.copy(), r.copy(), _col_norms(X)
+    gref, rref, xnorm = g.copy(), r.copy(), np.sqrt(sq)
     in_strong = np.zeros(p, dtype=np.bool_)
     strong = np.empty(p, dtype=np.int64)
     buf = np.empty(p, dtype=np.int64)
-    lam_prev = 0.0
-    for j in range(p):
-        lam_prev = max(lam_prev, abs(g[j]) / max(alpha, 1e-3))
+    lam_prev = _lambda_start(g, alpha)
     for k in range(lambdas.shape[0]):
         lam = lambdas[k]
-        lam1, lam2 = lam * alpha, lam * (1.0 - alpha)
-        rule = alpha * (2.0 * lam - lam_prev) if alpha > 0 else -1.0
+        lam1, lam2, rule = _penalties(lam, lam_prev, alpha)
         ns = _strong_set(g, b, in_strong, rule, strong)
         total = 0
         while True:
@@ -477,9 +492,7 @@ def _gaussian_cov(X, z, lambdas, alpha, thr, max_pass, B, passes, kkt):  # pragm
     g = np.empty(p)
     r0 = z / n
     gradient(X, r0, g)             # g = X' z / n at b = 0
-    v = np.empty(p)
-    for j in range(p):
-        v[j] = _colsq(X, j) / n
+    v = _col_sumsq(X) / n
     C = np.empty((p, min(p, 64)))
     slot = np.full(p, -1, dtype=np.int64)
     nslot = 0
@@ -487,14 +500,10 @@ def _gaussian_cov(X, z, lambdas, alpha, thr, max_pass, B, passes, kkt):  # pragm
     in_strong = np.zeros(p, dtype=np.bool_)
     strong = np.empty(p, dtype=np.int64)
     buf = np.empty(p, dtype=np.int64)
-    lam_prev = 0.0
-    for j in range(p):
-        lam_prev = max(lam_prev, abs(g[j]) / max(alpha, 1e-3))
-    total = 0
+    lam_prev = _lambda_start(g, alpha)
     for k in range(lambdas.shape[0]):
         lam = lambdas[k]
-        lam1, lam2 = lam * alpha, lam * (1.0 - alpha)
-        rule = alpha * (2.0 * lam - lam_prev) if alpha > 0 else -1.0
+        lam1, lam2, rule = _penalties(lam, lam_prev, alpha)
         ns = _strong_set(g, b, in_strong, rule, strong)
         total = 0
         while True:
@@ -592,14 +601,11 @@ def _binomial(X, y, lambdas, alpha, thr, max_pass, max_outer, pmin, B, B0, passe
     strong = np.empty(p, dtype=np.int64)
     buf = np.empty(p, dtype=np.int64)
     bold = np.empty(p)
-    lam_prev = 0.0
-    for j in range(p):
-        lam_prev = max(lam_prev, abs(g[j]) / max(alpha, 1e-3))
+    lam_prev = _lambda_start(g, alpha)
     scale = ybar * (1.0 - ybar)        # null deviance scale of the working problem
     for k in range(lambdas.shape[0]):
         lam = lambdas[k]
-        lam1, lam2 = lam * alpha, lam * (1.0 - alpha)
-        rule = alpha * (2.0 * lam - lam_prev) if alpha > 0 else -1.0
+        lam1, lam2, rule = _penalties(lam, lam_prev, alpha)
         ns = _strong_set(g, b, in_strong, rule, strong)
         total = 0
         outer = 0
@@ -680,73 +686,3 @@ def binomial_path(Xs, y, lambdas, alpha, thresh=1e-14, max_pass=100_000, max_out
                   int(max_pass), int(max_outer), PMIN, B, B0, passes, kkt, devs)
     return B, B0, passes, kkt, devs
 
-
-def cox_path(Xs, cd, lambdas, alpha, thresh=1e-14, max_pass=100_000, max_outer=200):
-    with one_blas_thread():
-        return _cox_path(Xs, cd, lambdas, alpha, thresh, max_pass, max_outer)
-
-
-def _cox_path(Xs, cd, lambdas, alpha, thresh, max_pass, max_outer):
-    """Penalised Cox path (no intercept) on standardised ``Xs`` for the prepared survival data
-    ``cd`` (:func:`radiogenomics._cox.cox_prepare`): the same strong rules and coordinate
-    solver, with the partial likelihood's gradient and Hessian diagonal as working residual
-    and weights (glmnet's coxnet).  Returns ``(B (L, p), passes (L,), kkt (L,))``."""
-    from ._cox import cox_grad_hess
-
-    n, p = Xs.shape
-    L = len(lambdas)
-    Bout = np.zeros((L, p))
-    passes = np.zeros(L, dtype=np.int64)
-    kkt = np.zeros(L)
-    b = np.zeros(p)
-    b0 = np.zeros(1)
-    v = np.zeros(p)
-    g = np.empty(p)
-    in_strong = np.zeros(p, dtype=np.bool_)
-    strong = np.empty(p, dtype=np.int64)
-    buf = np.empty(p, dtype=np.int64)
-    tw = cd.total_weight
-
-    def working(eta):
-        # weights h / sum(w) and residual w (z - eta) = g / sum(w): the exact score, also
-        # where the Hessian diagonal was floored to 0
-        gr, h, _ = cox_grad_hess(cd, eta)
-        return (np.ascontiguousarray(np.asarray(h, dtype=np.float64) / tw),
-                np.ascontiguousarray(np.asarray(gr, dtype=np.float64) / tw))
-
-    w, r = working(np.zeros(n))
-    scale = w.sum()
-    gradient(Xs, r, g)
-    gref, rref, xnorm = g.copy(), r.copy(), _col_norms(Xs)
-    lams = np.asarray(lambdas, dtype=np.float64)
-    lam_prev = np.abs(g).max() / max(alpha, 1e-3)
-    for k, lam in enumerate(np.asarray(lambdas, dtype=np.float64)):
-        lam1, lam2 = lam * alpha, lam * (1.0 - alpha)
-        rule = alpha * (2.0 * lam - lam_prev) if alpha > 0 else -1.0
-        ns = _strong_set(g, b, in_strong, rule, strong)
-        total, ok, small = 0, False, 0
-        for _ in range(max_outer):
-            idx = strong[:ns]
-            v[idx] = (w[:, None] * Xs[:, idx] ** 2).sum(axis=0)
-            bold = b.copy()
-            total += wls_solve(Xs, w, r, b, b0, v, strong, ns, lam1, lam2, False,
-                               thresh * scale, max_pass - total, buf)
-            step = float(np.max(v[idx] * (b[idx] - bold[idx]) ** 2, initial=0.0))
-            w, r = working(Xs @ b)
-            screened_gradient(Xs, r, g, gref, rref, xnorm, b, _next_cutoff(lams, k, alpha))
-            if total > max_pass:
-                break
-            small = small + 1 if step < thresh * scale else 0
-            if small >= 2:
-                if _add_violators(g, in_strong, lam1) > 0:
-                    ns = _strong_set(g, b, in_strong, np.inf, strong)
-                    continue
-                ok = True              # glmnet's criterion met; the diagonal-Hessian IRLS
-                # converges linearly, so go on (cheaply) until the KKT violation is small
-                if step == 0.0 or kkt_violation(g, b, lam1, lam2) <= COX_KKT_TOL:
-                    break
-        Bout[k] = b
-        passes[k] = total if ok else max(total, max_pass + 1)
-        kkt[k] = kkt_violation(g, b, lam1, lam2)
-        lam_prev = lam
-    return Bout, passes, kkt

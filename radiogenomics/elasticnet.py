@@ -172,14 +172,16 @@ class GlmnetPath:
 
     def __repr__(self) -> str:
         bad = 0 if self.converged is None else int((~self.converged).sum())
+        worst = np.max(self.kkt) if self.kkt is not None else float("nan")
         return (f"GlmnetPath(family={self.family!r}, alpha={self.alpha}, "
                 f"{len(self.coef)} lambdas, {self.coef.shape[1] - 1} features, "
-                f"max KKT violation {np.max(self.kkt) if self.kkt is not None else float('nan'):.1e}"
+                f"max KKT violation {worst:.1e}"
                 f"{f', {bad} not converged' if bad else ''})")
 
 
 def _ridge_svd(Xs, z, lambdas):
-    """Gaussian ridge (alpha = 0) in closed form for every lambda: ``V diag(d/(d^2 + n lam)) U'z``."""
+    """Gaussian ridge (alpha = 0) in closed form for every lambda:
+    ``V diag(d / (d^2 + n lam)) U'z``."""
     n = Xs.shape[0]
     U, d, Vt = np.linalg.svd(Xs, full_matrices=False)
     uz = U.T @ z
@@ -209,19 +211,25 @@ def _path_standardised(Xs, yv, family, alpha, lambdas, thresh, max_pass, ties="b
     if family == "binomial":
         B, B0, passes, kkt, _ = _cd.binomial_path(Xs, yv, lambdas, alpha, thresh, max_pass)
         return B, B0, passes, kkt, 1.0, 0.0
-    from ._cox import cox_prepare
+    from ._cox import cox_path, cox_prepare
 
-    B, passes, kkt = _cd.cox_path(Xs, cox_prepare(yv[:, 0], yv[:, 1], ties=ties), lambdas,
-                                  alpha, thresh, max_pass)
+    B, passes, kkt = cox_path(Xs, cox_prepare(yv[:, 0], yv[:, 1], ties=ties), lambdas,
+                              alpha, thresh, max_pass)
     return B, np.zeros(len(lambdas)), passes, kkt, 1.0, 0.0
 
 
-def _to_original(B, b0, mx, sx, y_scale, y_centre):
-    """Standardised-scale coefficients -> original scale ``(intercepts, coefs)``."""
+def _path_original(A, yv, family, alpha, lambdas, thresh, max_pass, ties):
+    """Standardise ``A``, fit the path (decreasing ``lambdas``) and return it on the original
+    scale: ``(intercepts, coefs (L, p), passes, kkt)``; Cox models have no intercept."""
+    Xs, mx, sx = _cd.standardize(A)
+    B, b0, passes, kkt, y_scale, y_centre = _path_standardised(Xs, yv, family, alpha, lambdas,
+                                                               thresh, max_pass, ties)
     ok = sx > 0
     C = np.zeros_like(B)
     C[:, ok] = B[:, ok] * y_scale / sx[ok]
-    return y_centre + b0 * y_scale - C @ mx, C
+    icpt = (np.zeros(len(B)) if family == "cox"
+            else y_centre + b0 * y_scale - C @ mx)
+    return icpt, C, passes, kkt
 
 
 def _diagnostics(lambdas, passes, max_pass):
@@ -260,12 +268,8 @@ def glmnet_fit(X, y, family: str = "gaussian", alpha: float = 1.0, lambdas=None,
     if len(lambdas) == 0 or np.any(~np.isfinite(lambdas)) or np.any(lambdas <= 0):
         raise PenalizedError("lambdas must be positive finite numbers")
     order = np.argsort(-lambdas, kind="stable")
-    Xs, mx, sx = _cd.standardize(A)
-    B, b0, passes, kkt, ys, yc = _path_standardised(Xs, yv, family, alpha, lambdas[order],
-                                                    thresh, max_pass, ties)
-    icpt, C = _to_original(B, b0, mx, sx, ys, yc)
-    if family == "cox":
-        icpt = np.zeros_like(icpt)
+    icpt, C, passes, kkt = _path_original(A, yv, family, alpha, lambdas[order], thresh,
+                                          max_pass, ties)
     inv = np.empty_like(order)
     inv[order] = np.arange(len(order))
     rows = np.column_stack([icpt, C])[inv]
@@ -319,12 +323,8 @@ class CVGlmnetResult:
 
 def _fold_fit(A, yv, tr, te, family, alpha, lambdas, thresh, max_pass, ties):
     """Fit one fold's path (decreasing lambdas) and predict its held-out rows."""
-    Xs, mx, sx = _cd.standardize(A[tr])
-    B, b0, passes, kkt, ys, yc = _path_standardised(Xs, yv[tr], family, alpha, lambdas,
-                                                    thresh, max_pass, ties)
-    icpt, C = _to_original(B, b0, mx, sx, ys, yc)
-    if family == "cox":
-        icpt = np.zeros_like(icpt)
+    icpt, C, passes, kkt = _path_original(A[tr], yv[tr], family, alpha, lambdas, thresh,
+                                          max_pass, ties)
     eta = A[te] @ C.T + icpt
     eta_tr = A[tr] @ C.T + icpt if family == "cox" else None
     return eta, eta_tr, passes <= max_pass, float(np.max(kkt))
