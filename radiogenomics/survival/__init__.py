@@ -6,7 +6,11 @@
 from ._data import as_survival, surv_frame
 from ._km import KaplanMeier, kaplan_meier
 from .coxph import BaselineHazard, CoxPHResult, TestResult, breslow_baseline, coxph
+from .horizon import (BrierScore, IntegratedBrier, NRIIDIResult, SurvCalibration, brier_score,
+                      calibration_at, integrated_brier_score, net_benefit_at, nri_idi_at)
 from .zph import ZPHResult, cox_zph
 
 __all__ = ["as_survival", "surv_frame", "KaplanMeier", "kaplan_meier", "coxph", "CoxPHResult",
-           "TestResult", "BaselineHazard", "breslow_baseline", "cox_zph", "ZPHResult"]
+           "TestResult", "BaselineHazard", "breslow_baseline", "cox_zph", "ZPHResult",
+           "calibration_at", "SurvCalibration", "net_benefit_at", "brier_score", "BrierScore",
+           "integrated_brier_score", "IntegratedBrier", "nri_idi_at", "NRIIDIResult"]

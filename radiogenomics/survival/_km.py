@@ -7,8 +7,12 @@ equal to ``survival::survfit(Surv(time, status) ~ 1)``'s ``surv`` and ``std.err^
 
 The censoring distribution ``G(t) = P(C > t)`` is the product-limit estimator with the roles
 of events and censorings exchanged (``reverse=True``).  At a tie an event is taken to precede
-a censoring, so for IPCW weights ``1 / G(t_i-)`` of subjects with an event at ``t_i`` use the
-left limit (``side="left"``), as Uno et al. (2011), Graf et al. (1999) and riskRegression do.
+a censoring: subjects with an event at ``u`` are not at risk of censoring at ``u`` (prodlim's
+``reverse = TRUE``, used by riskRegression and pec, and scikit-survival's
+``CensoringDistributionEstimator``; ``survfit(Surv(time, 1 - status))`` keeps them at risk and
+gives a slightly larger ``G`` at such ties).  IPCW weights ``1 / G(t_i-)`` of subjects with an
+event at ``t_i`` use the left limit (``side="left"``), as Uno et al. (2011), Graf et al. (1999)
+and riskRegression do.
 """
 
 from __future__ import annotations
@@ -46,8 +50,8 @@ def kaplan_meier(time, event, weights=None, reverse: bool = False) -> KaplanMeie
     """Kaplan-Meier estimate from checked float arrays (see :func:`~._data.as_survival`).
 
     ``reverse=True`` estimates the censoring survival ``G(t)``: censorings are the events, and
-    subjects with an event at ``t`` are still at risk of censoring at ``t`` (they leave just
-    after), which is the event-first ordering of ties.
+    subjects with an event at ``t`` have left the censoring risk set at ``t`` (events first at
+    ties, as prodlim / riskRegression).
     """
     t = np.asarray(time, dtype=np.float64)
     e = np.asarray(event, dtype=np.float64)
@@ -58,6 +62,8 @@ def kaplan_meier(time, event, weights=None, reverse: bool = False) -> KaplanMeie
     ut, first = np.unique(t, return_index=True)
     at_risk = np.cumsum((w)[::-1])[::-1][first]
     dw = np.add.reduceat(w * d, first)
+    if reverse:                                  # tied events leave first
+        at_risk = at_risk - np.add.reduceat(w * (1.0 - d), first)
     keep = dw > 0
     ut, at_risk, dw = ut[keep], at_risk[keep], dw[keep]
     with np.errstate(divide="ignore", invalid="ignore"):
