@@ -159,7 +159,7 @@ def _calibrate(t, e, risk, h, code, levels, *, hl_variance, hl_df, conf_type, z,
     G = levels.size
     member = code[None, :] == np.arange(G)[:, None]
     S, gw = _km_at(t, e, member.astype(float), h)
-    var = np.where(S > 0, S ** 2 * gw, 0.0)
+    var = np.where(S > 0, S ** 2 * np.where(S > 0, gw, 0.0), 0.0)   # S = 0: gw is inf
     lo, hi = _km_ci(S, gw, z, conf_type)
     n_g = member.sum(axis=1)
     ev_g = (member & ((e == 1) & (t <= h))[None, :]).sum(axis=1)
