@@ -330,10 +330,15 @@ def _fold_fit(A, yv, tr, te, family, alpha, lambdas, thresh, max_pass, ties):
     return eta, eta_tr, passes <= max_pass, float(np.max(kkt))
 
 
-def _fold_errors(family, yv, folds, etas, etas_tr, ties):
-    """Per-fold mean errors (folds x lambdas) and fold weights, as cv.glmnet's cvcompute."""
+def _fold_errors(family, yv, folds, etas, etas_tr, ties, measure="deviance"):
+    """Per-fold mean errors (folds x lambdas) and fold weights, as cv.glmnet's cvcompute
+    (``measure="C"``: each fold's Harrell C, folds weighted by their size, as cv.coxnet)."""
     errs, weights = [], []
     for (tr, te), eta, eta_tr in zip(folds, etas, etas_tr):
+        if measure == "C":
+            errs.append(_fold_cindex(yv[te], eta))
+            weights.append(len(te))
+            continue
         if family == "gaussian":
             errs.append(((yv[te][:, None] - eta) ** 2).mean(axis=0))
         elif family == "binomial":
@@ -347,6 +352,20 @@ def _fold_errors(family, yv, folds, etas, etas_tr, ties):
             continue
         weights.append(len(te))
     return np.array(errs), np.array(weights, dtype=float)
+
+
+def _fold_cindex(y_fold, eta):
+    """glmnet's ``Cindex`` per lambda: ``survival::concordance(y ~ -eta)`` on the fold's rows
+    (higher linear predictor = higher risk; risk ties count 1/2).  NaN when the fold has no
+    comparable pair (cv.glmnet then leaves the fold out of that lambda's mean)."""
+    from .survival.concordance import _harrell_c_value
+
+    out = np.full(eta.shape[1], np.nan)
+    if y_fold[:, 1].sum() == 0:
+        return out
+    for k in range(eta.shape[1]):
+        out[k] = _harrell_c_value(y_fold[:, 0], y_fold[:, 1], eta[:, k])
+    return out
 
 
 def _cox_cv_deviance(yv, tr, te, eta, eta_tr, ties):
@@ -367,20 +386,27 @@ def _cox_cv_deviance(yv, tr, te, eta, eta_tr, ties):
     return out
 
 
-def _cv_summary(errs, weights, lambdas):
-    """glmnet's cvm, cvsd, lambda.min and lambda.1se (``getOptcv.glmnet``)."""
-    K = errs.shape[0]
-    cvm = weights @ errs / weights.sum()
-    cvsd = np.sqrt((weights @ (errs - cvm) ** 2) / weights.sum() / (K - 1))
-    i_min = int(np.flatnonzero(cvm <= cvm.min())[0])      # lambdas decrease: the largest
-    i_1se = int(np.flatnonzero(cvm <= cvm[i_min] + cvsd[i_min])[0])
+def _cv_summary(errs, weights, lambdas, larger_better=False):
+    """glmnet's cvm, cvsd, lambda.min and lambda.1se (``cvstats``, ``getOptcv.glmnet``; a fold
+    whose measure is undefined (NaN) is left out of that lambda's weighted mean, and N - 1
+    counts the folds left; for the C-index the largest ``cvm`` is best)."""
+    ok = np.isfinite(errs)
+    w = np.where(ok, weights[:, None], 0.0)
+    e = np.where(ok, errs, 0.0)
+    cvm = (w * e).sum(axis=0) / w.sum(axis=0)
+    n_ok = ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cvsd = np.sqrt((w * (e - cvm) ** 2).sum(axis=0) / w.sum(axis=0) / (n_ok - 1))
+    loss = -cvm if larger_better else cvm
+    i_min = int(np.flatnonzero(loss <= np.nanmin(loss))[0])   # lambdas decrease: the largest
+    i_1se = int(np.flatnonzero(loss <= loss[i_min] + cvsd[i_min])[0])
     return cvm, cvsd, i_min, i_1se
 
 
 def cv_glmnet(X, y, folds, family: str = "gaussian", alpha: float = 1.0, lambdas=None,
               n_lambda: int = 100, lambda_min_ratio: float | None = None,
               thresh: float = DEFAULT_THRESH, max_pass: int = 100_000, ties: str = "breslow",
-              n_jobs: int | None = None) -> CVGlmnetResult:
+              n_jobs: int | None = None, type_measure: str = "default") -> CVGlmnetResult:
     """``cv.glmnet``: every fold's path on glmnet's full-data lambda sequence, folds fitted
     in parallel threads (the engine releases the GIL), then glmnet's ``cvm`` / ``cvsd`` /
     ``lambda.min`` / ``lambda.1se``.
@@ -392,12 +418,18 @@ def cv_glmnet(X, y, folds, family: str = "gaussian", alpha: float = 1.0, lambdas
     n_jobs : int or None
         Threads (None: one per core, at most one per fold).  The result does not depend on it.
 
-    The error measure is glmnet's default: mean squared error (gaussian), binomial deviance
-    (probabilities floored at 1e-5 as cv.glmnet does), or the grouped partial-likelihood
-    deviance per event (Cox; folds weighted by their events, as cv.glmnet does).
+    type_measure : {"default", "deviance", "mse", "C"}
+        The error measure is glmnet's default: mean squared error (gaussian), binomial deviance
+        (probabilities floored at 1e-5 as cv.glmnet does), or the grouped partial-likelihood
+        deviance per event (Cox; folds weighted by their events, as cv.glmnet does).
+        ``"C"`` (Cox only, cv.glmnet's ``type.measure = "C"``): Harrell's C of each fold's
+        held-out linear predictor (``survival::concordance``, risk ties 1/2), folds weighted by
+        their size; ``lambda_min`` is then the lambda of the *largest* mean C and
+        ``lambda_1se`` the largest lambda whose mean C is within one ``cvsd`` of it.
     """
     Xf, A, yv = _as_xy(X, y)
     _check_family(family, yv)
+    measure = _check_measure(family, type_measure)
     _check_alpha(alpha)
     folds = _as_folds(folds, len(yv))
     if lambdas is None:
@@ -407,8 +439,8 @@ def cv_glmnet(X, y, folds, family: str = "gaussian", alpha: float = 1.0, lambdas
                                  ties) for f in folds]
     out = _run_threads(run, n_jobs)
     etas, etas_tr, conv, kkts = zip(*out)
-    errs, weights = _fold_errors(family, yv, folds, etas, etas_tr, ties)
-    cvm, cvsd, i_min, i_1se = _cv_summary(errs, weights, lambdas)
+    errs, weights = _fold_errors(family, yv, folds, etas, etas_tr, ties, measure)
+    cvm, cvsd, i_min, i_1se = _cv_summary(errs, weights, lambdas, larger_better=measure == "C")
     pred = np.full((len(yv), len(lambdas)), np.nan)
     for (_, te), eta in zip(folds, etas):
         pred[te] = eta
@@ -417,10 +449,19 @@ def cv_glmnet(X, y, folds, family: str = "gaussian", alpha: float = 1.0, lambdas
              for f, c in enumerate(conv) if not c.all()]
     return CVGlmnetResult(lambdas=lambdas, cvm=cvm, cvsd=cvsd, lambda_min=float(lambdas[i_min]),
                           lambda_1se=float(lambdas[i_1se]), index_min=i_min, index_1se=i_1se,
-                          measure={"gaussian": "mse", "binomial": "deviance",
-                                   "cox": "deviance"}[family],
+                          measure=measure,
                           fold_errors=errs, predictions=pred, converged=conv,
                           max_kkt=float(max(kkts)), convergence_warnings=warns)
+
+
+def _check_measure(family, type_measure):
+    default = {"gaussian": "mse", "binomial": "deviance", "cox": "deviance"}[family]
+    allowed = {"gaussian": ("mse",), "binomial": ("deviance",), "cox": ("deviance", "C")}[family]
+    measure = default if type_measure == "default" else type_measure
+    if measure not in allowed:
+        raise PenalizedError(f"type_measure {type_measure!r} is not available for family="
+                             f"{family!r}; use one of {('default',) + allowed}")
+    return measure
 
 
 def _as_folds(folds, n):

@@ -33,6 +33,10 @@ class FusionModel(_FamilyEstimator):
       ``"mofa"`` (MOFA+ factors, missing blocks allowed; test samples are projected on the
       training weights by ridge least squares) - then ``base`` on the scores.
 
+    ``family="cox"``: survival targets (``y`` = ``(time, event)``); the base models are Cox
+    :class:`~radiogenomics.penalized.PenalizedModel` s, predictions are risk scores (log
+    relative hazards) and late fusion stacks them with an unpenalised Cox model.
+
     ``contributions_`` (after fit): for late fusion the meta-learner's weight of each modality
     (full pattern) and for every strategy the modality's share of samples that had it.
     Use :func:`radiogenomics.validation.modality_contributions` for the change in
@@ -82,6 +86,8 @@ class FusionModel(_FamilyEstimator):
         return have
 
     def _predict_base(self, model, A):
+        if self.family == "cox":
+            return np.asarray(model.predict(A), dtype=float)
         if self.family == "binomial":
             p = np.clip(model.predict_proba(A)[:, 1], 1e-9, 1 - 1e-9)
             return np.log(p / (1 - p))
@@ -89,10 +95,16 @@ class FusionModel(_FamilyEstimator):
 
     def fit(self, X, y):
         have = self._check(X)
+        if self.family == "cox":
+            from .penalized import _survival_target
+            y = _survival_target(y)
+            if isinstance(y, pd.DataFrame) and set(y.index) == set(X.index):
+                y = y.reindex(X.index)          # pandas inputs pair by sample ID
         yv = np.asarray(y, dtype=float)
         gen = check_rng(self.rng)
         names = list(self.modalities)
         self.modality_presence_ = have.mean()
+        self.convergence_warnings_ = []
         if self.strategy == "early":
             cols = [c for m in names for c in self.modalities[m]]
             self.fill_ = X[cols].mean()
@@ -147,6 +159,8 @@ class FusionModel(_FamilyEstimator):
         A, yy = P.loc[rows].to_numpy(), y[rows]
         if len(yy) < 3:
             return None
+        if self.family == "cox":
+            return self._fit_meta_cox(P.columns, A, yy)
         if self.family == "binomial":
             if len(np.unique(yy)) < 2:
                 return None
@@ -154,6 +168,20 @@ class FusionModel(_FamilyEstimator):
             return {"cols": list(P.columns), "coef": m.coef_[0], "intercept": m.intercept_[0]}
         m = LinearRegression().fit(A, yy)
         return {"cols": list(P.columns), "coef": m.coef_, "intercept": m.intercept_}
+
+    def _fit_meta_cox(self, cols, A, yy):
+        """Stacking for survival: an unpenalised Cox model (Efron ties, as coxph) of the
+        outcome on the modalities' out-of-fold risk scores; no intercept (a Cox linear
+        predictor has none).  None when the rows hold fewer than 2 events."""
+        from .survival.coxph import coxph
+
+        if yy[:, 1].sum() < 2:
+            return None
+        fit = coxph(pd.DataFrame(A, columns=list(cols)), time=yy[:, 0], event=yy[:, 1])
+        if not fit.converged:
+            self.convergence_warnings_.append(
+                f"stacking Cox model on {list(cols)} did not converge ({fit.n_iter} iterations)")
+        return {"cols": list(cols), "coef": np.asarray(fit.coef, dtype=float), "intercept": 0.0}
 
     def _fit_joint(self, X, have, gen):
         names = list(self.modalities)

@@ -35,9 +35,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, TransformerMixin
 
-from ._checks import check_rng, listing
+from ._checks import InputError, check_rng, listing
 from .elasticnet import (DEFAULT_THRESH, GlmnetPath, PenalizedError, PenalizedInputError,
                          _as_xy, _check_family, cv_glmnet, glmnet_fit, glmnet_lambda_sequence)
 
@@ -48,6 +48,23 @@ __all__ = ["glmnet_lambda_sequence", "glmnet_fit", "GlmnetPath", "cv_glmnet", "P
 
 
 # ------------------------------------------------------------------------------ estimator
+
+def _as_survival(y):
+    from .survival import as_survival
+    try:
+        return as_survival(y)
+    except InputError as exc:
+        raise PenalizedInputError(str(exc)) from None
+
+
+def _survival_target(y):
+    """A survival outcome (any layout :func:`radiogenomics.survival.as_survival` reads) as the
+    ``(time, status)`` frame the engine takes, keeping a DataFrame's sample IDs."""
+    t, e, index = _as_survival(y)
+    if index is None:                    # arrays pair with X by position
+        return np.column_stack([t, e])
+    return pd.DataFrame({"time": t, "status": e}, index=index)
+
 
 def _inner_folds(A, y, family, cv, rng, groups):
     """Inner folds for lambda: K-fold (stratified for binomial); with ``groups`` (e.g. centres
@@ -76,11 +93,13 @@ def _inner_folds(A, y, family, cv, rng, groups):
 
 class _FamilyEstimator(BaseEstimator):
     """A regressor for ``family="gaussian"``, a classifier for ``"binomial"`` (scikit-learn's
-    ``is_classifier`` / ``is_regressor``, scorers and CV splitters follow ``family``)."""
+    ``is_classifier`` / ``is_regressor``, scorers and CV splitters follow ``family``); for
+    ``"cox"`` neither (a survival model, as scikit-survival's: ``predict`` gives the risk
+    score, ``score`` Harrell's C)."""
 
     @property
     def _estimator_type(self):
-        return "classifier" if self.family == "binomial" else "regressor"
+        return {"binomial": "classifier", "cox": None}.get(self.family, "regressor")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -88,12 +107,13 @@ class _FamilyEstimator(BaseEstimator):
         if self.family == "binomial":
             from sklearn.utils import ClassifierTags
             tags.classifier_tags = ClassifierTags()
-        else:
+        elif self.family != "cox":
             from sklearn.utils import RegressorTags
             tags.regressor_tags = RegressorTags()
         return tags
 
-    # subclasses give decision_function: the linear predictor (log-odds for binomial)
+    # subclasses give decision_function: the linear predictor (log-odds for binomial, log
+    # relative hazard for cox)
     def predict(self, X):
         eta = self.decision_function(X)
         if self.family == "binomial":
@@ -113,7 +133,14 @@ class PenalizedModel(_FamilyEstimator):
 
     Parameters
     ----------
-    family : {"gaussian", "binomial"}
+    family : {"gaussian", "binomial", "cox"}
+        ``"cox"``: penalised Cox proportional hazards (glmnet's coxnet: Breslow ties by
+        default, or ``ties="efron"``); ``y`` is the survival outcome, ``(time, event)`` as a
+        two-column DataFrame / array or a structured array (scikit-survival's layout; see
+        :func:`radiogenomics.survival.as_survival`).  ``predict`` gives the risk score (the
+        linear predictor ``x' beta``, no intercept), ``score`` Harrell's C, and
+        ``predict_survival`` / ``predict_risk`` absolute predictions from the Breslow
+        baseline hazard of the training data.
     alpha : float
         glmnet's mixing parameter: 1 lasso, 0 ridge, in between elastic net.
     lambda_ : float or None
@@ -122,6 +149,11 @@ class PenalizedModel(_FamilyEstimator):
         error; ``"1se"``: ``lambda.1se``, the largest lambda within one ``cvsd`` of it).
     thresh : float
         glmnet's convergence threshold for every fit (the KKT violation is checked too).
+    ties : {"breslow", "efron"}
+        Cox only: tie handling of the partial likelihood (glmnet 4.1-6 has Breslow only).
+    type_measure : {"default", "deviance", "C"}
+        Cox only: the inner CV's criterion, cv.glmnet's ``type.measure`` (default the partial
+        likelihood deviance; ``"C"`` Harrell's C).
     n_jobs : int or None
         Threads for the inner folds (None: one per core); the result does not depend on it.
     rng : int, Generator, BitGenerator, SeedSequence or None
@@ -142,8 +174,11 @@ class PenalizedModel(_FamilyEstimator):
     def __init__(self, family: str = "gaussian", alpha: float = 1.0, lambda_: float | None = None,
                  n_lambda: int = 50, lambda_min_ratio: float | None = None, cv: int = 5,
                  selection: str = "min", thresh: float = DEFAULT_THRESH,
+                 ties: str = "breslow", type_measure: str = "default",
                  n_jobs: int | None = None, rng=None):
         self.family = family
+        self.ties = ties
+        self.type_measure = type_measure
         self.alpha = alpha
         self.lambda_ = lambda_
         self.n_lambda = n_lambda
@@ -159,8 +194,10 @@ class PenalizedModel(_FamilyEstimator):
             raise PenalizedError(f"groups has {len(groups)} labels for {A.shape[0]} samples")
         if self.selection not in ("min", "1se"):
             raise PenalizedError(f"selection must be 'min' or '1se', got {self.selection!r}")
-        if Y.ndim == 2 and Y.shape[1] > 1 and self.family != "gaussian":
+        if Y.ndim == 2 and Y.shape[1] > 1 and self.family == "binomial":
             raise PenalizedError("multi-output targets are supported for family='gaussian' only")
+        if self.family == "cox" and self.ties not in ("breslow", "efron"):
+            raise PenalizedError(f"ties must be 'breslow' or 'efron', got {self.ties!r}")
         if A.shape[0] < 2 * self.cv and self.lambda_ is None:
             raise PenalizedError(f"n = {A.shape[0]} is too small for {self.cv}-fold inner CV; "
                                  "lower cv or give lambda_")
@@ -170,11 +207,12 @@ class PenalizedModel(_FamilyEstimator):
         _check_family(self.family, yj)
         if self.lambda_ is None:
             seq = glmnet_lambda_sequence(A, yj, self.family, self.alpha, self.n_lambda,
-                                         self.lambda_min_ratio)
+                                         self.lambda_min_ratio, ties=self.ties)
             folds, self.inner_cv_ = _inner_folds(A, yj, self.family, self.cv, gen,
                                                  None if groups is None else np.asarray(groups))
             res = cv_glmnet(A, yj, folds, self.family, self.alpha, lambdas=seq,
-                            thresh=self.thresh, n_jobs=self.n_jobs)
+                            thresh=self.thresh, n_jobs=self.n_jobs, ties=self.ties,
+                            type_measure=self.type_measure)
             best = res.index_min if self.selection == "min" else res.index_1se
             self.cv_results_[name] = res
             self.cv_curves_[name] = pd.DataFrame({"lambda": seq, "cv_error": res.cvm,
@@ -183,14 +221,19 @@ class PenalizedModel(_FamilyEstimator):
             lams = seq[: best + 1]         # walk glmnet's sequence down (warm starts)
         else:
             lams = [float(self.lambda_)]
-        path = glmnet_fit(A, yj, self.family, self.alpha, lambdas=lams, thresh=self.thresh)
+        path = glmnet_fit(A, yj, self.family, self.alpha, lambdas=lams, thresh=self.thresh,
+                          ties=self.ties)
         log.extend(f"{name}: {m}" for m in path.convergence_warnings)
         row = path.coef.iloc[-1]
         return float(row.iloc[0]), row.iloc[1:].to_numpy(), float(lams[-1]), float(path.kkt[-1])
 
     def fit(self, X, y, groups=None):
+        if self.family == "cox":
+            y = _survival_target(y)
         Xf, A, Y = _as_xy(X, y)
         self._check_fit_args(A, Y, groups)
+        if self.family == "cox":
+            return self._fit_cox(Xf, A, Y, groups)
         multi = Y.ndim == 2 and Y.shape[1] > 1
         Ym = Y.reshape(len(Y), -1)
         targets = (list(y.columns) if isinstance(y, pd.DataFrame) else
@@ -217,6 +260,37 @@ class PenalizedModel(_FamilyEstimator):
             self.classes_ = np.array([0.0, 1.0])
         return self
 
+    def _fit_cox(self, Xf, A, Y, groups):
+        """One survival target: lambda by inner CV, final fit, Breslow baseline hazard."""
+        from .survival.coxph import breslow_baseline
+
+        self.feature_names_in_ = np.array([str(c) for c in Xf.columns], dtype=object)
+        self.inner_cv_ = None
+        self.cv_curves_, self.cv_results_ = {}, {}
+        log: list[str] = []
+        _, coef, lam, kkt = self._fit_one(A, Y, check_rng(self.rng), groups, "survival", log)
+        self.targets_, self.multi_output_ = ["survival"], False
+        self.coef_ = pd.Series(coef, index=self.feature_names_in_, name="coef")
+        self.intercept_ = 0.0
+        self.lambda_chosen_, self.kkt_ = lam, kkt
+        self.convergence_warnings_ = log
+        self.baseline_hazard_ = breslow_baseline(Y[:, 0], Y[:, 1], A @ coef, ties=self.ties)
+        return self
+
+    def predict_survival(self, X, times) -> pd.DataFrame:
+        """``S(t | x) = exp(-H0(t) exp(x' beta))`` at ``times`` (samples x times), with the
+        Breslow (or Efron-type) baseline of the training data (``baseline_hazard_``)."""
+        if self.family != "cox":
+            raise PenalizedError("predict_survival is for family='cox'")
+        times = np.atleast_1d(np.asarray(times, dtype=float))
+        S = self.baseline_hazard_.survival(self.decision_function(X), times)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        return pd.DataFrame(S, index=index, columns=times)
+
+    def predict_risk(self, X, horizon: float) -> np.ndarray:
+        """Absolute risk of an event by ``horizon``: ``1 - S(horizon | x)``."""
+        return 1.0 - self.predict_survival(X, [horizon]).to_numpy()[:, 0]
+
     def decision_function(self, X):
         A = X.to_numpy(dtype=float) if isinstance(X, pd.DataFrame) else np.asarray(X, float)
         C = self.coef_.to_numpy()
@@ -224,6 +298,10 @@ class PenalizedModel(_FamilyEstimator):
 
     def score(self, X, y):
         from sklearn.metrics import r2_score, roc_auc_score
+        if self.family == "cox":
+            from .survival.concordance import _harrell_c_value
+            t, e, _ = _as_survival(y)
+            return _harrell_c_value(t, e, self.decision_function(X))
         if self.family == "binomial":
             return roc_auc_score(y, self.predict_proba(X)[:, 1])
         return r2_score(y, self.predict(X))

@@ -59,6 +59,9 @@ def _checked_inputs(X, y, centre=None, groups=None):
         if not isinstance(X, pd.DataFrame):
             X = pd.DataFrame(np.asarray(X))
         check_unique(X.index, "X", "sample")
+        from .survival.evaluate import is_survival_target
+        if is_survival_target(y):
+            return _checked_survival(X, y, centre, groups)
         if isinstance(y, pd.DataFrame):
             if y.shape[1] != 1:
                 raise InputError(f"y must be one column, got {y.shape[1]}")
@@ -94,6 +97,35 @@ def _checked_inputs(X, y, centre=None, groups=None):
     if g is not None:
         g = np.asarray(g)
     return X, yv, c, g
+
+
+def _checked_survival(X, y, centre, groups):
+    """:func:`_checked_inputs` for a survival outcome: ``(time, event)`` as a DataFrame on
+    ``X``'s index (aligned by sample ID when ``y`` is a DataFrame)."""
+    from .survival import as_survival
+
+    named = {"X": X}
+    if isinstance(y, pd.DataFrame):
+        check_unique(y.index, "y", "sample")
+        named["y"] = y
+    if centre is not None and not isinstance(centre, str):
+        named["centre"] = centre
+    if groups is not None:
+        named["groups"] = groups
+    aligned = align_samples(named) if len(named) > 1 else named
+    t, e, _ = as_survival(aligned.get("y", y))
+    if len(t) != len(X):
+        raise InputError(f"X has {len(X)} rows but y has {len(t)} survival outcomes; pass one "
+                         "(time, event) per sample")
+    yv = pd.DataFrame({"time": t, "event": e}, index=X.index)
+    c = aligned.get("centre", centre)
+    if c is not None and not isinstance(c, str):
+        c = pd.Series(np.asarray(c), index=X.index)
+        if c.isna().any():
+            raise InputError(f"centre is missing for sample(s) {listing(c.index[c.isna()])}; "
+                             "give every sample a centre")
+    g = aligned.get("groups")
+    return X, yv, c, None if g is None else np.asarray(g)
 
 
 # ------------------------------------------------------------------------------ splitters
@@ -243,7 +275,9 @@ class ValidationResult:
         (see :func:`radiogenomics.metrics.metric_table`).
     folds : DataFrame
         The main metrics per fold (and repeat), plus train/test sizes and the test centres.
-    kind : "continuous" or "binary"
+    kind : "continuous", "binary" or "survival"
+    horizons : list
+        Survival: the horizons of the absolute-risk predictions (``risk_<h>`` columns).
     params : list
         Chosen hyper-parameters per outer fold (nested CV), else empty.
     """
@@ -255,6 +289,11 @@ class ValidationResult:
     cv: str
     params: list = field(default_factory=list)
     estimators: list = field(default_factory=list, repr=False)
+    horizons: list = field(default_factory=list)
+
+    @property
+    def _main(self) -> str:
+        return {"continuous": "r2", "binary": "auroc", "survival": "c_index"}[self.kind]
 
     def to_frame(self) -> pd.DataFrame:
         return self.metrics.copy()
@@ -262,10 +301,11 @@ class ValidationResult:
     def pooled(self) -> pd.DataFrame:
         """Out-of-fold prediction per sample, averaged over repeats."""
         p = self.predictions
-        cols = [c for c in ("pred", "pred_baseline") if c in p.columns]
+        outcome = ["time", "event"] if self.kind == "survival" else ["y"]
+        cols = [c for c in p.columns if c.startswith(("pred", "risk_"))]
         agg = p.groupby(level=0, sort=False)[cols].mean()
         first = p[~p.index.duplicated()]
-        return first[["centre", "y"]].join(agg)
+        return first[["centre", *outcome]].join(agg)
 
     def metric(self, name: str, group: str = "all") -> float:
         m = self.metrics
@@ -274,15 +314,25 @@ class ValidationResult:
             raise KeyError(f"no metric {name!r} for group {group!r}")
         return float(row["estimate"].iloc[0])
 
-    def calibration(self, n_bins: int = 10):
+    def calibration(self, n_bins: int = 10, horizon: float | None = None):
+        """Binary: :func:`radiogenomics.metrics.calibration`; survival: predicted vs
+        Kaplan-Meier observed risk at ``horizon`` (one of ``horizons``) by ``n_bins`` risk
+        groups (:func:`radiogenomics.survival.calibration_at`)."""
         from .metrics import calibration
+        if self.kind == "survival":
+            from .survival.evaluate import pooled_calibration
+            return pooled_calibration(self, horizon, n_bins)
         if self.kind != "binary":
             raise ValidationError("calibration is for binary outcomes")
         p = self.pooled()
         return calibration(p["y"].to_numpy(), p["pred"].to_numpy(), n_bins=n_bins)
 
-    def decision_curve(self, thresholds=None) -> pd.DataFrame:
+    def decision_curve(self, thresholds=None, horizon: float | None = None) -> pd.DataFrame:
+        """Net benefit by threshold (binary; survival: at ``horizon``, Vickers et al. 2008)."""
         from .metrics import net_benefit
+        if self.kind == "survival":
+            from .survival.evaluate import pooled_net_benefit
+            return pooled_net_benefit(self, horizon, thresholds)
         if self.kind != "binary":
             raise ValidationError("decision curves are for binary outcomes")
         p = self.pooled()
@@ -302,7 +352,7 @@ class ValidationResult:
             lines.append(f"  {r['metric']:<24s} {r['estimate']: .3f}  "
                          f"[{r['lower']: .3f}, {r['upper']: .3f}]")
         if "group" in m and m["group"].astype(str).ne("all").any():
-            main = "r2" if self.kind == "continuous" else "auroc"
+            main = self._main
             g = m[(m["metric"] == main) & (m["group"].astype(str) != "all")]
             if len(g):
                 lines.append(f"  {main} by group: " + "; ".join(
@@ -310,7 +360,7 @@ class ValidationResult:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        main = "r2" if self.kind == "continuous" else "auroc"
+        main = self._main
         try:
             v = f"{main}={self.metric(main):.3f}"
         except KeyError:
@@ -319,15 +369,26 @@ class ValidationResult:
 
 
 def _kind(y, kind):
+    surv = isinstance(y, pd.DataFrame) and list(y.columns) == ["time", "event"]
     if kind is not None:
-        if kind not in ("continuous", "binary"):
-            raise ValidationError(f"kind must be 'continuous' or 'binary', got {kind!r}")
+        if kind not in ("continuous", "binary", "survival"):
+            raise ValidationError(f"kind must be 'continuous', 'binary' or 'survival', got "
+                                  f"{kind!r}")
+        if (kind == "survival") != surv:
+            raise ValidationError(f"kind={kind!r} does not match y: a survival outcome is "
+                                  "(time, event), two columns; other kinds take one value per "
+                                  "sample")
         return kind
+    if surv:
+        return "survival"
     u = np.unique(np.asarray(y, dtype=float))
     return "binary" if len(u) <= 2 and np.isin(u, (0.0, 1.0)).all() else "continuous"
 
 
-def _predict(est, X, kind):
+def _predict(est, X, kind, horizons=()):
+    if kind == "survival":
+        from .survival.evaluate import survival_predictions
+        return survival_predictions(est, X, horizons)
     if kind == "binary":
         return est.predict_proba(X)[:, 1]
     return np.asarray(est.predict(X), dtype=float).ravel()
@@ -387,23 +448,24 @@ def _set_seed(est, seed):
     return est
 
 
-def _fold_fit(fold, estimator, baseline, X, yv, inner_groups, kind, keep_estimator):
+def _fold_fit(fold, estimator, baseline, X, yv, inner_groups, kind, keep_estimator,
+              horizons=()):
     """Fit one training split (``fold = (train, test, seed)``) and predict its test rows:
     ``(pred, pred_baseline or None, fitted estimator or None)``; a task of
     :func:`cross_validate` (in this process or on a Dask worker)."""
     tr, te, seed = fold
     est = _fit(_set_seed(clone(estimator), seed), X.iloc[tr], yv.iloc[tr],
                None if inner_groups is None else inner_groups[tr])
-    pred = _predict(est, X.iloc[te], kind)
+    pred = _predict(est, X.iloc[te], kind, horizons)
     bpred = None
     if baseline is not None:
         b = _set_seed(clone(baseline), seed).fit(X.iloc[tr], yv.iloc[tr])
-        bpred = _predict(b, X.iloc[te], kind)
+        bpred = _predict(b, X.iloc[te], kind, horizons)
     return pred, bpred, est if keep_estimator else None
 
 
 def _fit_folds(estimator, baseline, X, yv, splits, seeds, inner_groups, kind,
-               keep_estimators, client, progress) -> list:
+               keep_estimators, client, progress, horizons=()) -> list:
     """:func:`_fold_fit` of every split, in order: in this process or as Dask tasks (the
     data sent to every worker once)."""
     from .distributed import client_context, map_ordered, scatter_shared
@@ -412,18 +474,19 @@ def _fit_folds(estimator, baseline, X, yv, splits, seeds, inner_groups, kind,
     with client_context(client) as cl:
         data = scatter_shared(cl, (X, yv, inner_groups))
         return map_ordered(cl, _fold_task, folds, desc="cross-validation", progress=progress,
-                           args=(estimator, baseline, data, kind, keep_estimators))
+                           args=(estimator, baseline, data, kind, keep_estimators, horizons))
 
 
-def _fold_task(fold, estimator, baseline, data, kind, keep_estimator):
+def _fold_task(fold, estimator, baseline, data, kind, keep_estimator, horizons=()):
     X, yv, inner_groups = data
-    return _fold_fit(fold, estimator, baseline, X, yv, inner_groups, kind, keep_estimator)
+    return _fold_fit(fold, estimator, baseline, X, yv, inner_groups, kind, keep_estimator,
+                     horizons)
 
 
 def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: str | None = None,
                    groups=None, baseline=None, n_boot: int = 1000, rng=None,
                    progress: bool | None = None, return_estimators: bool = False,
-                   _cv_name: str | None = None, client=None) -> ValidationResult:
+                   _cv_name: str | None = None, client=None, horizons=None) -> ValidationResult:
     """Out-of-fold predictions of ``estimator`` refitted on every training split.
 
     Parameters
@@ -459,9 +522,22 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
         Fit the folds as Dask tasks (see :mod:`radiogenomics.distributed`); folds and seeds
         are drawn here as without a client, so predictions and metrics are identical for any
         number of workers.  The estimator must be picklable.  Default: this process.
+    horizons : sequence of float, optional
+        Survival outcomes only: times at which the absolute risk ``1 - S(h | x)`` is
+        predicted (by the final step's ``predict_risk``, e.g. a Cox
+        :class:`~radiogenomics.penalized.PenalizedModel`) and scored (time-dependent AUROC,
+        Brier score, calibration, net benefit; see
+        :func:`radiogenomics.survival.evaluate.survival_metric_table`).
+
+    Survival outcomes (``y`` = ``(time, event)``: a two-column DataFrame / array or a
+    structured array, ``kind="survival"``): ``pred`` is the risk score (higher = earlier
+    event); metrics are Harrell's C (and, with several centres, the within-centre C: pairs of
+    the same centre only, the counterpart of ``auroc_within_centre``), Uno's C and, with
+    ``horizons``, the metrics at each horizon.
     """
     X, yv, centre, groups = _checked_inputs(X, y, centre, groups)
     kind = _kind(yv, kind)
+    horizons = _horizons(horizons, kind, yv)
     gen = check_rng(rng)
     if centre is None and "centre" in X.columns:
         centre = X["centre"]
@@ -481,7 +557,7 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
     fold_in_repeat = 0
     seeds = [_seed(gen) for _ in splits]        # drawn here, in fold order, whatever runs them
     fits = _fit_folds(estimator, baseline, X, yv, splits, seeds, inner_groups, kind,
-                      return_estimators, client, progress)
+                      return_estimators, client, progress, horizons)
     for (tr, te), (pred, bpred, est) in zip(splits, fits):
         if seen[te].any():
             repeat += 1
@@ -489,10 +565,21 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
             seen[:] = False
         seen[te] = True
         rec = pd.DataFrame({"fold": fold_in_repeat, "repeat": repeat,
-                            "centre": centre.iloc[te].to_numpy() if centre is not None else "all",
-                            "y": yv.iloc[te].to_numpy(), "pred": pred}, index=X.index[te])
-        if baseline is not None:
-            rec["pred_baseline"] = bpred
+                            "centre": centre.iloc[te].to_numpy() if centre is not None else "all"},
+                           index=X.index[te])
+        if kind == "survival":
+            rec[["time", "event"]] = yv.iloc[te].to_numpy()
+            for col, v in pred.items():
+                rec[col] = v
+            if baseline is not None:
+                for col, v in bpred.items():
+                    rec[col.replace("pred", "pred_baseline", 1) if col == "pred"
+                        else col + "_baseline"] = v
+        else:
+            rec["y"] = yv.iloc[te].to_numpy()
+            rec["pred"] = pred
+            if baseline is not None:
+                rec["pred_baseline"] = bpred
         rows.append(rec)
         fold_rows.append(_fold_metrics(rec, kind) | {
             "fold": fold_in_repeat, "repeat": repeat, "n_train": len(tr), "n_test": len(te),
@@ -511,9 +598,24 @@ def cross_validate(estimator, X, y, cv=5, *, centre=None, subgroups=None, kind: 
     if len(untested):
         preds.attrs["untested"] = list(untested)
     res = ValidationResult(predictions=preds, metrics=pd.DataFrame(), folds=pd.DataFrame(fold_rows),
-                           kind=kind, cv=_cv_name or cv_name, estimators=ests)
+                           kind=kind, cv=_cv_name or cv_name, estimators=ests,
+                           horizons=list(horizons))
     res.metrics = _metric_tables(res, X, centre, subgroups, kind, n_boot, gen)
     return res
+
+
+def _horizons(horizons, kind, yv):
+    if horizons is None:
+        return ()
+    if kind != "survival":
+        raise ValidationError("horizons are for survival outcomes (y = (time, event))")
+    h = tuple(float(v) for v in np.atleast_1d(horizons))
+    tmax = float(yv["time"].max())
+    bad = [v for v in h if not 0 < v < tmax]
+    if bad:
+        raise ValidationError(f"horizons {bad} are outside the follow-up (0, {tmax:g}): choose "
+                              "times before the last follow-up")
+    return h
 
 
 def _metric_tables(res, X, centre, subgroups, kind, n_boot, gen) -> pd.DataFrame:
@@ -533,6 +635,10 @@ def _metric_tables(res, X, centre, subgroups, kind, n_boot, gen) -> pd.DataFrame
             s = s.reindex(pooled.index) if isinstance(s, pd.Series) else pd.Series(
                 np.asarray(s), index=X.index).reindex(pooled.index)
             grp[k] = s.astype(str)
+    if kind == "survival":
+        from .survival.evaluate import survival_metric_table
+        return survival_metric_table(pooled, grp, res.horizons, n_boot=n_boot, rng=_seed(gen),
+                                     by_centre=centre is not None)
     tables = []
     strata = pooled["centre"].to_numpy() if centre is not None else None
     base = pooled["pred_baseline"].to_numpy() if "pred_baseline" in pooled else None
@@ -588,6 +694,9 @@ def _within_centre_row(pooled, n_boot, seed) -> pd.DataFrame:
 def _fold_metrics(rec, kind) -> dict:
     from sklearn.metrics import mean_absolute_error, r2_score, roc_auc_score
 
+    if kind == "survival":
+        from .survival.evaluate import fold_survival_metrics
+        return fold_survival_metrics(rec)
     y, p = rec["y"].to_numpy(), rec["pred"].to_numpy()
     ok = np.isfinite(p)
     y, p = y[ok], p[ok]

@@ -194,6 +194,25 @@ def test_cox_cv_equals_cv_glmnet_grouped_deviance():
     assert res.lambda_1se == pytest.approx(ref["lambda_1se"].iloc[0], rel=1e-12)
 
 
+def test_cox_cv_equals_cv_glmnet_cindex():
+    """cv.glmnet(family = "cox", type.measure = "C") on the same folds and lambdas
+    (make_cv_refs.R): each fold's Harrell C (survival::concordance, risk ties 1/2), folds
+    weighted by size, lambda.min at the largest mean C, lambda.1se within one cvsd below it."""
+    d = pd.read_csv(COX / "cox_data.csv.gz", float_precision="round_trip")
+    ref = pd.read_csv(COX / "cv_glmnet_cox_C_refs.csv", float_precision="round_trip")
+    foldid = np.resize(np.arange(1, 6), len(d))
+    res = cv_glmnet(d.filter(regex=r"^x\d"), d[["time", "status"]], foldid, "cox", 1.0,
+                    lambdas=ref["lambda"].to_numpy(), type_measure="C")
+    assert res.measure == "C"
+    np.testing.assert_allclose(res.cvm, ref["cvm"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res.cvsd, ref["cvsd"], rtol=1e-8, atol=1e-12)
+    assert res.lambda_min == pytest.approx(ref["lambda_min"].iloc[0], rel=1e-12)
+    assert res.lambda_1se == pytest.approx(ref["lambda_1se"].iloc[0], rel=1e-12)
+    assert res.cvm[res.index_min] == res.cvm.max()
+    with pytest.raises(PenalizedError, match="type_measure 'C' is not available"):
+        cv_glmnet(d.filter(regex=r"^x\d"), d["time"], foldid, "gaussian", type_measure="C")
+
+
 def test_readme_penalised_example_runs(capsys):
     """The README's example of this section runs as written and prints what it says."""
     text = (Path(__file__).parents[1] / "README.md").read_text()
