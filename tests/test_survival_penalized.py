@@ -157,3 +157,26 @@ def test_fusion_survival(strategy):
         w = fm.contributions_["meta_weight"]
         assert (w > 0).all()              # both modalities carry signal (risk scores)
         assert fm.convergence_warnings_ == []
+
+
+def test_coxph_model_estimator_is_coxph():
+    """CoxPHModel (the unpenalised clinical baseline) is coxph behind fit/predict: same
+    coefficients, linear predictor and survfit-style absolute risks; columns select the
+    clinical variables; missing columns are named."""
+    from radiogenomics.survival import CoxPHModel, coxph
+
+    X, y = _sim(n=120, p=4)
+    m = CoxPHModel(columns=["f0", "f1"]).fit(X, y)
+    fit = coxph(X[["f0", "f1"]], time=y["time"], event=y["event"])
+    np.testing.assert_allclose(m.coef_.to_numpy(), fit.coef.to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(m.predict(X), X[["f0", "f1"]].to_numpy() @ fit.coef.to_numpy(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(m.predict_risk(X.iloc[:4], 3.0),
+                               fit.predict_risk(X[["f0", "f1"]].iloc[:4], 3.0).to_numpy(),
+                               rtol=1e-12)
+    from radiogenomics.survival.concordance import _harrell_c_value
+    assert m.score(X, y) == _harrell_c_value(y["time"].to_numpy(), y["event"].to_numpy(),
+                                             m.predict(X))
+    from radiogenomics._checks import InputError
+    with pytest.raises(InputError, match=r"columns \['age'\] are not in X"):
+        CoxPHModel(columns=["age"]).fit(X, y)
