@@ -33,6 +33,7 @@ from .counts import CARDIAC_CELL_TYPES, BulkCountsStudy, make_bulk_counts, make_
 from .cohort import DEFAULT_VIEWS, SimulatedFrames, log_cpm, make_cohort, module_scores
 from .phantoms import PHANTOM_LABELS, PHANTOM_PARAMS, PhantomSet, make_imaging_cohort, make_phantoms
 from .genetics import MRSummary, draw_instruments, make_mr_summary, simulate_dosages
+from .survival import SurvivalOutcome, make_survival_cohort, simulate_survival
 from .truth import GroundTruth, RadiomicTransform, population_canonical_correlations
 
 __all__ = [
@@ -57,4 +58,7 @@ __all__ = [
     "module_scores",
     "population_canonical_correlations",
     "simulate_dosages",
+    "SurvivalOutcome",
+    "make_survival_cohort",
+    "simulate_survival",
 ]
