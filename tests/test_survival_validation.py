@@ -103,14 +103,15 @@ def test_survival_cv_shapes_and_horizons():
     X, y, _ = _cohort(7, null=False, n=120, p=30, centre_log_hazard=[-0.3, 0.0, 0.3, 0.6])
     base = make_pipeline(family="cox", harmonize=False).set_params(model__lambda_=1e6)  # null
     res = cross_validate(make_pipeline(family="cox", alpha=1.0, harmonize=False, cv=4, rng=1),
-                         X, y, cv=4, horizons=[2.0], baseline=base, n_boot=50, rng=3)
-    assert res.kind == "survival" and res.horizons == [2.0]
+                         X, y, cv=4, horizons=[2.0, 3.0], baseline=base, n_boot=50, rng=3)
+    assert res.kind == "survival" and res.horizons == [2.0, 3.0]
     p = res.pooled()
     assert {"time", "event", "pred", "risk_2", "pred_baseline", "risk_2_baseline"} <= set(p)
     assert ((p["risk_2"] > 0) & (p["risk_2"] < 1)).all()
     names = set(res.metrics["metric"])
     assert {"c_index", "c_index_within_centre", "uno_c", "auc_2", "brier_2", "ipa_2",
-            "calibration_slope_2", "oe_ratio_2", "nri_2", "idi_2", "delta_c_index"} <= names
+            "calibration_slope_2", "oe_ratio_2", "nri_2", "idi_2", "delta_c_index", "auc_3",
+            "ibs"} <= names
     by = res.metrics[res.metrics["breakdown"] == "centre"]
     assert set(by["group"]) == set(X["centre"]) and "c_index" in set(by["metric"])
     assert "c_index" in res.folds.columns and len(res.folds) == 4
@@ -125,3 +126,16 @@ def test_survival_cv_shapes_and_horizons():
     with pytest.raises(ValidationError, match="kind='binary' does not match"):
         cross_validate(PenalizedModel(family="cox", lambda_=0.1), X.drop(columns="centre"), y,
                        cv=3, kind="binary")
+
+
+def test_readme_survival_example_runs(capsys):
+    """The README's survival example runs as written and prints what the text says."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    section = text.split("## Survival outcomes: Cox models, penalised Cox", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    exec(compile(code, "README-survival", "exec"), {})
+    out = capsys.readouterr().out
+    assert "GLOBAL" in out and "Survival screen" in out
+    assert "c_index_within_centre" in out and "nri_3" in out

@@ -21,7 +21,8 @@ At each horizon ``h`` (``horizons``; absolute risk ``1 - S(h | x)`` from the est
 ``auc_<h>``: cumulative/dynamic AUROC (IPCW); ``brier_<h>`` (IPCW) and ``ipa_<h>`` (index of
 prediction accuracy, 1 - Brier / Brier of the Kaplan-Meier null model);
 ``calibration_slope_<h>`` and ``oe_ratio_<h>`` (observed Kaplan-Meier risk / mean predicted
-risk); with a baseline model, ``nri_<h>`` (category-free) and ``idi_<h>``, and
+risk); with two or more horizons ``ibs`` (integrated Brier score over them); with a baseline
+model, ``nri_<h>`` (category-free) and ``idi_<h>``, and
 ``delta_c_index`` (C of the model - C of the baseline, paired bootstrap CI).
 Per centre and subgroup: ``c_index`` and, at each horizon, ``auc_<h>`` and ``oe_ratio_<h>``.
 CIs conditional on the fitted fold models (as for the other kinds): analytic where the
@@ -192,6 +193,23 @@ def _brier_rows(y, risk, h, n, n_events):
                  "1 - Brier / Brier of the Kaplan-Meier null model")]
 
 
+def _ibs_row(d, horizons):
+    """Integrated Brier score over the horizons (riskRegression / pec's step rule on the
+    predicted survival at the horizons only: a coarse grid, so compare models on the same
+    horizons)."""
+    from .horizon import integrated_brier_score
+
+    y = np.column_stack([d["time"].to_numpy(), d["event"].to_numpy()])
+    S = 1.0 - np.column_stack([d[risk_column(h)].to_numpy() for h in horizons])
+    try:
+        res = integrated_brier_score(y, y, S, list(horizons))
+    except InputError as exc:
+        return _row("all", "ibs", np.nan, np.nan, np.nan, len(d), y[:, 1].sum(), str(exc))
+    return _row("all", "ibs", res.ibs, np.nan, np.nan, len(d), y[:, 1].sum(),
+                f"over the horizons {[float(h) for h in horizons]} (step rule); null model "
+                f"{res.null_ibs:.4f}, IPA {res.ipa:.3f}")
+
+
 def _reclassification_rows(y, risk, risk_old, h, n, n_events, n_boot=200, rng=0):
     from .horizon import nri_idi_at
 
@@ -244,6 +262,8 @@ def survival_metric_table(pooled: pd.DataFrame, groups: dict, horizons, *, n_boo
         bcol = risk_column(h) + "_baseline"
         base = d[bcol].to_numpy() if bcol in d else None
         rows += _horizon_rows(d, h, baseline=base)
+    if len(horizons) >= 2:
+        rows.append(_ibs_row(d, horizons))
     if "pred_baseline" in d:
         rows.append(_delta_c_row(d, n_boot, rng, centre))
     for name, g in groups.items():
