@@ -757,16 +757,19 @@ def nested_cv(estimator, param_grid, X, y, outer=5, inner: int = 5, *, scoring=N
     with its whole inner search, as Dask tasks."""
     from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 
+    from .survival.evaluate import is_survival_target
+
     gen = check_rng(rng)
-    kind = _kind(np.asarray(y, dtype=float), kwargs.get("kind"))
+    kind = ("survival" if is_survival_target(y) else
+            _kind(np.asarray(y, dtype=float), kwargs.get("kind")))
     inner_cv = (StratifiedKFold if kind == "binary" else KFold)(inner, shuffle=True,
                                                                 random_state=_seed(gen))
     grouped = (isinstance(outer, str) and outer == "loco") or isinstance(outer, LeaveOneCentreOut)
     if grouped or kwargs.get("groups") is not None:
         # grouped inner folds: hyper-parameters chosen for an unseen group, as scored outside
         inner_cv = GroupedInnerKFold(inner, stratify=kind == "binary", random_state=_seed(gen))
-    if scoring is None:
-        scoring = "roc_auc" if kind == "binary" else "r2"
+    if scoring is None:     # survival: the estimator's own score (Harrell's C)
+        scoring = {"binary": "roc_auc", "continuous": "r2"}.get(kind)
     search = GridSearchCV(estimator, param_grid, cv=inner_cv, scoring=scoring, refit=True)
     res = cross_validate(search, X, y, outer, rng=gen, return_estimators=True, **kwargs)
     res.params = [e.best_params_ for e in res.estimators]
@@ -805,7 +808,8 @@ def _cv_score(target, ctx) -> float:
     for (tr, te), s in zip(splits, fold_seeds):
         est = _fit(_set_seed(clone(estimator), s), X.iloc[tr], target[tr],
                    None if inner_groups is None else inner_groups[tr])
-        pred[te] = _predict(est, X.iloc[te], kind)
+        out = _predict(est, X.iloc[te], kind)
+        pred[te] = out["pred"] if kind == "survival" else out
     return sign * _score(metric, target, pred)
 
 
@@ -842,7 +846,9 @@ def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric:
     The folds are the same for the observed and every permuted target (drawn once from
     ``rng``), and permutations come from :class:`radiogenomics.resampling.PermutationScheme`.
     ``metric``: ``"r2"`` (continuous, default) or ``"auroc"`` (binary, default), or
-    ``"pearson_r"``, ``"mae"`` (lower is better: compared as -MAE), ``"brier"`` (likewise).
+    ``"pearson_r"``, ``"mae"`` (lower is better: compared as -MAE), ``"brier"`` (likewise);
+    survival outcomes (``y`` = (time, event)): ``"c_index"`` (Harrell's C, default), the
+    (time, event) pairs permuted together.
     ``groups`` go to the splitter (grouped folds) and, as in :func:`cross_validate`, to the
     inner folds of the final estimator (the centres under leave-one-centre-out).
     ``client`` (None, ``"local"``, a scheduler address, a Client or a cluster; see
@@ -856,9 +862,9 @@ def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric:
         raise ValidationError("n_permutations must be at least 1")
     gen = check_rng(rng)
     X, ys, centre, groups = _checked_inputs(X, y, centre, groups)
+    kind = _kind(ys, None)
     yv = ys.to_numpy()
-    kind = _kind(yv, None)
-    metric = metric or ("auroc" if kind == "binary" else "r2")
+    metric = metric or {"binary": "auroc", "continuous": "r2", "survival": "c_index"}[kind]
     sign = -1.0 if metric in ("mae", "brier") else 1.0
     if centre is None and "centre" in X.columns:
         centre = X["centre"]
@@ -890,10 +896,16 @@ def permutation_test(estimator, X, y, cv=5, *, n_permutations: int = 99, metric:
                                  within_blocks=bl is not None)
 
 
+def _c_index(y, p):
+    from .survival.concordance import _harrell_c_value
+    return _harrell_c_value(y[:, 0], y[:, 1], p)
+
+
 def _score(metric, y, p):
     from . import metrics as M
     fn = {"r2": M.r2_score, "mae": M.mae, "pearson_r": M.pearson_r, "auroc": M.auroc,
-          "brier": M.brier_score, "average_precision": M.average_precision}.get(metric)
+          "brier": M.brier_score, "average_precision": M.average_precision,
+          "c_index": _c_index}.get(metric)
     if fn is None:
         raise ValidationError(f"unknown metric {metric!r}")
     return float(fn(y, p))

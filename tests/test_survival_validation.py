@@ -139,3 +139,25 @@ def test_readme_survival_example_runs(capsys):
     out = capsys.readouterr().out
     assert "GLOBAL" in out and "Survival screen" in out
     assert "c_index_within_centre" in out and "nri_3" in out
+
+
+def test_survival_nested_cv_and_permutation_test():
+    """nested_cv scores survival models by their own score (Harrell's C) in the inner search;
+    permutation_test permutes (time, event) pairs together and compares the cross-validated C;
+    a strong signal gives the smallest p, (1 + 0) / (1 + B)."""
+    from radiogenomics.validation import nested_cv, permutation_test
+
+    r = np.random.default_rng(4)
+    X = pd.DataFrame(r.standard_normal((90, 5)), columns=list("abcde"))
+    t = r.exponential(1 / (0.3 * np.exp(1.2 * X["a"])))
+    c = r.uniform(1, 6, 90)
+    y = pd.DataFrame({"time": np.minimum(t, c), "event": (t <= c).astype(int)})
+    res = nested_cv(PenalizedModel(family="cox"), {"lambda_": [0.01, 0.1]}, X, y, outer=3,
+                    inner=3, rng=1, n_boot=0)
+    assert res.kind == "survival" and len(res.params) == 3
+    assert res.metric("c_index") > 0.7
+    pt = permutation_test(PenalizedModel(family="cox", lambda_=0.05), X, y, cv=3,
+                          n_permutations=19, rng=2)
+    assert pt.metric == "c_index" and pt.observed > 0.7
+    assert pt.p_value == pytest.approx(1 / 20)
+    assert np.all(pt.null < pt.observed)
