@@ -14,6 +14,10 @@ make_phantoms, make_imaging_cohort
     Write synthetic cardiac short-axis phantoms (image, label map, AHA regions) whose
     myocardial texture follows a latent fibrosis factor, with centre-specific gain and noise;
     ``make_imaging_cohort`` drives them by a shared factor of a simulated cohort.
+make_survival_cohort, simulate_survival
+    A time-to-event outcome (Weibull proportional hazards from the shared factors, age and
+    sex; centre-specific baseline hazards; administrative and random censoring) with its
+    truth (``truth.extras["survival"]``: the true linear predictor).
 GroundTruth
     Container of everything used to generate a cohort.
 

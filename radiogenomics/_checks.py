@@ -36,6 +36,7 @@ __all__ = [
     "check_columns",
     "check_rng",
     "check_n_samples",
+    "group_labels",
 ]
 
 _MAX_LISTED = 10
@@ -332,3 +333,22 @@ def check_rng(rng=None) -> np.random.Generator:
                         "RandomState; use numpy.random.default_rng(seed)")
     raise TypeError(f"rng must be None, an int, a SeedSequence, a BitGenerator or a "
                     f"numpy.random.Generator, got {type(rng).__name__}")
+
+
+def group_labels(values, n: int, index, what: str) -> np.ndarray:
+    """Group labels as strings, one per subject (a Series is matched to ``index`` by ID)."""
+    if isinstance(values, pd.Series) and index is not None:
+        missing = pd.Index(index).difference(values.index)
+        if len(missing):
+            raise InputError(f"{what} has no label for sample(s) {listing(missing)}; give one "
+                             "label per subject of the outcome")
+        values = values.reindex(index)
+    arr = np.asarray(values, dtype=object).ravel()
+    if arr.size != n:
+        raise InputError(f"{what} has {arr.size} labels for {n} subjects; give one per subject, "
+                         "in the outcome's order (or a Series indexed by sample ID)")
+    bad = pd.isna(arr)
+    if bad.any():
+        raise InputError(f"{what} is missing for {int(bad.sum())} subject(s) (rows "
+                         f"{listing(np.flatnonzero(bad))}); give every subject a label")
+    return arr.astype(str)

@@ -3,8 +3,11 @@
 ``radiogenomics demo --out DIR`` (or :func:`run_demo`) simulates :data:`DEMO_COHORT` with
 :func:`data_sim.make_cohort` (known ground truth: shared latent factors drive radiomic features
 and gene expression; centres add ComBat-style location/scale effects; views are partially
-paired; genotypes instrument one expression module that causally affects one imaging trait),
-then runs the steps of :mod:`radiogenomics.workflow` in :func:`demo_plan`'s order and writes
+paired; genotypes instrument one expression module that causally affects one imaging trait)
+plus a time-to-event outcome (:func:`data_sim.survival.make_survival_cohort`: Weibull hazards
+from the shared factors, age and sex, centre-specific baselines, censoring; the outcomes gain
+``event_time`` and ``event``), then runs the steps of :mod:`radiogenomics.workflow` in
+:func:`demo_plan`'s order and writes
 ``DIR/report.html`` (self-contained), the CSV tables, the PNG figures and ``DIR/results.json``.
 
 ``radiogenomics run CONFIG.yaml`` runs the same steps on a user's own files
@@ -24,6 +27,11 @@ __all__ = ["run_demo", "demo_plan", "DEMO_COHORT", "DEMO_TITLE"]
 DEMO_COHORT = {"n_samples": 150, "missing_rate": {"expression": 0.15, "genotypes": 0.10}}
 
 DEMO_TITLE = "radiogenomics demo: synthetic multi-centre cohort"
+
+#: options of the demo's survival outcome (:func:`data_sim.survival.simulate_survival`); its
+#: random stream is a child of the demo's seed spawned after the cohort's, so the views and
+#: every other step are the same with or without it
+DEMO_SURVIVAL: dict = {}
 
 
 def _linked_modules(truth) -> list[str]:
@@ -62,7 +70,8 @@ def _write_gene_sets(truth, out_dir: Path) -> Path:
 
 
 def demo_plan(truth, out_dir: Path, n_permutations: int = 1000, images: bool = True,
-              mofa: bool = True, prediction: bool = True, mr: bool = True) -> list:
+              mofa: bool = True, prediction: bool = True, mr: bool = True,
+              survival: bool = True) -> list:
     """The standard plan of the demo: ``[(step, options), ...]`` in report order."""
     plan: list = [("cohort", None),
                   ("centre_effects", {"views": ["radiomics", "expression"]}),
@@ -78,7 +87,8 @@ def demo_plan(truth, out_dir: Path, n_permutations: int = 1000, images: bool = T
     if mofa:
         plan.append(("mofa", {"views": ["radiomics", "expression"], "factors": 8,
                               "standardize": ["radiomics"],
-                              "correlate_with": ["covariates", "traits", "outcomes"],
+                              "correlate_with": ["covariates", "traits", "outcomes.outcome_binary",
+                                                 "outcomes.outcome_continuous"],
                               "permutations": min(n_permutations, 999) or 0}))
     if prediction:
         plan.append(("prediction", {
@@ -86,6 +96,10 @@ def demo_plan(truth, out_dir: Path, n_permutations: int = 1000, images: bool = T
             "targets": {"modules": _linked_modules(truth),
                         "outcomes": ["outcome_continuous", "outcome_binary"]},
             "cv": ["loco", 5], "cv_binary": ["loco"], "covariates": ["age", "sex"]}))
+    if survival:
+        plan.append(("survival", {"x": ["radiomics", "modules"], "clinical": ["age", "sex"],
+                                  "cv": ["loco", 5],
+                                  "permutations": min(n_permutations, 999) or 0}))
     if mr:
         exp, out = _write_gwas(truth, out_dir)
         plan.append(("mr", {"exposure": truth.instrumented_module,
@@ -97,7 +111,8 @@ def demo_plan(truth, out_dir: Path, n_permutations: int = 1000, images: bool = T
 
 def run_demo(out_dir: str | Path, rng=0, alpha: float = 0.05, n_permutations: int = 1000,
              images: bool = True, n_jobs: int = 2, mofa: bool = True, prediction: bool = True,
-             mr: bool = True, progress: bool | None = None, **cohort_kwargs):
+             mr: bool = True, progress: bool | None = None, survival: bool = True,
+             **cohort_kwargs):
     """Simulate the default cohort, run the standard workflow, write the report to ``out_dir``.
 
     Parameters
@@ -111,8 +126,8 @@ def run_demo(out_dir: str | Path, rng=0, alpha: float = 0.05, n_permutations: in
     n_permutations : int
         Permutations (within centres) of the screens and the CCA test; 0: parametric only
         (the CCA step is then skipped, with the reason in the report).
-    images, mofa, prediction, mr : bool
-        Include those steps.
+    images, mofa, prediction, mr, survival : bool
+        Include those steps (``survival``: also simulate the time-to-event outcome).
     n_jobs : int
         Worker processes of the radiomic extraction.
     **cohort_kwargs
@@ -136,11 +151,19 @@ def run_demo(out_dir: str | Path, rng=0, alpha: float = 0.05, n_permutations: in
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     gen = check_rng(rng)
-    cohort, truth = data_sim.make_cohort(rng=gen, **{**DEMO_COHORT, **cohort_kwargs})
-    plan = demo_plan(truth, out_dir, n_permutations, images, mofa, prediction, mr)
+    kw = {**DEMO_COHORT, **cohort_kwargs}
+    if survival:
+        from data_sim.survival import make_survival_cohort
+
+        cohort, truth = make_survival_cohort(rng=gen, survival=DEMO_SURVIVAL, **kw)
+    else:
+        cohort, truth = data_sim.make_cohort(rng=gen, **kw)
+    plan = demo_plan(truth, out_dir, n_permutations, images, mofa, prediction, mr, survival)
     meta = {"seed": rng if isinstance(rng, int) else None,
             "data": "simulated by data_sim.make_cohort "
-                    f"({', '.join(f'{k}={v}' for k, v in {**DEMO_COHORT, **cohort_kwargs}.items())})"}
+                    f"({', '.join(f'{k}={v}' for k, v in kw.items())})"
+                    + ("; time-to-event outcome by data_sim.survival.simulate_survival"
+                       if survival else "")}
     return run_workflow(cohort, plan, out_dir, title=DEMO_TITLE, rng=gen, alpha=alpha,
                         n_permutations=n_permutations, n_jobs=n_jobs, truth=truth,
                         progress=progress, meta=meta)

@@ -138,7 +138,8 @@ class PenalizedModel(_FamilyEstimator):
         default, or ``ties="efron"``); ``y`` is the survival outcome, ``(time, event)`` as a
         two-column DataFrame / array or a structured array (scikit-survival's layout; see
         :func:`radiogenomics.survival.as_survival`).  ``predict`` gives the risk score (the
-        linear predictor ``x' beta``, no intercept), ``score`` Harrell's C, and
+        linear predictor ``x' beta`` centred at its training mean, as R's
+        ``predict.coxph``), ``score`` Harrell's C, and
         ``predict_survival`` / ``predict_risk`` absolute predictions from the Breslow
         baseline hazard of the training data.
     alpha : float
@@ -274,7 +275,12 @@ class PenalizedModel(_FamilyEstimator):
         self.intercept_ = 0.0
         self.lambda_chosen_, self.kkt_ = lam, kkt
         self.convergence_warnings_ = log
-        self.baseline_hazard_ = breslow_baseline(Y[:, 0], Y[:, 1], A @ coef, ties=self.ties)
+        eta = A @ coef
+        # the linear predictor's origin is arbitrary (the baseline hazard absorbs it); centre
+        # it at the training mean, as R's predict.coxph(type = "lp"), so risk scores of models
+        # fitted on different folds are on one scale (pooled out-of-fold C-index)
+        self.lp_offset_ = float(eta.mean())
+        self.baseline_hazard_ = breslow_baseline(Y[:, 0], Y[:, 1], eta, ties=self.ties)
         return self
 
     def predict_survival(self, X, times) -> pd.DataFrame:
@@ -283,7 +289,7 @@ class PenalizedModel(_FamilyEstimator):
         if self.family != "cox":
             raise PenalizedError("predict_survival is for family='cox'")
         times = np.atleast_1d(np.asarray(times, dtype=float))
-        S = self.baseline_hazard_.survival(self.decision_function(X), times)
+        S = self.baseline_hazard_.survival(self.decision_function(X) + self.lp_offset_, times)
         index = X.index if isinstance(X, pd.DataFrame) else None
         return pd.DataFrame(S, index=index, columns=times)
 
@@ -292,8 +298,12 @@ class PenalizedModel(_FamilyEstimator):
         return 1.0 - self.predict_survival(X, [horizon]).to_numpy()[:, 0]
 
     def decision_function(self, X):
+        """Linear predictor (log-odds for binomial); for cox ``x' beta`` minus its mean over
+        the training rows (``lp_offset_``), as R's ``predict.coxph(type = "lp")``."""
         A = X.to_numpy(dtype=float) if isinstance(X, pd.DataFrame) else np.asarray(X, float)
         C = self.coef_.to_numpy()
+        if self.family == "cox":
+            return A @ C - self.lp_offset_
         return A @ C + self.intercept_
 
     def score(self, X, y):

@@ -41,7 +41,8 @@ def demo(tmp_path_factory):
 
 STEPS = ["cohort", "centre_effects", "association:radiomics~expression",
          "association:traits~modules", "transcriptomics", "cca:traits~modules",
-         "cca:traits~gene_set_scores", "images", "mofa", "prediction", "mr", "truth"]
+         "cca:traits~gene_set_scores", "images", "mofa", "prediction", "survival", "mr",
+         "truth"]
 
 
 def test_demo_runs_every_step_and_writes_report_json_tables(demo):
@@ -127,9 +128,18 @@ def test_demo_finds_the_planted_signal(demo):
     ivw = est[est["method"] == "Inverse variance weighted"].set_index("design")
     two = ivw.loc[[d for d in ivw.index if d.startswith("two-sample")][0]]
     assert two["lower"] <= truth.causal_effect <= two["upper"], two
+    # survival: the simulated outcome is in the outcomes, validated under both schemes beside
+    # the clinical model; the truth step sets the C of the true linear predictor beside it
+    surv = res["survival"]
+    assert {"event_time", "event"} <= set(res.cohort.outcomes.columns)
+    assert set(surv.result["table"]["cv"]) == {"leave-one-centre-out", "5-fold"}
+    assert set(surv.result["table"]["model"]) == {"radiogenomic score", "clinical"}
+    assert surv.record.numbers["n_events"] == int(res.cohort.outcomes["event"].sum())
     # the truth step compares every other step with the truth
     rows = pd.DataFrame(res["truth"].record.numbers["rows"])
-    assert set(rows["analysis"]) >= {"MOFA+", "MR", "from images"}
+    assert set(rows["analysis"]) >= {"MOFA+", "MR", "from images", "survival"}
+    true_c = rows.loc[rows["analysis"] == "survival", "truth"]
+    assert len(true_c) == 2 and (true_c > 0.55).all()   # HR 2 per SD of the first factor
 
 
 def test_cli_demo_and_module_entry_point(tmp_path):

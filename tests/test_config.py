@@ -108,6 +108,36 @@ def test_no_analyses_runs_what_applies(data):
     assert centre.views == ["radiomics", "expression"]       # every view of data.views
 
 
+def test_survival_analysis_defaults_and_checks(data):
+    """With time/event columns in the outcomes the default plan runs the survival step after
+    prediction, whose default targets then leave those columns out; a survival block naming a
+    column the outcomes lack, or without outcomes, is one line naming the key."""
+    out = pd.read_csv(data / "d" / "outcomes.csv", index_col=0)
+    out.assign(event_time=np.linspace(1, 5, 30), event=[0, 1] * 15).to_csv(
+        data / "d" / "outcomes.csv")
+    base = GOOD.split("analyses:")[0].replace("  centre: centre\n",
+                                              "  centre: centre\n  outcomes: d/outcomes.csv\n")
+    plan = plan_from_config(load_config(_write(data, base)))
+    steps = [s for s, _ in plan]
+    assert steps.index("survival") == steps.index("prediction") + 1
+    opts = dict(plan)
+    assert opts["prediction"].targets == {"outcomes": ["y"]}
+    assert opts["survival"].x == ["radiomics"]          # radiomics present, modules absent
+    only = data / "d" / "only_surv.csv"
+    out.assign(event_time=np.linspace(1, 5, 30), event=[0, 1] * 15)[["event_time", "event"]] \
+        .to_csv(only)
+    steps = [s for s, _ in plan_from_config(load_config(_write(
+        data, base.replace("d/outcomes.csv", "d/only_surv.csv"))))]
+    assert "survival" in steps and "prediction" not in steps   # nothing else to predict
+    msg = _error(data, base + "analyses:\n  survival:\n    event: evnt\n")
+    assert re.search(r"line \d+: analyses\.survival\.event: event column 'evnt' is not a "
+                     r"column of the outcomes \(did you mean 'event'\?\)", msg), msg
+    msg = _error(data, GOOD + "  survival: true\n")
+    assert "analyses.survival: needs data.outcomes" in msg
+    msg = _error(data, base + "analyses:\n  survival:\n    x: [rad]\n")
+    assert "analyses.survival.x[0]: 'rad' is not a view of data.views" in msg
+
+
 @pytest.mark.parametrize("old, new, line, pattern", [
     # unknown key, with the closest valid one
     ("    components: 2", "    componets: 2", 20,

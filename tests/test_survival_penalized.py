@@ -76,6 +76,16 @@ def test_cox_target_layouts_agree():
         np.testing.assert_array_equal(got, base)
 
 
+def test_cox_risk_score_centred_at_training_mean():
+    """predict / decision_function for cox: x'b minus its training mean (as R's
+    predict.coxph), so out-of-fold scores of different fold models pool on one scale."""
+    X, y = _sim(n=80)
+    m = PenalizedModel(family="cox", lambda_=0.05).fit(X, y)
+    eta = X.to_numpy() @ m.coef_.to_numpy()
+    np.testing.assert_allclose(m.predict(X), eta - eta.mean(), atol=1e-12)
+    assert m.lp_offset_ == pytest.approx(eta.mean(), abs=1e-12)
+
+
 def test_cox_absolute_risk_is_breslow():
     """predict_survival = exp(-H0(t) exp(x'b)) with H0 the Breslow estimator at the fitted
     linear predictor: sum over event times <= t of d_j / sum_{risk set} exp(eta)."""
@@ -169,8 +179,16 @@ def test_coxph_model_estimator_is_coxph():
     m = CoxPHModel(columns=["f0", "f1"]).fit(X, y)
     fit = coxph(X[["f0", "f1"]], time=y["time"], event=y["event"])
     np.testing.assert_allclose(m.coef_.to_numpy(), fit.coef.to_numpy(), rtol=1e-12)
-    np.testing.assert_allclose(m.predict(X), X[["f0", "f1"]].to_numpy() @ fit.coef.to_numpy(),
-                               rtol=1e-12)
+    lp = X[["f0", "f1"]].to_numpy() @ fit.coef.to_numpy()
+    np.testing.assert_allclose(m.predict(X), lp - lp.mean(), rtol=1e-12, atol=1e-14)
+    # text columns are dummy coded with the training levels
+    Xs = X.assign(grade=np.where(X["f2"] > 0, "high", "low"))
+    ms = CoxPHModel(columns=["f0", "grade"]).fit(Xs, y)
+    want = coxph(Xs[["f0"]].assign(grade_low=(Xs["grade"] == "low").astype(float)),
+                 time=y["time"], event=y["event"])
+    np.testing.assert_allclose(ms.coef_.to_numpy(), want.coef.to_numpy(), rtol=1e-12)
+    with pytest.raises(Exception, match="not seen in training"):
+        ms.predict(Xs.assign(grade="medium"))
     np.testing.assert_allclose(m.predict_risk(X.iloc[:4], 3.0),
                                fit.predict_risk(X[["f0", "f1"]].iloc[:4], 3.0).to_numpy(),
                                rtol=1e-12)

@@ -48,14 +48,16 @@ def _loco(X, y, seed=1, **kw):
 def test_loco_null_strong_centres_within_centre_c():
     """Null imaging data (the hazard depends on the centre only), centres with 20-fold
     different hazards and centre-shifted features: the pooled C of the leave-one-centre-out
-    predictions is far from 0.5 (the model learns which centre a patient is from), the
-    within-centre C (pairs of one centre) is not, and its CI contains 0.5."""
+    predictions is far from 0.5 (each held-out centre's scores sit where the model trained on
+    the other centres puts that centre's features; here 0.31), the within-centre C (pairs of
+    one centre) is not, and its CI contains 0.5."""
     X, y, _ = _cohort(3, null=True)
     a = _all(_loco(X, y, n_boot=0))
     lo, hi = a.loc["c_index_within_centre", ["lower", "upper"]]
     assert lo < 0.5 < hi
     assert abs(a.loc["c_index_within_centre", "estimate"] - 0.5) < 0.05
-    assert a.loc["c_index", "lower"] > 0.55          # the pooled C is misleading here
+    lo_p, hi_p = a.loc["c_index", ["lower", "upper"]]
+    assert hi_p < 0.45 or lo_p > 0.55                 # the pooled C is misleading here
 
 
 @pytest.mark.slow

@@ -11,7 +11,8 @@
                      centres), ``uno_c`` (IPCW), ``time_dependent_auc``
 ``calibration_at``   calibration at a horizon; ``net_benefit_at``, ``brier_score``,
                      ``integrated_brier_score``, ``nri_idi_at``
-``kaplan_meier``     product-limit estimator (also of the censoring distribution)
+``kaplan_meier``     product-limit estimator (also of the censoring distribution);
+                     ``logrank_test`` (``survdiff``, strata, trend)
 ==================== ==================================================================
 
 Penalised Cox models are :class:`radiogenomics.penalized.PenalizedModel` with
@@ -27,11 +28,12 @@ from .coxph import BaselineHazard, CoxPHResult, TestResult, breslow_baseline, co
 from .estimator import CoxPHModel
 from .horizon import (BrierScore, IntegratedBrier, NRIIDIResult, SurvCalibration, brier_score,
                       calibration_at, integrated_brier_score, net_benefit_at, nri_idi_at)
+from .logrank import LogRankResult, logrank_test
 from .screen import CoxNullFit, SurvivalScreenResult, survival_screen
 from .zph import ZPHResult, cox_zph
 
 __all__ = ["as_survival", "surv_frame", "KaplanMeier", "kaplan_meier", "harrell_c", "c_within",
            "uno_c", "time_dependent_auc", "ConcordanceResult", "TimeAUCResult", "coxph", "CoxPHResult",
-           "TestResult", "BaselineHazard", "CoxPHModel", "breslow_baseline", "cox_zph", "ZPHResult", "survival_screen", "SurvivalScreenResult", "CoxNullFit",
+           "TestResult", "BaselineHazard", "CoxPHModel", "breslow_baseline", "cox_zph", "ZPHResult", "survival_screen", "SurvivalScreenResult", "CoxNullFit", "logrank_test", "LogRankResult",
            "calibration_at", "SurvCalibration", "net_benefit_at", "brier_score", "BrierScore",
            "integrated_brier_score", "IntegratedBrier", "nri_idi_at", "NRIIDIResult"]

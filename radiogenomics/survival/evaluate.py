@@ -28,6 +28,14 @@ Per centre and subgroup: ``c_index`` and, at each horizon, ``auc_<h>`` and ``oe_
 CIs conditional on the fitted fold models (as for the other kinds): analytic where the
 estimator has a standard error, else a bootstrap of the pooled predictions stratified by
 centre (``n_boot``).
+
+Out-of-fold scores under the null lean slightly *against* the outcome (each fold's model is
+fitted on training rows whose chance feature-outcome association is opposite to the held-out
+rows'), so a C-index below 0.5 is no evidence of a harmful score and two-sided tests of
+out-of-fold scores are anti-conservative in that direction (the workflow step reports one-sided
+tests; ``tests/test_workflow_survival.py``).  Risk scores are centred at each training fold's
+mean (:class:`~radiogenomics.penalized.PenalizedModel`, :class:`~radiogenomics.survival.CoxPHModel`),
+so the pooled C compares patients of different folds on one scale.
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ cca            :mod:`radiogenomics.workflow.cca`        step-down CCA test, out-
 images         :mod:`radiogenomics.workflow.images`     phantoms -> pyradiomics -> ComBat
 mofa           :mod:`radiogenomics.workflow.mofa`       MOFA+ factors and their associations
 prediction     :mod:`radiogenomics.workflow.prediction` elastic net, leave-one-centre-out
+survival       :mod:`radiogenomics.workflow.survival`   time-to-event outcome: survival screen,
+               penalised Cox risk score (leave-one-centre-out and k-fold) beside a
+               clinical Cox model, risk groups, calibration, cox.zph
 mr             :mod:`radiogenomics.workflow.mr`         one- and two-sample MR
 truth          :mod:`radiogenomics.workflow.truth`      estimates beside the simulation's truth
 ============== ======================================== =====================================
@@ -61,6 +64,7 @@ STEPS = {
     "images": "images",
     "mofa": "mofa",
     "prediction": "prediction",
+    "survival": "survival",
     "mr": "mr",
     "truth": "truth",
 }
@@ -190,10 +194,15 @@ def run_workflow(cohort, plan, out_dir, *, title: str = "radiogenomics report", 
                       n_permutations=n_permutations, n_jobs=n_jobs, truth=truth,
                       centre_colours=centre_colours(centres), progress=progress)
     steps = []
-    for step, opts in plan:
-        if progress is not False:
-            print(f"[radiogenomics] {step} ...", file=sys.stderr, flush=True)
-        steps.append(run_step(step, ctx, opts))
+    import matplotlib
+
+    # the steps' figures stay open until the report renders (and closes) them: a long plan
+    # holds more than matplotlib's 20 by design, so its too-many-figures warning is off here
+    with matplotlib.rc_context({"figure.max_open_warning": 0}):
+        for step, opts in plan:
+            if progress is not False:
+                print(f"[radiogenomics] {step} ...", file=sys.stderr, flush=True)
+            steps.append(run_step(step, ctx, opts))
     meta = {"title": title, "seed": rng if isinstance(rng, (int, np.integer)) else None,
             "alpha": alpha, "n_permutations": n_permutations, **(meta or {})}
     report = results_json = None

@@ -40,7 +40,7 @@ class ConfigError(RadiogenomicsError):
 #: analyses a configuration may ask for, in the order they run (and appear in the report);
 #: ``images`` and ``truth`` need a simulation's ground truth and run only in the demo
 CONFIG_STEPS = ("cohort", "centre_effects", "association", "transcriptomics", "cca", "mofa",
-                "prediction", "mr")
+                "prediction", "survival", "mr")
 DEMO_ONLY = ("images", "truth")
 #: the screens of an ``association`` block without ``pairs`` (absent views are skipped)
 DEFAULT_PAIRS = (("radiomics", "expression"), ("traits", "modules"))
@@ -54,8 +54,12 @@ _VIEW_OPTIONS = {
     "cca": {"x": (), "y": ()},
     "mofa": {"views": (), "standardize": (), "correlate_with": ("covariates", "outcomes")},
     "prediction": {"x": (), "targets": ("outcomes",)},
+    "survival": {"x": ()},
     "mr": {"genotypes": ()},
 }
+#: the survival step's predictor views when its block names none (those present; else the
+#: first view of data.views)
+SURVIVAL_VIEWS = ("radiomics", "modules")
 
 
 # ================================================================================ schema
@@ -390,6 +394,8 @@ def _check_columns(src: _Source, step: str, block: dict, data: DataConfig) -> No
                                     f"{where}{_near(c, heads[where])}",
                                     f"use a column of {where}'s file, or leave the list out "
                                     "for all of them")
+    if step == "survival":
+        _check_survival(src, block, data)
     if step == "mr":
         if block.get("exposure") is None or block.get("outcome") is None:
             raise src.error(key, "needs exposure and outcome", "name them (feature names, "
@@ -405,19 +411,60 @@ def _check_columns(src: _Source, step: str, block: dict, data: DataConfig) -> No
                                 "(e.g. a module score) or an outcome column")
 
 
+def _survival_columns(data: DataConfig, blocks: dict) -> list[str]:
+    """The survival analysis's time and event columns that the outcomes file has (the
+    block's names, else the step's defaults)."""
+    from . import _module
+
+    if data.outcomes is None:
+        return []
+    block = blocks.get("survival") if isinstance(blocks.get("survival"), dict) else {}
+    fields = _module("survival").Options.model_fields
+    names = [block.get(k, fields[k].default) for k in ("time", "event")]
+    return [c for c in names if c in _headers(data)["outcomes"]]
+
+
+def _check_survival(src: _Source, block: dict, data: DataConfig) -> None:
+    """The survival block's time and event columns must be columns of the outcomes."""
+    from . import _module
+
+    key = ("analyses", "survival")
+    if data.outcomes is None:
+        raise src.error(key, "needs data.outcomes (a table with the follow-up time and event "
+                        "columns)", "add data.outcomes or remove analyses.survival")
+    cols = _headers(data)["outcomes"]
+    fields = _module("survival").Options.model_fields
+    for k in ("time", "event"):
+        name = block.get(k, fields[k].default)
+        if str(name) not in cols:
+            raise src.error(key + ((k,) if k in block else ()),
+                            f"{k} column {name!r} is not a column of the outcomes"
+                            f"{_near(name, cols)} ({', '.join(cols)})",
+                            f"name the {k} column with '{k}: <column>'")
+
+
 def _defaults(step: str, block: dict, data: DataConfig, blocks: dict) -> dict:
     """Defaults that depend on the data: the centre-effects views are every view but the
-    genotypes; the prediction targets are the outcomes."""
+    genotypes; the prediction targets are the outcomes (less the survival analysis's time and
+    event columns when it runs); the survival predictors are the radiomics and module views
+    present (else the first view)."""
     from . import _module
 
     if step == "centre_effects" and "views" not in block:
         mr = blocks.get("mr") if isinstance(blocks.get("mr"), dict) else {}
         geno = mr.get("genotypes", "genotypes")
         block["views"] = [v for v in data.views if v != geno]
-    if step == "prediction" and "targets" not in block:
+    if step == "prediction" and "targets" not in block and data.outcomes:
         fields = _module("prediction").Options.model_fields
-        if "targets" in fields and fields["targets"].is_required() and data.outcomes:
+        surv = _survival_columns(data, blocks) if blocks.get("survival", False) is not False \
+            else []
+        if surv:
+            block["targets"] = {"outcomes": [c for c in _headers(data)["outcomes"]
+                                             if c not in surv]}
+        elif "targets" in fields and fields["targets"].is_required():
             block["targets"] = {"outcomes": None}
+    if step == "survival" and "x" not in block:
+        block["x"] = [v for v in SURVIVAL_VIEWS if v in data.views] or list(data.views)[:1]
     return block
 
 
@@ -426,7 +473,9 @@ def _build_plan(src: _Source, raw, data: DataConfig) -> tuple[list, list]:
     key = ("analyses",)
     if raw is None:
         blocks, requested = {s: True for s in CONFIG_STEPS}, []
-        if data.outcomes is None:
+        surv = _survival_columns(data, blocks)
+        blocks["survival"] = len(surv) == 2          # the default time and event columns
+        if data.outcomes is None or set(_headers(data)["outcomes"]) <= set(surv):
             blocks["prediction"] = False
         blocks["mr"] = False  # needs an exposure and an outcome named
         blocks["transcriptomics"] = False  # needs a counts view named

@@ -51,7 +51,9 @@ class Options(StepOptions):
         Views whose features are z-scored before fitting (radiomic units are arbitrary).
     correlate_with : list of str
         ``"covariates"``, ``"outcomes"`` or view names whose columns are correlated with the
-        factors.
+        factors; ``"<source>.<column>"`` takes one column of a source (e.g.
+        ``"outcomes.outcome_binary"``: leave censored follow-up times out, a correlation with
+        them means nothing).
     permutations : int
         Permutations (within centres) of the factor associations and the leakage check,
         capped at the study's number (0 there: parametric p-values).
@@ -74,8 +76,11 @@ def _variables(cohort, sources) -> tuple[pd.DataFrame | None, list[str], list[st
     as ``"<column> = <level>"``); the sources used and those absent."""
     parts, used, absent = [], [], []
     for src in sources:
-        df = (cohort.covariates if src == "covariates" else cohort.outcomes
-              if src == "outcomes" else cohort[src] if src in cohort else None)
+        base, _, column = src.partition(".")
+        df = (cohort.covariates if base == "covariates" else cohort.outcomes
+              if base == "outcomes" else cohort[base] if base in cohort else None)
+        if column and df is not None:
+            df = df[[column]] if column in df.columns else None
         if df is None:
             absent.append(src)
             continue

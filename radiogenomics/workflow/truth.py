@@ -12,6 +12,9 @@ What it reads from the other steps' ``result``:
 * mofa: ``result["model"]`` (or the result itself) with ``factors`` (samples x factors);
 * prediction: ``result["table"]`` with columns ``target``, ``cv``, ``estimate`` (and
   ``metric``);
+* survival: ``result["results"]`` (scheme -> survival ``ValidationResult``) and
+  ``truth.extras["survival"]`` (the simulated outcome's true linear predictor): the risk
+  score's C beside the C of the true linear predictor on the same patients;
 * mr: ``result["estimates"]`` with columns ``design``, ``method``, ``b``, ``lower``,
   ``upper``; the exposure and outcome from the step's ``record.params``.
 """
@@ -210,8 +213,54 @@ def _mr(res, truth, cohort) -> list[dict]:
     return rows
 
 
+def _survival(res, truth, cohort) -> list[dict]:
+    """The risk score's C beside the C of the true linear predictor, on the same patients:
+    within centres when there are several (the true baseline hazards differ by centre, which
+    no model of the features can know in an unseen centre), else overall."""
+    from ..survival.concordance import harrell_c
+
+    extras = getattr(truth, "extras", None) or {}
+    sim = extras.get("survival")
+    results = _get(res.result, "results")
+    if sim is None or not hasattr(sim, "linear_predictor"):
+        raise KeyError("truth.extras['survival'] (the simulated survival outcome)")
+    if not isinstance(results, dict):
+        raise KeyError("result['results'] (scheme -> ValidationResult)")
+    lp = sim.linear_predictor
+    F = truth.shared_factors.reindex(lp.index)
+    imaging = pd.Series(F[list(sim.coefficients.index)].to_numpy(float)
+                        @ sim.coefficients.to_numpy(float), index=lp.index)
+    rows = []
+    for cv, vr in results.items():
+        p = vr.pooled()
+        p = p[np.isfinite(p["pred"].to_numpy())]
+        strata = p["centre"].astype(str).to_numpy() if p["centre"].nunique() > 1 else None
+        t, e = p["time"].to_numpy(), p["event"].to_numpy()
+
+        def c(score, t=t, e=e, strata=strata):
+            return harrell_c(time=t, event=e, risk=np.asarray(score, float), strata=strata).c
+
+        where = "within centres" if strata is not None else "overall"
+        true_c, img_c = c(lp.reindex(p.index)), c(imaging.reindex(p.index))
+        rows.append(_row("survival", f"C-index {where}, risk score ({cv})",
+                         c(p["pred"]), true_c,
+                         note=f"truth: C of the true linear predictor (shared factors, age and "
+                              f"sex) on the same {len(p)} patients; of its imaging part alone "
+                              f"(the most a model of imaging features can reach): "
+                              f"{fmt_num(img_c)}"))
+    return rows
+
+
+#: how each analysis's rows are judged (the caption names only the analyses present)
+_RULES = (("MR", "MR: the 95% CI covers the truth"), ("MOFA+", "MOFA+: |r| >= 0.7"),
+          ("from images", "image rows show the largest |r| with the factor, no verdict"),
+          ("prediction", "prediction rows show the ceiling set by the true factors, no "
+                         "verdict"),
+          ("survival", "survival rows show the C of the true linear predictor, no verdict"))
+
 #: step name -> function of (StepResult, truth, cohort) -> comparison rows
-_READERS = {"images": _images, "mofa": _mofa, "prediction": _prediction, "mr": _mr}
+_READERS = {"images": _images, "mofa": _mofa, "prediction": _prediction, "survival": _survival,
+            "mr": _mr}
 
 
 def _other_rows(ctx: StepContext, warn: list) -> pd.DataFrame:
@@ -286,11 +335,11 @@ def run(ctx: StepContext, opts: Options | None = None) -> StepResult:
               "expression blocks: " + join_words(fmt_num(c, 2) for c in cc) + ".")
     rows = _other_rows(ctx, warn)
     if len(rows):
+        rules = "; ".join(text for key, text in _RULES if key in set(rows["analysis"]))
         frag.table(rows, "truth_check_steps",
                    "Estimates of the other steps beside the true values: analysis, quantity, "
-                   "estimate, true value, whether they agree (MR: the 95% CI covers the "
-                   "truth; MOFA+: |r| >= 0.7; prediction rows show the ceiling set by the "
-                   "true factors, no verdict) and a note.", max_rows=60, index=False)
+                   f"estimate, true value, whether they agree ({rules}) and a note.",
+                   max_rows=60, index=False)
         numbers["steps"] = _summarise(frag, rows)
     for w in warn:
         frag.text(w + ".", note=True)

@@ -1,7 +1,10 @@
 """Every plot of the toolkit; each takes result objects (or a Cohort) and returns a Figure.
 
 Functions accept an optional ``ax`` to draw into an existing Axes; they never call
-``plt.show()``, so they work in notebooks and in the headless report alike.
+``plt.show()``, so they work in notebooks and in the headless report alike.  The plots of
+time-to-event outcomes (Kaplan-Meier with numbers at risk, risk groups with the log-rank test,
+calibration at a horizon, ``cox.zph`` residuals, AUC(t), decision curves) live in
+:mod:`radiogenomics.plotting.survival` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -35,6 +38,15 @@ __all__ = [
     "plot_validation_by_group",
     "plot_power_curve",
     "plot_power_heatmap",
+    # time-to-event outcomes (radiogenomics.plotting.survival)
+    "plot_km",
+    "plot_km_by_risk_group",
+    "plot_survival_calibration",
+    "plot_zph",
+    "plot_time_auc",
+    "plot_survival_decision_curve",
+    "logrank_test",
+    "LogRankResult",
 ]
 
 
@@ -359,7 +371,7 @@ def plot_cca_cross_loadings(estimator, X, Y, component_max: int | None = None, t
 
     Rows are the ``top`` x features with the largest |cross-loading| on any shown component.
     """
-    from ._checks import as_matrix
+    from .._checks import as_matrix
 
     _, ys = estimator.transform(X, Y)              # validates X, Y; rows of Y follow X's IDs
     Xa = as_matrix(X, "X")[0]
@@ -380,7 +392,7 @@ def plot_cca_cross_loadings(estimator, X, Y, component_max: int | None = None, t
 # ----------------------------------------------------------------------------- Mendelian randomisation
 
 def _mr_keep(dat):
-    from .mr import prepare_harmonised
+    from ..mr import prepare_harmonised
 
     d = prepare_harmonised(dat)
     if len(d[["id.exposure", "id.outcome"]].drop_duplicates()) > 1:
@@ -403,7 +415,7 @@ def plot_mr_scatter(dat, results=None, ax=None):
     ax.errorbar(bx, by, xerr=d["se.exposure"], yerr=d["se.outcome"], fmt="o", ms=3, c="0.3",
                 ecolor="0.7", lw=0.8)
     if results is not None:
-        from .mr import egger_fit
+        from ..mr import egger_fit
 
         xs = np.linspace(0, bx.max() * 1.05, 50)
         for (method, b), col in zip(results[["method", "b"]].itertuples(index=False),
@@ -630,7 +642,7 @@ def _power_table(result, shown, where):
     """The result's table restricted by ``where`` ({parameter: value}); refuses grid
     parameters that still vary but are not shown (their cells would be drawn on top of each
     other or averaged), naming them and the fix."""
-    from ._checks import InputError, listing
+    from .._checks import InputError, listing
 
     t = result.table
     grid = list(getattr(result, "grid_columns", []))
@@ -704,3 +716,9 @@ def plot_power_heatmap(result, x: str, y: str, value: str = "rate", ax=None, whe
     ax.set_ylabel(y)
     fig.colorbar(im, ax=ax, label=value)
     return fig
+
+
+# the survival plots use _axes and _group_colours above: imported last
+from .survival import (LogRankResult, logrank_test, plot_km, plot_km_by_risk_group,  # noqa: E402
+                       plot_survival_calibration, plot_survival_decision_curve, plot_time_auc,
+                       plot_zph)
