@@ -16,7 +16,7 @@ from scipy import stats
 
 from radiogenomics._checks import InputError
 from radiogenomics.survival.horizon import (BrierScore, IntegratedBrier, NRIIDIResult,
-                                            SurvCalibration, _cox1, brier_score,
+                                            SurvCalibration, brier_score,
                                             calibration_at, integrated_brier_score,
                                             net_benefit_at, nri_idi_at)
 
@@ -124,7 +124,9 @@ def test_calibration_slope_matches_coxph(ties):
             2 * stats.norm.sf(abs(row["slope"] - 1) / row["se"]), rel=1e-6)
         tt, ee = (np.minimum(t, H), e * (t <= H)) if trunc else (t, e)
         r = ties[row["risk"]].to_numpy()
-        _, _, ll0, ll, _, _ = _cox1(tt, ee, np.log(-np.log1p(-r)), row["ties"])
+        from radiogenomics.survival import coxph
+        ll0, ll = coxph(pd.DataFrame({"c": np.log(-np.log1p(-r))}), time=tt, event=ee,
+                        ties=row["ties"]).loglik
         assert ll0 == pytest.approx(row["loglik0"], abs=1e-8)
         assert ll == pytest.approx(row["loglik"], abs=1e-8)
 
@@ -175,12 +177,15 @@ def test_series_inputs_are_aligned_by_index(ties):
         calibration_at(y, risk.set_axis([f"q{i}" for i in range(len(risk))]), H)
 
 
-def test_constant_risk_reports_non_convergence(ties):
+def test_constant_risk_reports_no_slope(ties):
+    """A constant predicted risk has no calibration slope: NaN, not converged, and a warning
+    that names the reason (coxph refuses a constant covariate)."""
     y = ties[["time", "status"]]
     with pytest.warns(Warning) as rec:
         res = calibration_at(y, np.full(len(y), 0.4), H, groups=ties["centre"])
-    assert not res.slope_converged and np.isnan(res.slope_se)
-    assert any("did not converge" in str(w.message) for w in rec)
+    assert not res.slope_converged and np.isnan(res.slope_se) and np.isnan(res.slope)
+    assert any("cannot be estimated" in str(w.message) and "constant" in str(w.message)
+               for w in rec)
 
 
 # ------------------------------------------------------------------------------- net benefit

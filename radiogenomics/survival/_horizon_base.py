@@ -1,9 +1,7 @@
 """Shared pieces of :mod:`radiogenomics.survival.horizon`: input checks, Kaplan-Meier at a
-horizon, a one-covariate Cox fit."""
+horizon."""
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
@@ -147,53 +145,3 @@ def _followed(t, member, S, h):
     last = np.where(member, t[None, :], -np.inf).max(axis=1)
     return (last >= h) | (S <= 0)
 
-
-# ------------------------------------------------------------------------------- Cox, one covariate
-def _cox1(time, event, x, ties="efron", max_iter=50, tol=1e-10):
-    r"""Cox partial-likelihood fit of one covariate by Newton-Raphson with step halving.
-
-    Efron's or Breslow's tie handling, as ``survival::coxph``.  Returns ``(beta, se, loglik0,
-    loglik, converged, n_iter)``; ``se = 1/sqrt(information)``.
-    """
-    o = np.argsort(time, kind="stable")
-    t, e, x = time[o], event[o], x[o] - x.mean()
-    ut, first, inv = np.unique(t, return_index=True, return_inverse=True)
-    ev = e == 1
-    g = inv[ev]
-    xe = x[ev]
-    start = np.searchsorted(g, g, side="left")
-    frac = (np.arange(g.size) - start) / np.bincount(g, minlength=ut.size)[g]
-    if ties == "breslow":
-        frac = np.zeros_like(frac)
-    elif ties != "efron":
-        raise InputError(f"ties must be 'efron' or 'breslow'; got {ties!r}.")
-
-    def evaluate(b):
-        r = np.exp(b * x)
-        s = [np.cumsum((r * x ** p)[::-1])[::-1][first][g] for p in range(3)]
-        q = [np.bincount(g, (r * x ** p)[ev], minlength=ut.size)[g] for p in range(3)]
-        den, n1, n2 = (s[p] - frac * q[p] for p in range(3))
-        m = n1 / den
-        return (b * xe.sum() - np.log(den).sum(), (xe - m).sum(), (n2 / den - m ** 2).sum())
-
-    b, n_iter, converged = 0.0, 0, False
-    ll0, score, info = evaluate(0.0)
-    ll = ll0
-    while n_iter < max_iter:
-        n_iter += 1
-        if not info > 0:
-            break
-        step, new = score / info, None
-        for _ in range(30):
-            new = evaluate(b + step)
-            if np.isfinite(new[0]) and new[0] >= ll - 1e-12 * abs(ll):
-                break
-            step /= 2
-        done = abs(new[0] - ll) <= tol * abs(ll) and abs(step) < 1e-7
-        b += step
-        ll, score, info = new
-        if done:
-            converged = True
-            break
-    se = 1.0 / math.sqrt(info) if info > 0 else math.nan
-    return b, se, ll0, ll, converged, n_iter

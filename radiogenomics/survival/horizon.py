@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.exceptions import ConvergenceWarning
 
 from .._checks import InputError, listing
 from ._data import as_survival
-from ._horizon_base import (_cox1, _followed, _horizon, _km_at, _km_ci, _labels_vector, _sorted,
+from .coxph import coxph
+from ._horizon_base import (_followed, _horizon, _km_at, _km_ci, _labels_vector, _sorted,
                             _vector, _zq)
 from ._horizon_brier import BrierScore, IntegratedBrier, brier_score, integrated_brier_score
 from ._horizon_nri import NRIIDIResult, nri_idi_at
@@ -145,11 +145,15 @@ def _slope(t, e, risk, h, ties, truncate, z):
                       UserWarning, stacklevel=3)
         return (np.nan,) * 5 + (False, 0)
     tt, ee = (np.minimum(t, h), e * (t <= h)) if truncate else (t, e)
-    b, se, _, _, conv, it = _cox1(tt, ee, np.log(-np.log1p(-risk)), ties)
-    if not conv:
-        warnings.warn(f"the calibration-slope Cox fit did not converge in {it} iterations "
-                      "(constant predictions or perfect separation?)", ConvergenceWarning,
+    try:               # coxph warns (ConvergenceWarning) itself when it does not converge
+        fit = coxph(pd.DataFrame({"cloglog_risk": np.log(-np.log1p(-risk))}), time=tt,
+                    event=ee, ties=ties)
+    except InputError as exc:
+        warnings.warn(f"the calibration slope cannot be estimated: {exc}", UserWarning,
                       stacklevel=3)
+        return (np.nan,) * 5 + (False, 0)
+    b, se = float(fit.coef.iloc[0]), float(fit.se.iloc[0])
+    conv, it = fit.converged, fit.n_iter
     p = float(2 * stats.norm.sf(abs(b - 1) / se)) if se > 0 else np.nan
     return b, se, b - z * se, b + z * se, p, conv, it
 
