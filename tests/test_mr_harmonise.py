@@ -186,3 +186,91 @@ def test_prepare_harmonised_is_public():
     from radiogenomics.mr._core import prepare_harmonised as private
 
     assert prepare_harmonised is private
+
+
+# ------------------------------------------- issue 19: indels, 2-1 / 1-2 / 1-1 cases, "NR" eaf
+IO = DATA / "io"
+
+
+def _cases_frames():
+    t = pd.read_csv(IO / "harmonise_cases_input.csv", dtype={"fB": str}, keep_default_na=False,
+                    na_values=["NA"])
+    exp = pd.DataFrame({"SNP": t.SNP, "effect_allele.exposure": t.A1, "other_allele.exposure": t.A2,
+                        "beta.exposure": t.betaA, "se.exposure": 0.01, "eaf.exposure": t.fA,
+                        "id.exposure": "A", "exposure": "A"})
+    out = pd.DataFrame({"SNP": t.SNP, "effect_allele.outcome": t.B1, "other_allele.outcome": t.B2,
+                        "beta.outcome": t.betaB, "se.outcome": 0.02, "eaf.outcome": t.fB,
+                        "id.outcome": "B", "outcome": "B"})
+    return exp, out, t
+
+
+def _same(g, e):
+    norm = lambda v: "NA" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)  # noqa: E731
+    return [norm(x) for x in g] == [norm(x) for x in e]
+
+
+@pytest.mark.parametrize("action", [1, 2, 3])
+def test_indels_and_one_allele_cases_equal_twosamplemr(action):
+    """Indel recoding (``recode_indels_22/21/12``), the 2-1, 1-2 and 1-1 allele cases
+    (``harmonise_21/12/11``) and "NR"/lower-case cleanup (``harmonise_cleanup_variables``).
+
+    The reference ``tsmr_harmonise_cases_action{1,2,3}.csv`` is TwoSampleMR 0.7.9's own
+    ``R/harmonise.R`` (sourced unchanged in R 4.2.2, see tests/data/mr/io/README.md) run on the
+    37 crafted SNPs of ``harmonise_cases_input.csv`` (its ``note`` column says what each tests:
+    I/D recoded from the other side's sequences, equal-length sequences against I/D removed,
+    2-1 matches/swaps kept only when both frequencies are on the right side of (0.42, 0.58),
+    palindromes removed when one allele is missing, the 1-2 case re-coding the exposure, 1-1
+    mismatches removed, ...).  Alleles, flags and ``mr_keep`` identical; numbers to 1e-12."""
+    exp, out, t = _cases_frames()
+    assert set(t["case"]) == {"2-2", "2-1", "1-2", "1-1"}
+    got = harmonise(exp, out, action=action)
+    ref = pd.read_csv(IO / f"tsmr_harmonise_cases_action{action}.csv", keep_default_na=False,
+                      na_values=["NA"])
+    assert list(got["SNP"]) == list(ref["SNP"])
+    for c in COLS[:12] + ["mr_keep"]:
+        g, e = got[c].to_numpy(), ref[c].to_numpy()
+        if e.dtype.kind == "f":
+            np.testing.assert_allclose(g.astype(float), e, rtol=1e-12, equal_nan=True, err_msg=c)
+        else:
+            assert _same(g, e), (c, [(s, x, y) for s, x, y in zip(ref.SNP, g, e) if str(x) != str(y)])
+    # every excluded SNP has a reason, kept ones none
+    assert (got.loc[~got["mr_keep"], "mr_keep_reason"] != "").all()
+    assert (got.loc[got["mr_keep"], "mr_keep_reason"] == "").all()
+
+
+def test_one_allele_reasons():
+    exp, out, _ = _cases_frames()
+    got = harmonise(exp, out, action=2).set_index("SNP")
+    assert got.loc["t06", "mr_keep_reason"] == "palindromic with only one allele given on one side"
+    assert got.loc["t02", "mr_keep_reason"].startswith("only one allele given on one side")
+    assert got.loc["i06", "mr_keep_reason"].startswith("indel alleles cannot be matched")
+    assert got.loc["u03", "mr_keep_reason"].startswith("incompatible alleles")
+    assert got.loc["n01", "mr_keep_reason"] == "palindromic with intermediate allele frequency"
+    # the 1-2 case re-codes the exposure: o02 had effect allele G with beta 0.1
+    assert got.loc["o02", "effect_allele.exposure"] == "A" and got.loc["o02", "beta.exposure"] == -0.1
+
+
+def test_missing_effect_allele_is_kept_and_reported():
+    """TwoSampleMR drops a SNP without an effect allele silently; here it stays, excluded."""
+    exp, out = _summary(k=5)
+    exp["effect_allele.exposure"] = exp["effect_allele.exposure"].astype(object)
+    exp.loc[2, "effect_allele.exposure"] = np.nan
+    got = harmonise(exp, out).set_index("SNP")
+    assert len(got) == 5
+    assert not got.loc["rs2", "mr_keep"] and got.loc["rs2", "remove"]
+    assert got.loc["rs2", "mr_keep_reason"].startswith("missing effect allele")
+    assert got["mr_keep"].sum() == 4
+
+
+def test_eaf_text_read_as_missing_with_warning():
+    """TwoSampleMR's ``as.numeric`` turns eaf text into NA; "NR" silently (its documented
+    code for not reported), other text with a warning naming the SNP."""
+    exp, out = _summary(k=5)
+    out["eaf.outcome"] = out["eaf.outcome"].astype(object)
+    out.loc[1, "eaf.outcome"] = "NR"
+    with pytest.warns(UserWarning, match=r"eaf.exposure holds text.*'rs3'.*'about 0.3'"):
+        exp["eaf.exposure"] = exp["eaf.exposure"].astype(object)
+        exp.loc[3, "eaf.exposure"] = "about 0.3"
+        got = harmonise(exp, out).set_index("SNP")
+    assert np.isnan(got.loc["rs1", "eaf.outcome"]) and np.isnan(got.loc["rs3", "eaf.exposure"])
+    assert got["mr_keep"].all()          # A/G SNPs: frequencies not needed
