@@ -31,11 +31,16 @@ same allele), ``sx_j, sy_j`` their SEs and the ratio estimates ``r_j = by_j / bx
   R's ``density.default`` (512 points, ``cut = 3``, linear binning on 1024 bins and FFT
   convolution) so that the point estimate is the same grid point as in R.
 
+* **Maximum likelihood, RAPS, IVW radial, sign concordance, unweighted regression, MR GRIP**:
+  :mod:`radiogenomics.mr._tsmr_methods` (equal to TwoSampleMR 0.7.9 to ~1e-12, RAPS ~1e-7).
+
 Bootstrap SEs are random: they agree with TwoSampleMR within Monte-Carlo error, not digit for
 digit (R's RNG stream is not reproduced).  All bootstrap replicates are computed at once.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -44,25 +49,43 @@ from scipy import special, stats
 
 from .._checks import check_rng
 from .._checks import InputError
+from . import _tsmr_methods as _tm
 from ._core import egger_fit, ivw_fit, prepare_harmonised
 
 __all__ = ["mr", "METHODS", "DEFAULT_METHODS", "weighted_median", "mode_estimate"]
 
-#: TwoSampleMR ``obj`` name -> method name as it appears in ``mr()`` output.
+#: TwoSampleMR ``obj`` name -> method name as it appears in ``mr()`` output, in the order of
+#: TwoSampleMR's ``mr_method_list()`` (all of its methods; ``mr_moe``, the "mixture of experts",
+#: is not a ``mr()`` method and needs TwoSampleMR's trained random forests, so it is not offered).
 METHODS = {
     "mr_wald_ratio": "Wald ratio",
+    "mr_two_sample_ml": "Maximum likelihood",
     "mr_egger_regression": "MR Egger",
     "mr_egger_regression_bootstrap": "MR Egger (bootstrap)",
     "mr_simple_median": "Simple median",
     "mr_weighted_median": "Weighted median",
     "mr_penalised_weighted_median": "Penalised weighted median",
     "mr_ivw": "Inverse variance weighted",
+    "mr_ivw_radial": "IVW radial",
     "mr_ivw_mre": "Inverse variance weighted (multiplicative random effects)",
     "mr_ivw_fe": "Inverse variance weighted (fixed effects)",
     "mr_simple_mode": "Simple mode",
     "mr_weighted_mode": "Weighted mode",
     "mr_weighted_mode_nome": "Weighted mode (NOME)",
     "mr_simple_mode_nome": "Simple mode (NOME)",
+    "mr_raps": "Robust adjusted profile score (RAPS)",
+    "mr_sign": "Sign concordance test",
+    "mr_uwr": "Unweighted regression",
+    "mr_grip": "MR GRIP",
+}
+#: the methods implemented in :mod:`radiogenomics.mr._tsmr_methods` (deterministic)
+_EXTRA = {
+    "mr_two_sample_ml": _tm.two_sample_ml,
+    "mr_ivw_radial": _tm.ivw_radial,
+    "mr_raps": _tm.raps,
+    "mr_sign": _tm.sign_concordance,
+    "mr_uwr": _tm.unweighted_regression,
+    "mr_grip": _tm.grip,
 }
 #: TwoSampleMR's ``use_by_default`` methods, in its order.
 DEFAULT_METHODS = ["mr_wald_ratio", "mr_egger_regression", "mr_weighted_median", "mr_ivw",
@@ -252,7 +275,15 @@ def _egger_bootstrap(bx, by, sx, sy, nboot, rng):
 
 # ------------------------------------------------------------------------------------- mr()
 def _one(obj, bx, by, sx, sy, nboot, rng, cache, convention="TwoSampleMR"):
+    """``(b, se, pval[, nsnp])`` of one method, or None where TwoSampleMR's function returns
+    all-NA (too few SNPs, collinear MR-Egger), which ``mr()`` drops."""
     n = bx.size
+    if obj in _EXTRA:
+        full = _EXTRA[obj](bx, by, sx, sy)
+        cache.setdefault("details", {})[obj] = full
+        if all(np.isnan(full[k]) for k in ("b", "se", "pval")):
+            return None
+        return full["b"], full["se"], full["pval"], int(full["nsnp"])
     if obj == "mr_wald_ratio":
         if n != 1:
             return None
@@ -267,6 +298,11 @@ def _one(obj, bx, by, sx, sy, nboot, rng, cache, convention="TwoSampleMR"):
     if n < 3:
         return None
     if obj == "mr_egger_regression":
+        if _tm.egger_collinear(bx, sy):
+            warnings.warn("Collinearities in MR Egger (all |beta.exposure| equal): the slope is "
+                          "not identified, so MR Egger is NA and left out, as in TwoSampleMR; "
+                          "try LD pruning the exposure variables", UserWarning, stacklevel=3)
+            return None
         f = egger_fit(bx, by, sy)
         if convention == "MendelianRandomization":   # mr_egger: normal p-value
             return f.b, f.se, _normal_p(f.b / f.se)
@@ -310,8 +346,13 @@ def mr(dat: pd.DataFrame, method_list=None, rng=None, nboot: int = 1000,
     method_list : list of str, optional
         TwoSampleMR method objects (keys of :data:`METHODS`, e.g. ``"mr_ivw"``); default
         :data:`DEFAULT_METHODS` (Wald ratio, MR Egger, weighted median, IVW, simple and
-        weighted mode).  Methods that need more SNPs than available (Wald ratio: exactly 1;
-        IVW: 2; Egger, medians and modes: 3) are left out, as in TwoSampleMR.
+        weighted mode).  Besides those and the other IVW / median / mode variants, TwoSampleMR's
+        ``mr_two_sample_ml``, ``mr_raps``, ``mr_ivw_radial``, ``mr_sign``, ``mr_uwr`` and
+        ``mr_grip`` are available (formulas in :mod:`radiogenomics.mr._tsmr_methods`).  Methods
+        that need more SNPs than available (Wald ratio: exactly 1; IVW, ML, RAPS, radial IVW,
+        unweighted regression: 2; Egger, GRIP, medians and modes: 3; sign test: 6 SNPs with
+        non-zero effects) are left out, as TwoSampleMR drops all-NA rows; so is MR Egger when
+        the exposure effects are collinear (all ``|bx|`` equal), with a warning.
     rng : None, int or numpy.random.Generator
         Source of the bootstrap draws (medians, modes, Egger bootstrap); the same seed gives the
         same SEs.
@@ -331,8 +372,20 @@ def mr(dat: pd.DataFrame, method_list=None, rng=None, nboot: int = 1000,
     -------
     DataFrame
         Columns ``id.exposure, id.outcome, outcome, exposure, method, nsnp, b, se, pval``, one
-        row per pair and method.  See the module docstring for each method's formula and the
-        p-value distribution used.
+        row per pair and method, in TwoSampleMR's order: pairs in order of first appearance in
+        ``dat``, methods in ``method_list`` order.  See the module docstring for each method's
+        formula and the p-value distribution used.  ``attrs["details"]`` maps
+        ``(id.exposure, id.outcome, method_obj)`` to the full result of the deterministic
+        methods of :mod:`radiogenomics.mr._tsmr_methods` (e.g. ML ``Q``/``converged``, RAPS
+        ``tau2``/``over_dispersion``, GRIP ``b.adj``/``se.adj``/``pval.adj``, intercept ``b_i``).
+
+    Notes
+    -----
+    Differences from TwoSampleMR that cannot be removed: bootstrap SEs (R's random stream);
+    ``mr_ivw_radial`` with 2-3 SNPs, where RadialMR's unused bootstrap may crash in R (then
+    TwoSampleMR drops the row, here it is kept, see :func:`._tsmr_methods.ivw_radial`).
+    TwoSampleMR's "mixture of experts" (``mr_moe``) needs its trained random-forest objects,
+    which are not available, and is not provided.
     """
     if backend == "TwoSampleMR":
         from .rbridge import run_twosamplemr_mr
@@ -353,20 +406,28 @@ def mr(dat: pd.DataFrame, method_list=None, rng=None, nboot: int = 1000,
     if nboot < 2:
         raise InputError(f"nboot must be at least 2, got {nboot}")
     rng = check_rng(rng)
-    d = prepare_harmonised(dat)
+    # pairs in order of first appearance in dat (TwoSampleMR: unique(id.exposure, id.outcome)),
+    # counting rows with mr_keep False; a pair without usable SNPs gives no rows
+    d = prepare_harmonised(dat, mr_keep_only=False)
     need = ["beta.exposure", "beta.outcome", "se.exposure", "se.outcome"]
-    rows = []
+    rows, details = [], {}
     for (ide, ido), g in d.groupby(["id.exposure", "id.outcome"], sort=False, dropna=False):
+        g = g[g["mr_keep"].to_numpy(dtype=bool)]
+        if len(g) == 0:
+            continue
         bx, by, sx, sy = (g[c].to_numpy(dtype=np.float64) for c in need)
-        ok = ~(np.isnan(bx) | np.isnan(by) | np.isnan(sx) | np.isnan(sy))
-        bx, by, sx, sy = bx[ok], by[ok], sx[ok], sy[ok]
         cache: dict = {}
         for obj in method_list:
             res = _one(obj, bx, by, sx, sy, nboot, rng, cache, convention)
+            if obj in cache.get("details", {}):
+                details[(ide, ido, obj)] = cache["details"][obj]
             if res is None:
                 continue
             rows.append({"id.exposure": ide, "id.outcome": ido, "outcome": g["outcome"].iloc[0],
                          "exposure": g["exposure"].iloc[0], "method": METHODS[obj],
-                         "nsnp": int(bx.size), "b": res[0], "se": res[1], "pval": res[2]})
+                         "nsnp": int(res[3]) if len(res) > 3 else int(bx.size), "b": res[0],
+                         "se": res[1], "pval": res[2]})
     cols = ["id.exposure", "id.outcome", "outcome", "exposure", "method", "nsnp", "b", "se", "pval"]
-    return pd.DataFrame(rows, columns=cols)
+    out = pd.DataFrame(rows, columns=cols)
+    out.attrs["details"] = details
+    return out
