@@ -24,15 +24,20 @@ human phenome. eLife 7:e34408 (TwoSampleMR).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from .._checks import InputError
+from . import _tsmr_methods as _tm
+from .instruments import get_r_from_bsen, get_r_from_pn  # noqa: F401 (re-exported)
 from ._core import egger_fit, ivw_fit, prepare_harmonised
+from .estimators import METHODS
 
 __all__ = [
-    "mr_heterogeneity", "mr_pleiotropy_test", "mr_leaveoneout", "mr_singlesnp",
+    "mr_heterogeneity", "mr_rucker", "mr_pleiotropy_test", "mr_leaveoneout", "mr_singlesnp",
     "directionality_test", "instrument_strength", "isq_gx", "get_r_from_pn", "get_r_from_bsen",
 ]
 
@@ -42,14 +47,26 @@ _METHOD_NAMES = {"ivw": "Inverse variance weighted", "egger": "MR Egger"}
 
 
 # --------------------------------------------------------------------------- helpers
-_prepare = prepare_harmonised
+def _prepare(dat, extra=(), mr_keep_only: bool = True) -> pd.DataFrame:
+    """:func:`prepare_harmonised`, remembering each pair's first appearance in ``dat`` (rows
+    with ``mr_keep`` False included), the order TwoSampleMR 0.7.9 reports pairs in
+    (``unique(dat[, c("id.exposure", "id.outcome")])``)."""
+    d = prepare_harmonised(dat, extra, mr_keep_only=False)
+    pairs = pd.MultiIndex.from_arrays([d["id.exposure"], d["id.outcome"]])
+    codes, _ = pd.factorize(pairs)
+    d["_pair_rank"] = codes
+    if mr_keep_only:
+        d = d[d["mr_keep"].to_numpy(dtype=bool)]
+    return d
 
 
 def _groups(d: pd.DataFrame):
-    """``(id.exposure, id.outcome)`` groups in sorted order, as plyr::ddply gives them."""
+    """``(id.exposure, id.outcome)`` groups in order of first appearance (TwoSampleMR 0.7.9)."""
     if len(d) == 0:
         return []
-    return list(d.groupby(["id.exposure", "id.outcome"], sort=True, dropna=False))
+    if "_pair_rank" in d.columns:
+        d = d.sort_values("_pair_rank", kind="stable")
+    return list(d.groupby(["id.exposure", "id.outcome"], sort=False, dropna=False))
 
 
 def _vectors(x: pd.DataFrame):
@@ -64,9 +81,22 @@ def _ivw(bx, by, sx, sy):
     return f.b, f.se, 2 * stats.norm.sf(abs(f.b / f.se))
 
 
+def _egger_na(bx, sy) -> bool:
+    """True where TwoSampleMR's ``mr_egger_regression`` returns NA: fewer than 3 SNPs, or
+    collinear exposure effects (all ``|bx|`` equal; then with its warning)."""
+    if bx.size < 3:
+        return True
+    if _tm.egger_collinear(bx, sy):
+        warnings.warn("Collinearities in MR Egger (all |beta.exposure| equal): the Egger slope "
+                      "and intercept are not identified and are NA, as in TwoSampleMR; try LD "
+                      "pruning the exposure variables", UserWarning, stacklevel=4)
+        return True
+    return False
+
+
 def _egger(bx, by, sx, sy):
     """TwoSampleMR ``mr_egger_regression``: slope, SE (divided by min(1, sigma)), p on t(n-2)."""
-    if bx.size < 3:
+    if _egger_na(bx, sy):
         return np.nan, np.nan, np.nan
     f = egger_fit(bx, by, sy)
     return f.b, f.se, 2 * stats.t.sf(abs(f.b / f.se), bx.size - 2)
@@ -88,8 +118,43 @@ def _samplesize(x: pd.DataFrame):
 
 
 # --------------------------------------------------------------------------- heterogeneity
-def mr_heterogeneity(dat: pd.DataFrame, method_list=("egger", "ivw")) -> pd.DataFrame:
-    r"""Cochran's Q (IVW) and Rucker's Q' (MR-Egger) heterogeneity statistics.
+def _q_ivw(bx, by, sx, sy, kind):
+    if bx.size < 2:
+        return None
+    f = ivw_fit(bx, by, sy)
+    return f.q, f.q_df
+
+
+def _q_egger(bx, by, sx, sy):
+    if _egger_na(bx, sy):
+        return None
+    f = egger_fit(bx, by, sy)
+    return f.q, f.q_df
+
+
+def _q_extra(fn):
+    def q(bx, by, sx, sy):
+        r = fn(bx, by, sx, sy)
+        return None if np.isnan(r["Q"]) else (r["Q"], r["Q_df"])
+    return q
+
+
+#: methods with a heterogeneity statistic (TwoSampleMR ``heterogeneity_test``, plus the IVW
+#: variants, whose Q is the IVW one)
+_HETEROGENEITY = {
+    "mr_two_sample_ml": _q_extra(_tm.two_sample_ml),
+    "mr_egger_regression": _q_egger,
+    "mr_ivw": lambda *a: _q_ivw(*a, "ivw"),
+    "mr_ivw_mre": lambda *a: _q_ivw(*a, "mre"),
+    "mr_ivw_fe": lambda *a: _q_ivw(*a, "fe"),
+    "mr_ivw_radial": _q_extra(_tm.ivw_radial),
+    "mr_uwr": _q_extra(_tm.unweighted_regression),
+}
+_SHORT = {"ivw": "mr_ivw", "egger": "mr_egger_regression"}
+
+
+def mr_heterogeneity(dat: pd.DataFrame, method_list=("mr_egger_regression", "mr_ivw")) -> pd.DataFrame:
+    r"""Heterogeneity statistics of TwoSampleMR's ``mr_heterogeneity``.
 
     .. math::
 
@@ -97,36 +162,174 @@ def mr_heterogeneity(dat: pd.DataFrame, method_list=("egger", "ivw")) -> pd.Data
         Q' = \sum_j w_j (b_{Y,j} - \hat\beta_0 - \hat\beta_E b_{X,j})^2 \sim \chi^2_{n-2}
 
     with ``w_j = 1 / se_Y,j^2`` and, for Egger, SNPs oriented to positive ``b_X`` (Bowden et al.
-    2019; Rucker et al. 2011).  ``Q_pval`` is the upper chi-squared tail.
+    2019; Rucker et al. 2011).  The other methods' ``Q`` (definitions in
+    :mod:`radiogenomics.mr._tsmr_methods`): maximum likelihood ``2 l_min`` on ``n - 1`` df, IVW
+    radial ``sum W (r - b)^2`` with modified second-order weights, unweighted regression
+    ``RSS`` (residual variance times ``n - 1``).  ``Q_pval`` is the upper chi-squared tail.
 
     Parameters
     ----------
     dat : DataFrame
         Harmonised SNPs (``mr_keep`` rows used).
-    method_list : sequence of {"egger", "ivw"}
-        Rows to compute, in this order (TwoSampleMR's default is Egger then IVW).  A method with
-        too few SNPs (IVW < 2, Egger < 3) is left out, as TwoSampleMR does.
+    method_list : sequence of str
+        TwoSampleMR method objects, rows in this order (default Egger then IVW, as
+        TwoSampleMR): ``mr_two_sample_ml``, ``mr_egger_regression``, ``mr_ivw``,
+        ``mr_ivw_radial``, ``mr_uwr``, ``mr_ivw_mre``, ``mr_ivw_fe`` (``"egger"``/``"ivw"``
+        also accepted).  As TwoSampleMR, pairs with fewer than 2 SNPs give no rows, and a method
+        without a statistic there (MR-Egger with 2 SNPs or collinear exposure effects) is left
+        out.
 
     Returns
     -------
     DataFrame
-        Columns ``id.exposure, id.outcome, outcome, exposure, method, Q, Q_df, Q_pval``.
+        Columns ``id.exposure, id.outcome, outcome, exposure, method, Q, Q_df, Q_pval``; pairs
+        in order of first appearance in ``dat``.
     """
-    keys = [_method(m) for m in method_list]
+    objs = [_SHORT.get(m, m) for m in method_list]
+    bad = [m for m in objs if m not in _HETEROGENEITY]
+    if bad:
+        raise InputError(f"no heterogeneity statistic for method(s) {bad}; choose from "
+                         f"{list(_HETEROGENEITY)}")
     d = _prepare(dat)
     rows = []
     for (ide, ido), x in _groups(d):
         bx, sx, by, sy = _vectors(x)
-        n = bx.size
-        for k in keys:
-            if (k == "ivw" and n < 2) or (k == "egger" and n < 3):
+        if bx.size < 2:
+            continue
+        for m in objs:
+            r = _HETEROGENEITY[m](bx, by, sx, sy)
+            if r is None:
                 continue
-            f = ivw_fit(bx, by, sy) if k == "ivw" else egger_fit(bx, by, sy)
+            q, df = r
             rows.append({"id.exposure": ide, "id.outcome": ido, "outcome": x["outcome"].iloc[0],
-                         "exposure": x["exposure"].iloc[0], "method": _METHOD_NAMES[k],
-                         "Q": f.q, "Q_df": f.q_df, "Q_pval": stats.chi2.sf(f.q, f.q_df)})
+                         "exposure": x["exposure"].iloc[0], "method": METHODS[m],
+                         "Q": q, "Q_df": df, "Q_pval": stats.chi2.sf(q, df)})
     return pd.DataFrame(rows, columns=["id.exposure", "id.outcome", "outcome", "exposure", "method",
                                        "Q", "Q_df", "Q_pval"])
+
+
+def _ols(X, y):
+    """Unweighted ``lm(y ~ 0 + X)``: coefficients, lm SEs, residual SE, residuals, hat values."""
+    q, r = np.linalg.qr(X)
+    coef = np.linalg.solve(r, q.T @ y)
+    res = y - X @ coef
+    dfr = X.shape[0] - X.shape[1]
+    sigma = float(np.sqrt(np.sum(res**2) / dfr))
+    rinv = np.linalg.inv(r)
+    se = sigma * np.sqrt(np.sum(rinv**2, axis=1))
+    hat = np.sum(q**2, axis=1)
+    return coef, se, sigma, res, hat
+
+
+def _rucker_one(bx, by, sx, sy, alpha, q_thresh, test_dist):
+    n = bx.size
+    sgn = np.where(bx == 0, 1.0, np.sign(bx))
+    by, bx = by * sgn, np.abs(bx)
+    y, x, i = by / sy, bx / sy, 1 / sy
+    z = stats.norm.isf(alpha / 2)
+    normal_p = lambda t: 2 * stats.norm.sf(abs(t))            # noqa: E731
+    t_p = lambda t, df: 2 * stats.t.sf(abs(t), df)             # noqa: E731
+    # IVW (fixed / multiplicative random effects) on the radial scale
+    ci, sei, sig_i, res_i, hat_i = _ols(x[:, None], y)
+    b_ivw, se_lm = float(ci[0]), float(sei[0])
+    q_ivw = sig_i**2 * (n - 1)
+    se_ivw_fe = se_lm / max(sig_i, 1.0)
+    p_ivw_fe = normal_p(b_ivw / se_ivw_fe) if test_dist == "z" else t_p(b_ivw / se_ivw_fe, n - 1)
+    p_ivw_re = normal_p(b_ivw / se_lm) if test_dist == "z" else t_p(b_ivw / se_lm, n - 1)
+    # Egger (intercept = coefficient of 1/sy)
+    X = np.column_stack([i, x])
+    ce, see, sig_e, res_e, hat_e = _ols(X, y)
+    b0, b1 = float(ce[0]), float(ce[1])
+    q_egger = sig_e**2 * (n - 2)
+    se1_fe, se0_fe = see[1] / max(sig_e, 1.0), see[0] / max(sig_e, 1.0)
+    p1_fe = t_p(b1 / se1_fe, n - 2)
+    p0_fe = normal_p(b0 / se0_fe) if test_dist == "z" else t_p(b0 / se0_fe, n - 2)
+    p1_re = t_p(b1 / see[1], n - 2)
+    p0_re = normal_p(b0 / see[0]) if test_dist == "z" else t_p(b0 / see[0], n - 2)
+    est = [b_ivw, b_ivw, b1, b1]
+    se = [se_ivw_fe, se_lm, float(se1_fe), float(see[1])]
+    rucker = pd.DataFrame({"Method": ["IVW fixed effects", "IVW random effects",
+                                      "Egger fixed effects", "Egger random effects"],
+                           "nsnp": n, "Estimate": est, "SE": se})
+    rucker["CI_low"] = rucker["Estimate"] - z * rucker["SE"]
+    rucker["CI_upp"] = rucker["Estimate"] + z * rucker["SE"]
+    rucker["P"] = [p_ivw_fe, p_ivw_re, p1_fe, p1_re]
+    q_diff = max(0.0, q_ivw - q_egger)
+    p_ivw_q = stats.chi2.sf(q_ivw, n - 1)
+    p_egger_q = stats.chi2.sf(q_egger, n - 2)
+    p_diff = stats.chi2.sf(q_diff, 1)
+    qtab = pd.DataFrame({"Method": ["Q_ivw", "Q_egger", "Q_diff"], "Q": [q_ivw, q_egger, q_diff],
+                         "df": [n - 1, n - 2, 1], "P": [p_ivw_q, p_egger_q, p_diff]})
+    intercept = pd.DataFrame({"Method": ["Egger fixed effects", "Egger random effects"],
+                              "Estimate": [b0, b0], "SE": [float(se0_fe), float(see[0])]})
+    intercept["CI_low"] = intercept["Estimate"] - z * intercept["SE"]
+    intercept["CI_upp"] = intercept["Estimate"] + z * intercept["SE"]
+    intercept["P"] = [p0_fe, p0_re]
+    if p_ivw_q > q_thresh:
+        res = "A"
+    elif p_diff > q_thresh:
+        res = "B"
+    else:
+        res = "D" if p_egger_q <= q_thresh else "C"
+    selected = rucker.iloc[["ABCD".index(res)]].copy()
+    selected["Method"] = "Rucker"
+    if res in "AB":
+        resid, hat, sig, k = res_i, hat_i, sig_i, 1
+    else:
+        resid, hat, sig, k = res_e, hat_e, sig_e, 2
+    cooks = (resid / (sig * (1 - hat))) ** 2 * hat / k
+    return {"rucker": rucker, "intercept": intercept, "Q": qtab, "res": res,
+            "selected": selected.reset_index(drop=True), "cooksdistance": cooks}
+
+
+def mr_rucker(dat: pd.DataFrame, alpha: float = 0.05, q_thresh: float = 0.05,
+              test_dist: str = "z") -> list:
+    r"""Rucker's framework for choosing between IVW and MR-Egger (TwoSampleMR ``mr_rucker``).
+
+    On the radial scale ``y_j = b_Y,j / se_Y,j``, ``x_j = |b_X,j| / se_Y,j`` (SNPs oriented to
+    positive ``b_X``), two unweighted regressions: IVW ``y ~ 0 + x`` and Egger
+    ``y ~ 0 + 1/se_Y + x``.  Cochran's ``Q = sigma_IVW^2 (n - 1)``, Rucker's
+    ``Q' = sigma_Egger^2 (n - 2)`` and ``Q - Q'`` (floored at 0) on 1 df (Rucker et al. 2011,
+    Treating individual studies as ... ; Bowden et al. 2018, IJE 47:1264).  Fixed-effect SEs are
+    the lm SEs divided by ``max(1, sigma)``, random-effect SEs the lm SEs.  P-values as
+    TwoSampleMR with ``test_dist = "z"``: IVW and intercepts normal, Egger slope t on
+    ``n - 2`` df.  Model choice with ``Qthresh``: A = IVW fixed (Q not significant),
+    B = IVW random (Q significant, Q - Q' not), C = Egger fixed (Q' not significant),
+    D = Egger random.
+
+    TwoSampleMR's bootstrap and jackknife versions (``mr_rucker_bootstrap``,
+    ``mr_rucker_jackknife``) and the "mixture of experts" (``mr_moe``, which needs TwoSampleMR's
+    trained random-forest objects, not available here) are not provided.
+
+    Returns
+    -------
+    list of dict
+        One per ``(id.exposure, id.outcome)`` pair in order of first appearance, ``None`` for a
+        pair with fewer than 3 SNPs (with a warning, as TwoSampleMR).  Keys: ``id.exposure,
+        id.outcome, exposure, outcome``; ``rucker`` (DataFrame ``Method, nsnp, Estimate, SE,
+        CI_low, CI_upp, P`` for IVW/Egger fixed/random effects), ``intercept`` (Egger
+        intercept, fixed/random), ``Q`` (``Q_ivw, Q_egger, Q_diff`` with ``df`` and ``P``),
+        ``res`` (selected model letter), ``selected`` (its row, ``Method = "Rucker"``),
+        ``cooksdistance`` (of the selected regression).
+    """
+    if test_dist not in ("z", "t"):
+        raise InputError(f"test_dist must be 'z' or 't', got {test_dist!r}")
+    d = _prepare(dat)
+    out = []
+    for (ide, ido), x in _groups(d):
+        bx, sx, by, sy = _vectors(x)
+        if bx.size < 3:
+            warnings.warn(f"mr_rucker: {ide} -> {ido} has {bx.size} SNP(s); need at least 3 "
+                          "(result None)", UserWarning, stacklevel=2)
+            out.append(None)
+            continue
+        if _egger_na(bx, sy):
+            out.append(None)
+            continue
+        r = _rucker_one(bx, by, sx, sy, alpha, q_thresh, test_dist)
+        out.append({"id.exposure": ide, "id.outcome": ido, "exposure": x["exposure"].iloc[0],
+                    "outcome": x["outcome"].iloc[0], **r})
+    return out
 
 
 def mr_pleiotropy_test(dat: pd.DataFrame) -> pd.DataFrame:
@@ -136,7 +339,8 @@ def mr_pleiotropy_test(dat: pd.DataFrame) -> pd.DataFrame:
     :math:`b_{Y,j} = \beta_0 + \beta_E b_{X,j} + \varepsilon_j` (weights ``1/se_Y^2``, SNPs
     oriented to positive ``b_X``), its SE divided by ``min(1, sigma)`` (residual SE floored at 1,
     as TwoSampleMR) and a two-sided p-value from Student's t on ``n - 2`` degrees of freedom.
-    Groups with fewer than 3 SNPs give NaN.
+    Pairs with 2 SNPs (or collinear exposure effects) give NaN; pairs with fewer than 2 SNPs
+    give no row (TwoSampleMR).
 
     Returns
     -------
@@ -147,7 +351,9 @@ def mr_pleiotropy_test(dat: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (ide, ido), x in _groups(d):
         bx, sx, by, sy = _vectors(x)
-        if bx.size < 3:
+        if bx.size < 2:
+            continue
+        if _egger_na(bx, sy):
             b0 = se0 = p0 = np.nan
         else:
             f = egger_fit(bx, by, sy)
@@ -237,35 +443,6 @@ def mr_singlesnp(dat: pd.DataFrame, all_method=("ivw", "egger")) -> pd.DataFrame
 
 
 # --------------------------------------------------------------------------- Steiger
-def get_r_from_pn(p, n):
-    r"""Absolute SNP-trait correlation from a p-value and sample size (TwoSampleMR).
-
-    :math:`F = F^{-1}_{1, n-2}(1 - p)` (upper quantile), :math:`r^2 = F / (n - 2 + F)`.  Where the
-    quantile overflows (p underflowing double precision) TwoSampleMR solves numerically; here
-    the chi-squared/normal tail is inverted on the log scale instead, which agrees to the
-    precision of the input.
-    """
-    p = np.asarray(p, dtype=np.float64)
-    n = np.asarray(n, dtype=np.float64)
-    fval = stats.f.isf(p, 1, n - 2)
-    bad = ~np.isfinite(fval) & (p > 0)
-    if np.any(bad):
-        # F(1, n-2) ~ z^2 for large n; invert log p of the two-sided normal
-        z = -stats.norm.ppf(np.broadcast_to(p, fval.shape)[bad] / 2)
-        fval = np.array(fval, dtype=np.float64)
-        fval[bad] = z**2
-    r2 = fval / (n - 2 + fval)
-    return np.sqrt(r2)
-
-
-def get_r_from_bsen(b, se, n):
-    r"""Signed SNP-trait correlation from effect, SE and sample size: ``F = (b/se)^2``,
-    ``r^2 = F / (n - 2 + F)`` (TwoSampleMR ``get_r_from_bsen``)."""
-    b, se, n = (np.asarray(v, dtype=np.float64) for v in (b, se, n))
-    f = (b / se) ** 2
-    return np.sqrt(f / (n - 2 + f)) * np.sign(b)
-
-
 def directionality_test(dat: pd.DataFrame, mr_keep_only: bool = False) -> pd.DataFrame:
     r"""MR Steiger test of the causal direction (Hemani, Tilling & Davey Smith 2017).
 
@@ -287,10 +464,10 @@ def directionality_test(dat: pd.DataFrame, mr_keep_only: bool = False) -> pd.Dat
     ``mr_keep == FALSE`` rows; ``mr_keep_only=False`` (default) reproduces that, ``True``
     restricts the test to the SNPs used in the MR estimates.
 
-    Measured against TwoSampleMR 0.7.9: the summed outcome r^2 (moderate p-values) agrees to
-    ~1e-9, the summed exposure r^2 (p-values down to 1e-158) differs by 2e-4 to 1.3e-3 relative.
-    The likely cause (not verified in R) is the accuracy of R's ``qf``/``qbeta`` in the extreme
-    upper tail; the quantile here is SciPy's.
+    ``r`` comes from :func:`radiogenomics.mr.instruments.get_r_from_pn`, TwoSampleMR's
+    ``qf(p, 1, n - 1, lower.tail = FALSE)`` (note ``n - 1``), so the summed r^2 and the p-value
+    equal TwoSampleMR 0.7.9's to ~1e-13 / 1e-10 (``tests/test_mr_sensitivity.py``,
+    ``tests/test_mr_instruments.py``).
 
     Returns
     -------
