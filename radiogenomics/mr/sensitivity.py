@@ -282,6 +282,30 @@ def _rucker_one(bx, by, sx, sy, alpha, q_thresh, test_dist):
             "selected": selected.reset_index(drop=True), "cooksdistance": cooks}
 
 
+class RuckerResult(list):
+    """:func:`mr_rucker`'s per-pair dicts (a list, as TwoSampleMR returns) with a table view."""
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per pair: the model Rucker's framework selects (``res``), its estimate and
+        the Q statistics."""
+        rows = []
+        for r in self:
+            if r is None:
+                continue
+            sel = r["selected"].iloc[0]
+            q = r["Q"].set_index("Method")
+            rows.append({"id.exposure": r["id.exposure"], "id.outcome": r["id.outcome"],
+                         "selected_model": r["res"], "nsnp": sel["nsnp"], "b": sel["Estimate"],
+                         "se": sel["SE"], "pval": sel["P"], "Q_ivw": q.loc["Q_ivw", "Q"],
+                         "Q_egger": q.loc["Q_egger", "Q"], "Q_diff_p": q.loc["Q_diff", "P"]})
+        return pd.DataFrame(rows)
+
+    summary = to_frame
+
+    def __repr__(self) -> str:
+        return "RuckerResult (Rucker's framework, TwoSampleMR mr_rucker)\n" + self.to_frame().to_string(index=False)
+
+
 def mr_rucker(dat: pd.DataFrame, alpha: float = 0.05, q_thresh: float = 0.05,
               test_dist: str = "z") -> list:
     r"""Rucker's framework for choosing between IVW and MR-Egger (TwoSampleMR ``mr_rucker``).
@@ -303,8 +327,9 @@ def mr_rucker(dat: pd.DataFrame, alpha: float = 0.05, q_thresh: float = 0.05,
 
     Returns
     -------
-    list of dict
-        One per ``(id.exposure, id.outcome)`` pair in order of first appearance, ``None`` for a
+    RuckerResult
+        A list of dicts (``.to_frame()``: the selected rows; readable repr), one per
+        ``(id.exposure, id.outcome)`` pair in order of first appearance, ``None`` for a
         pair with fewer than 3 SNPs (with a warning, as TwoSampleMR).  Keys: ``id.exposure,
         id.outcome, exposure, outcome``; ``rucker`` (DataFrame ``Method, nsnp, Estimate, SE,
         CI_low, CI_upp, P`` for IVW/Egger fixed/random effects), ``intercept`` (Egger
@@ -329,7 +354,7 @@ def mr_rucker(dat: pd.DataFrame, alpha: float = 0.05, q_thresh: float = 0.05,
         r = _rucker_one(bx, by, sx, sy, alpha, q_thresh, test_dist)
         out.append({"id.exposure": ide, "id.outcome": ido, "exposure": x["exposure"].iloc[0],
                     "outcome": x["outcome"].iloc[0], **r})
-    return out
+    return RuckerResult(out)
 
 
 def mr_pleiotropy_test(dat: pd.DataFrame) -> pd.DataFrame:
