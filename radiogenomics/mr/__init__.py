@@ -41,7 +41,7 @@ from .instruments import add_rsq, get_r_from_bsen, get_r_from_lor, get_r_from_pn
 from .io import (check_builds, check_eaf_concordance, check_pvalues, format_data, read_gwas_ssf,
                  read_gwas_vcf, report_table, write_gwas_ssf, write_gwas_vcf)
 from .mediation import two_step_mr
-from .mrpkg import (MRPkgResult, mr_allmethods, mr_cml, mr_conmix, mr_divw, mr_egger, mr_ivw, mr_mbe,
+from .mrpkg import (MRPkgResult, mr_allmethods, mr_cml, mr_conmix, mr_divw, mr_egger, mr_ivw, mr_lasso, mr_mbe,
                     mr_median)
 from .mvmr import mr_mvegger, mr_mvivw, mv_basic, mv_ivw, mv_multiple
 from .overlap import mr_ivw_overlap, overlap_bias, overlap_fraction
@@ -68,7 +68,7 @@ __all__ = [
     "add_rsq", "get_r_from_bsen", "get_r_from_lor", "get_r_from_pn", "instrument_f", "steiger_filtering",
     "check_builds", "check_eaf_concordance", "check_pvalues", "format_data", "read_gwas_ssf",
     "read_gwas_vcf", "report_table", "write_gwas_ssf", "write_gwas_vcf",
-    "MRPkgResult", "mr_allmethods", "mr_cml", "mr_conmix", "mr_divw", "mr_egger", "mr_ivw", "mr_mbe",
+    "MRPkgResult", "mr_allmethods", "mr_cml", "mr_conmix", "mr_divw", "mr_egger", "mr_ivw", "mr_lasso", "mr_mbe",
     "mr_median",
     "mr_ivw_overlap", "overlap_bias", "overlap_fraction",
 ]

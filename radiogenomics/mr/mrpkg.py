@@ -42,6 +42,9 @@ row per estimate).  With ``r_j = by_j / bx_j`` and first-order weights ``w_j = b
   of the maximum (possibly several intervals); no SE.
 * :func:`mr_cml` -- constrained maximum likelihood with model averaging (cML-MA-BIC, Xue, Shen
   & Pan 2021, AJHG 108:1251) and optional data perturbation (DP).
+* :func:`mr_lasso` -- MR-Lasso (Rees et al. 2019, Stat Med 38:2211): lasso on per-SNP
+  pleiotropy parameters (R's ``glmnet``, reproduced in :mod:`radiogenomics.mr._mrpkg_lasso`),
+  lambda by the package's heterogeneity stopping rule, post-lasso IVW on the valid SNPs.
 * :func:`mr_allmethods` -- the package's ``mr_allmethods`` table.
 
 Stochastic functions take ``rng`` (int seed or ``numpy.random.Generator``); bootstrap SEs agree
@@ -63,7 +66,7 @@ from ._lmrob import lmrob
 from .estimators import _r_density_mode, weighted_median
 
 __all__ = ["MRPkgResult", "mr_ivw", "mr_egger", "mr_median", "mr_mbe", "mr_divw", "mr_conmix",
-           "mr_cml", "mr_allmethods"]
+           "mr_cml", "mr_lasso", "mr_allmethods"]
 
 NAN = float("nan")
 
@@ -532,6 +535,95 @@ def mr_conmix(bx, bxse=None, by=None, byse=None, psi: float = 0.0, ci_min=None, 
                        excluded=excluded)
 
 
+# ------------------------------------------------------------------------------- Lasso
+def _ivw_origin_rse(x, y):
+    """RSE of lm(y ~ x - 1) (NaN with a single point, as R's 0/0)."""
+    if x.size == 0:
+        return NAN
+    b = float(x @ y / (x @ x))
+    r = y - b * x
+    return float(np.sqrt(r @ r / (x.size - 1))) if x.size > 1 else NAN
+
+
+def mr_lasso(bx, bxse=None, by=None, byse=None, distribution: str = "normal",
+             alpha: float = 0.05, lambda_=None) -> MRPkgResult:
+    """MR-Lasso (Rees, Wood, Dudbridge & Burgess 2019, Stat Med 38:2211) as
+    MendelianRandomization 0.10.0 ``mr_lasso``.
+
+    SNPs are oriented to ``bx > 0``; with ``S = diag(byse^-2)``, ``b = S^1/2 bx`` and
+    ``P = I - b b'/b'b``, the pleiotropic effects ``a`` solve the lasso of ``P S^1/2 by`` on
+    ``P S^1/2`` without intercept, i.e. R's ``glmnet(xlas, ylas, intercept = FALSE)``
+    (standardised columns, glmnet's own lambda path; see
+    :func:`radiogenomics.mr._mrpkg_lasso.glmnet_lasso_path`).  ``lambda_`` (R's ``lambda``)
+    fixes the penalty; otherwise, going along the path from the smallest lambda up, the
+    package's heterogeneity stopping rule picks the last lambda before the residual standard
+    error ``rse`` of the IVW fit on the valid SNPs (``a_j = 0``) first exceeds 1 *and* jumps by
+    more than ``chi2_1(0.95) / #valid`` (no such jump: the largest lambda), and at least two SNPs
+    must be valid.  Estimate: IVW (``lm(by ~ bx - 1, weights = byse^-2)``) on the valid SNPs,
+    SE divided by ``min(1, sigma)``; CI and p normal or t on ``#valid - 1`` df.
+    ``extras``: ``valid_snps``, ``lambda``, ``reg_estimate`` (``(bx'S bx)^-1 bx'S (by - a)``,
+    R's ``RegEstimate``), ``pleiotropy`` (``a``, R's ``RegIntercept``), ``lambda_path`` and
+    ``rse_path`` (ascending lambdas).  Fewer than two valid SNPs at a given ``lambda_``: NaN
+    estimate and a warning (the package prints a message).  Not part of ``mr_allmethods`` (nor
+    is it in the package)."""
+    from ._mrpkg_lasso import glmnet_lasso_path
+
+    bx0, bxse, by0, byse, snps, excluded = _inputs(bx, bxse, by, byse)
+    _check_choice("distribution", distribution, ("normal", "t-dist"))
+    n = bx0.size
+    if n < 2:
+        raise InputError(f"mr_lasso needs at least 2 SNPs (glmnet needs 2 or more columns), got {n}")
+    Bx, By = np.abs(bx0), by0 * np.sign(bx0)
+    s = 1.0 / byse
+    b = s * Bx
+    P = np.eye(n) - np.outer(b, b) / (b @ b)
+    xlas, ylas = P * s[None, :], P @ (s * By)
+    extras = dict(distribution=distribution)
+    if lambda_ is not None:
+        lam = float(lambda_)
+        if not np.isfinite(lam) or lam < 0:
+            raise InputError(f"lambda_ must be a non-negative number, got {lambda_!r}")
+        lams, B, _, exact = glmnet_lasso_path(xlas, ylas, lambdas=[lam])
+        a = B[:, 0]
+    else:
+        lams, B, _, exact = glmnet_lasso_path(xlas, ylas)
+        order = np.argsort(lams, kind="stable")          # ascending, as R's sort()
+        lamseq, Bs = lams[order], B[:, order]
+        L = lamseq.size
+        nv = np.array([int(np.sum(Bs[:, j] == 0)) for j in range(L)])
+        rse = np.array([_ivw_origin_rse(b[Bs[:, j] == 0], (s * By)[Bs[:, j] == 0]) for j in range(L)])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            inc = rse[1:] - rse[:-1]
+            het = np.flatnonzero((rse[1:] > 1) & (inc > stats.chi2.ppf(0.95, 1) / nv[1:]))
+        pos = int(het[0]) if het.size else L - 1        # 0-based position in lamseq
+        pos = max(pos, int(np.flatnonzero(nv > 1)[0]))
+        a, lam = Bs[:, pos], float(lamseq[pos])
+        extras.update(lambda_path=lamseq, rse_path=rse, n_valid_path=nv)
+    if not exact.all():
+        warnings.warn("mr_lasso: a lasso solution could not be verified against the KKT "
+                      "conditions; result.converged is False", RuntimeWarning, stacklevel=2)
+    w = byse**-2.0
+    reg_est = float(np.sum(Bx * w * (By - a)) / np.sum(Bx * w * Bx))
+    v = a == 0
+    nvalid = int(v.sum())
+    if nvalid > 1:
+        coef, cinv, sigma = _lm(Bx[v][:, None], By[v], w[v])
+        est = float(coef[0])
+        se = float(np.sqrt(cinv[0, 0]) * sigma / min(sigma, 1.0))
+        lo, hi = _ci(est, se, alpha, distribution, nvalid - 1)
+        p = _norm_p(est / se) if distribution == "normal" else _t_p(est / se, nvalid - 1)
+    else:
+        warnings.warn(f"mr_lasso: lambda = {lam:g} leaves {nvalid} valid instrument(s); the "
+                      "post-lasso estimate needs at least two (choose a larger lambda_)",
+                      RuntimeWarning, stacklevel=2)
+        est = se = lo = hi = p = NAN
+    extras.update(valid_snps=snps[v].tolist(), invalid_snps=snps[~v].tolist(), n_valid=nvalid,
+                  **{"lambda": lam}, reg_estimate=reg_est, pleiotropy=a)
+    return MRPkgResult(method="MR-Lasso", estimate=est, se=se, ci_low=float(lo), ci_high=float(hi),
+                       pval=p, n_snps=n, alpha=alpha, converged=bool(exact.all()), extras=extras,
+                       excluded=excluded)
+
+
 # -------------------------------------------------------------------------------- cML
 def _cml_fit(bx, by, sx, sy, K, theta0, mu0, maxit):
     p = bx.size
@@ -707,5 +799,6 @@ def mr_allmethods(bx, bxse=None, by=None, byse=None, method: str = "all",
         f.loc[0, "method"] = name
         frames.append(f)
     out = pd.concat(frames, ignore_index=True).drop(columns="n_snps")
-    out.attrs["excluded"] = excluded
+    # attrs hold plain records (a DataFrame in attrs breaks pandas' repr of wide frames)
+    out.attrs["excluded"] = excluded.to_dict("records") if isinstance(excluded, pd.DataFrame) else excluded
     return out
