@@ -78,7 +78,7 @@ install() {
 
 # tests run at the lowest pinned versions (the modules whose behaviour depends on versions:
 # scikit-learn's penalties, scipy/pandas/numpy numerics, the input layer); see requirements-min.txt
-MIN_TESTS=${MIN_TESTS:-"tests/test_penalized.py tests/test_elasticnet.py tests/test_cox.py tests/test_survival_coxph.py tests/test_survival_concordance.py tests/test_survival_horizon.py tests/test_survival_km.py tests/test_survival_penalized.py tests/test_validation.py tests/test_metrics.py tests/test_cohort.py tests/test_harmonize.py tests/test_input_hypothesis.py tests/test_resampling.py tests/test_cca_classical.py tests/test_mr_harmonise.py tests/test_mr_estimators.py tests/test_expression_normalize.py tests/test_expression_limma.py tests/test_expression_genesets.py tests/test_expression_combat_seq.py tests/test_expression_moderated.py"}
+MIN_TESTS=${MIN_TESTS:-"tests/test_mr_instruments.py tests/test_mr_clump.py tests/test_mr_io.py tests/test_penalized.py tests/test_elasticnet.py tests/test_cox.py tests/test_survival_coxph.py tests/test_survival_concordance.py tests/test_survival_horizon.py tests/test_survival_km.py tests/test_survival_penalized.py tests/test_validation.py tests/test_metrics.py tests/test_cohort.py tests/test_harmonize.py tests/test_input_hypothesis.py tests/test_resampling.py tests/test_cca_classical.py tests/test_mr_harmonise.py tests/test_mr_estimators.py tests/test_expression_normalize.py tests/test_expression_limma.py tests/test_expression_genesets.py tests/test_expression_combat_seq.py tests/test_expression_moderated.py"}
 
 install_min() {
   local venv=${VENV_MIN:-.venv-min} stamp

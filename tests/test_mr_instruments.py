@@ -55,12 +55,15 @@ def _compare(got, ref, rtol=RTOL):
 def test_get_r_from_pn_equals_r_qf_over_tails_and_branches():
     """R's ``qf(p, 1, n - 1, lower.tail = FALSE)`` and TwoSampleMR's ``get_r_from_pn`` for p from
     0.5 to 1e-300 and n from 50 to 1e6, including both sides of R's switch to the chi-squared
-    quantile at n - 1 > 4e5.  Tolerance 1e-10 relative (measured ~1e-13); SciPy's ``f.isf``
+    quantile at n - 1 > 4e5.  Tolerance 1e-10 relative (measured ~1e-13 with SciPy 1.17, ~1e-10
+    with SciPy 1.11.1, the minimum supported version, whose ``t.isf`` alone was 50% off at
+    p = 1e-300, df = 49 and needs the Newton polish in ``_upper_t``).  SciPy's ``f.isf``
     returns inf for most of these p, which is what the old fallback papered over."""
+    tol = RTOL
     g = _read(IO / "tsmr_get_r_from_pn.csv")
-    np.testing.assert_allclose(get_r_from_pn(g["p"], g["n"]), g["r"], rtol=RTOL)
+    np.testing.assert_allclose(get_r_from_pn(g["p"], g["n"]), g["r"], rtol=tol)
     from radiogenomics.mr.instruments import _upper_f1
-    np.testing.assert_allclose(_upper_f1(g["p"], g["n"] - 1), g["qf"], rtol=RTOL)
+    np.testing.assert_allclose(_upper_f1(g["p"], g["n"] - 1), g["qf"], rtol=tol)
     # the n - 1 denominator df is TwoSampleMR's: n - 2 would miss by far more than 1e-10
     f2 = _upper_f1(g["p"], g["n"] - 2)
     r2 = np.sqrt(f2 / (g["n"] - 2 + f2))
