@@ -323,7 +323,9 @@ def find_proxies(snps, panel, r2: float = 0.8, kb: float = 500, *,
     Returns one row per (target, proxy), best first within a target (r^2 descending, then
     distance): ``target, proxy, r2, r2_signed, distance_bp, target_a1, target_a2, proxy_a1,
     proxy_a2``, where ``proxy_a1`` is the proxy allele on the same haplotype as ``target_a1``
-    (sign of the EM ``D``; an unphased panel gives no other phase information).  Targets absent
+    (sign of the EM ``D``; an unphased panel gives no other phase information; in the rare
+    mirror-symmetric count tables whose likelihood has two equal maxima the sign is a tie
+    broken towards the smaller haplotype-11 frequency, which never changes |r^2|).  Targets absent
     from the panel are warned about and listed in ``attrs["absent_from_panel"]``.
     """
     if not 0 < r2 <= 1:
