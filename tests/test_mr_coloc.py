@@ -20,7 +20,7 @@ References (coloc cannot be installed here):
 * ``coloc_bf_bf`` / ``coloc_susie`` (multiple signals, from SuSiE credible-set log BFs): the
   a06_SuSiE vignette's printed ``coloc.susie`` summary (7 significant digits) and coloc's
   sourced ``coloc.bf_bf`` / ``coloc.susie`` on susieR 0.12.35 fits (``make_reference_susie.R``)
-  to 1e-10 relative.  SuSiE fitting itself is not implemented in Python.
+  to 1e-10 relative.  SuSiE fitting in Python (``susie_rss``) is tested in ``tests/test_mr_susie.py``.
 
 Simulations with known truth check that PP.H4 dominates when both traits share the causal SNP and
 PP.H3 when they differ, and that under no association PP.H0 stays high (a calibration check:

@@ -347,3 +347,17 @@ def test_check_pvalues_and_eaf_concordance():
     conc2 = check_eaf_concordance(h2)
     assert list(conc2["SNP"]) == [h2.loc[0, "SNP"]] + list(conc["SNP"])
     assert conc2["reason"].iloc[0].startswith("effect-allele frequencies differ by more than 0.2")
+
+
+def test_ssf_written_without_build_reads_back_as_not_stated(tmp_path):
+    """write_gwas_ssf without a build writes ``genome_assembly: unknown``; reading it back must
+    give "no build stated" (None), not an error, and an explicit build= then applies."""
+    from radiogenomics.mr.io import read_gwas_ssf, write_gwas_ssf
+    import data_sim
+
+    summ = data_sim.make_mr_summary(n_snps=5, rng=2)
+    frame = summ.exposure.assign(chr="1", pos=1000 + 10 * np.arange(5))
+    path = write_gwas_ssf(frame, tmp_path / "x.tsv")
+    back = read_gwas_ssf(path, type="exposure")
+    assert back.attrs["genome_build"] is None
+    assert read_gwas_ssf(path, type="exposure", build="hg19").attrs["genome_build"] == "GRCh37"

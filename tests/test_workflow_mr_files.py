@@ -177,7 +177,7 @@ def test_formats_give_the_csv_estimates(cohort, summ, tmp_path):
     M.write_gwas_ssf(out, tmp_path / "o_nobuild.tsv")
     df = read_gwas_file(tmp_path / "o_nobuild.tsv", "outcome")
     assert df.attrs["report"]["genome_build"] is None
-    assert "'unknown'" in df.attrs["report"]["build_source"]
+    assert "not stated" in df.attrs["report"]["build_source"]
     res = _run(cohort, tmp_path, tmp_path / "e.vcf.gz", tmp_path / "o_nobuild.tsv",
                gwas_build="GRCh37")
     _same(_two(res), _two(ref))

@@ -27,7 +27,7 @@ columns (``method, nsnp, b, se, pval``):
   :func:`mv_multiple`, :func:`mv_ivw`, :func:`mv_basic` (TwoSampleMR); two-step mediation
   :func:`two_step_mr`; sample overlap :func:`mr_ivw_overlap`, :func:`overlap_bias`;
 * colocalisation: :func:`coloc_abf` (coloc's ``coloc.abf``), :func:`coloc_susie`,
-  :func:`coloc_bf_bf`;
+  :func:`coloc_bf_bf`; SuSiE fine-mapping from summary statistics :func:`susie_rss`;
 * individual-level data: :func:`snp_summary_statistics`, :func:`mr_input_from_cohort`.
 """
 
@@ -46,6 +46,7 @@ from .mrpkg import (MRPkgResult, mr_allmethods, mr_cml, mr_conmix, mr_divw, mr_e
 from .mvmr import mr_mvegger, mr_mvivw, mv_basic, mv_ivw, mv_multiple
 from .overlap import mr_ivw_overlap, overlap_bias, overlap_fraction
 from .presso import PressoResult, mr_presso, mr_presso_mv
+from .susie import SusieResult, susie_rss, susie_suff_stat
 from .sensitivity import (
     directionality_test,
     instrument_strength,
@@ -70,5 +71,5 @@ __all__ = [
     "read_gwas_vcf", "report_table", "write_gwas_ssf", "write_gwas_vcf",
     "MRPkgResult", "mr_allmethods", "mr_cml", "mr_conmix", "mr_divw", "mr_egger", "mr_ivw", "mr_lasso", "mr_mbe",
     "mr_median",
-    "mr_ivw_overlap", "overlap_bias", "overlap_fraction",
+    "mr_ivw_overlap", "overlap_bias", "overlap_fraction", "SusieResult", "susie_rss", "susie_suff_stat",
 ]

@@ -58,8 +58,9 @@ the extra column ``SNP.PP.H4.weighted`` takes into account.
 Several signals per trait (coloc ``coloc.bf_bf`` / ``coloc.susie``, Wallace 2021 PLoS Genet
 17:e1009440): :func:`coloc_bf_bf` applies the same model to every pair of signals given as
 per-SNP log BFs (e.g. SuSiE's ``lbf_variable`` rows of the credible sets), and
-:func:`coloc_susie` takes two SuSiE fits (from susieR or any implementation; no SuSiE fitting is
-done here).
+:func:`coloc_susie` takes two SuSiE fits: :func:`radiogenomics.mr.susie.susie_rss` results
+(tested end to end against coloc's ``coloc.susie`` in ``tests/test_mr_susie.py``) or fits
+exported from susieR.
 """
 
 from __future__ import annotations

@@ -65,10 +65,14 @@ _BUILDS = {
 
 def normalise_build(build) -> str | None:
     """Canonical build name (``GRCh37``, ``GRCh38``, ``NCBI36``) from the usual spellings
-    (hg19, b37, HG19/GRCh37, GRCh38.p13, ...); None for None; :class:`InputError` otherwise."""
+    (hg19, b37, HG19/GRCh37, GRCh38.p13, ...); None for None and for "unknown" / "NR" / "NA" /
+    "" (a file that states no build, e.g. a GWAS-SSF meta.yaml written without one);
+    :class:`InputError` otherwise."""
     if build is None or (isinstance(build, float) and np.isnan(build)):
         return None
     key = str(build).strip().lower()
+    if key in ("", "unknown", "nr", "na", "none", "not reported"):
+        return None
     key = re.sub(r"\.p\d+$", "", key)
     if key in _BUILDS:
         return _BUILDS[key]
