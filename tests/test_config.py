@@ -274,3 +274,17 @@ def test_init_takes_the_folder_once(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all("give the folder of your tables once" in e for e in err)
     assert not (tmp_path / "c.yaml").exists()
+
+
+def test_mr_ld_panel_may_be_a_plink_prefix(data):
+    """analyses.mr.ld_panel names a PLINK fileset by its prefix (panel for panel.bed/.bim/.fam)
+    or by its .bed; a prefix with no .bed beside it is an error naming the path looked for."""
+    for ext in ("bed", "bim", "fam"):
+        (data / "d" / f"panel.{ext}").write_bytes(b"")
+    base = GOOD.split("analyses:")[0] + "analyses:\n  mr:\n    exposure: g0\n    outcome: r0\n"
+    for given in ("d/panel", "d/panel.bed"):
+        cfg = load_config(_write(data, base + f"    ld_panel: {given}\n"))
+        plan = dict(plan_from_config(cfg))
+        assert str(plan["mr"].ld_panel) == str(data / given)
+    msg = _error(data, base + "    ld_panel: d/nopanel\n")
+    assert "analyses.mr.ld_panel" in msg and "not found" in msg

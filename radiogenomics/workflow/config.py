@@ -223,6 +223,8 @@ def _resolve(src: _Source, value, key) -> Path:
                         "give the file's path, relative to the configuration file")
     p = Path(str(value)).expanduser()
     p = p if p.is_absolute() else src.base / p
+    if not p.is_file() and Path(f"{p}.bed").is_file():
+        return p                      # a PLINK fileset prefix (path/to/panel for panel.bed/.bim/.fam)
     if not p.is_file():
         raise src.error(key, f"file {str(value)!r} not found (looked for {str(p)!r})",
                         "relative paths are relative to the configuration file's folder")
