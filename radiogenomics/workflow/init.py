@@ -189,6 +189,9 @@ def _analyses(views, cov, outcomes, geno, gwas, rel) -> list[str]:
         for role, key in (("gwas_exposure", "exposure_gwas"), ("gwas_outcome", "outcome_gwas")):
             if role in gwas:
                 L.append(f"  #   {key}: {_y(rel(gwas[role].path))}")
+        L += ["  #   # GWAS files may be GWAS-VCF (.vcf.gz), GWAS-SSF (.tsv.gz + -meta.yaml) or any",
+              "  #   # GWAS table; optional: gwas_build: GRCh37, pval_threshold: 5.0e-8,",
+              "  #   # ld_panel: ref/EUR (PLINK prefix: clump + outcome proxies), clump_r2: 0.001"]
     return L
 
 
