@@ -40,3 +40,20 @@ def test_readme_mr_example_runs(tmp_path, monkeypatch, capsys):
     # Egger's intercept detects the simulated directional pleiotropy
     eg = mr.mr_pleiotropy_test(ns["dat"])
     assert eg["pval"].iloc[0] < 0.05 and eg["egger_intercept"].iloc[0] > 0
+
+
+def test_readme_mr_yaml_options_are_the_steps():
+    """Every key of the README's `mr` YAML example is an option of the workflow's mr step and
+    its values validate (the file paths are checked when a real config is loaded)."""
+    import yaml
+
+    from radiogenomics.workflow import step_options
+
+    text = README.read_text().split("## Mendelian randomisation from GWAS files", 1)[1].split("\n## ", 1)[0]
+    block = re.findall(r"```yaml\n(.*?)```", text, flags=re.S)
+    assert len(block) == 1
+    opts = yaml.safe_load(block[0])["analyses"]["mr"]
+    got = step_options("mr", opts)
+    for key, value in opts.items():
+        v = getattr(got, key)
+        assert (v == value) if isinstance(value, (int, float, bool)) else str(v) == str(value), key
