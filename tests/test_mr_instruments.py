@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _rframes import compare_frames, read_r_csv
 from radiogenomics._checks import InputError
 from radiogenomics.mr.instruments import (add_rsq, effective_n, get_p_from_r2n,
                                           get_population_allele_frequency, get_r_from_bsen,
@@ -26,29 +27,8 @@ IO = MR / "io"
 RTOL = 1e-10        # required 1e-6; they agree to ~1e-13
 
 
-def _read(path):
-    return pd.read_csv(path, keep_default_na=False, na_values=["NA"], float_precision="round_trip")
-
-
-def _norm(v):
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return "NA"
-    if isinstance(v, (bool, np.bool_)):
-        return str(bool(v)).upper()
-    if isinstance(v, (int, float, np.integer, np.floating)):
-        return repr(float(v))
-    return str(v)
-
-
 def _compare(got, ref, rtol=RTOL):
-    assert list(got.columns) == list(ref.columns)
-    assert len(got) == len(ref)
-    for c in ref.columns:
-        g, e = got[c].to_numpy(), ref[c].to_numpy()
-        if e.dtype.kind == "f" and g.dtype.kind in "fi":
-            np.testing.assert_allclose(g.astype(float), e, rtol=rtol, atol=0, equal_nan=True, err_msg=c)
-        else:
-            assert [_norm(x) for x in g] == [_norm(x) for x in e], c
+    compare_frames(got, ref, rtol=rtol)
 
 
 # --------------------------------------------------------------------------- get_r_from_pn
@@ -60,7 +40,7 @@ def test_get_r_from_pn_equals_r_qf_over_tails_and_branches():
     p = 1e-300, df = 49 and needs the Newton polish in ``_upper_t``).  SciPy's ``f.isf``
     returns inf for most of these p, which is what the old fallback papered over."""
     tol = RTOL
-    g = _read(IO / "tsmr_get_r_from_pn.csv")
+    g = read_r_csv(IO / "tsmr_get_r_from_pn.csv")
     np.testing.assert_allclose(get_r_from_pn(g["p"], g["n"]), g["r"], rtol=tol)
     from radiogenomics.mr.instruments import _upper_f1
     np.testing.assert_allclose(_upper_f1(g["p"], g["n"] - 1), g["qf"], rtol=tol)
@@ -82,7 +62,7 @@ def test_get_r_from_pn_zero_and_inverse():
 def test_get_r_bsen_lor_and_population_frequency_equal_twosamplemr():
     """``get_r_from_bsen``, ``get_r_from_lor`` (logit; probit with correction), the population
     allele frequency and effective n on five case-control SNPs: 1e-10 (measured ~1e-15)."""
-    x = _read(IO / "tsmr_get_r.csv")
+    x = read_r_csv(IO / "tsmr_get_r.csv")
     np.testing.assert_allclose(get_r_from_bsen(x.beta, x.se, x.samplesize), x.r_bsen, rtol=RTOL)
     np.testing.assert_allclose(get_r_from_lor(x.beta, x.eaf, x.ncase, x.ncontrol, x.prevalence),
                                x.r_lor, rtol=RTOL)
@@ -97,7 +77,7 @@ def test_get_r_bsen_lor_and_population_frequency_equal_twosamplemr():
 
 
 def _rsq_input(units, prev=True):
-    x = _read(IO / "rsq_cases_input.csv")
+    x = read_r_csv(IO / "rsq_cases_input.csv")
     d = pd.DataFrame({"SNP": x.SNP, "beta.exposure": x.beta, "se.exposure": x.se, "eaf.exposure": x.eaf,
                       "pval.exposure": x.pval, "samplesize.exposure": x.samplesize,
                       "ncase.exposure": x.ncase, "ncontrol.exposure": x.ncontrol,
@@ -119,7 +99,7 @@ def test_add_rsq_branches_equal_twosamplemr(units, prev, ref):
             got = add_rsq(d)
     else:
         got = add_rsq(d)
-    _compare(got, _read(IO / f"tsmr_add_rsq_{ref}.csv"))
+    _compare(got, read_r_csv(IO / f"tsmr_add_rsq_{ref}.csv"))
 
 
 def test_add_rsq_refuses_two_units_per_id():
@@ -136,9 +116,9 @@ def test_steiger_filtering_equals_twosamplemr(dataset, folder):
     """``steiger_filtering(dat)`` on TwoSampleMR's harmonised data: every column (units NA,
     rsq.*, effective_n.*, steiger_dir, steiger_pval) in TwoSampleMR's order; 1e-10 relative
     (measured: rsq 5e-15, steiger_pval 3e-13)."""
-    dat = _read(MR / dataset / "input_harmonised.csv")
+    dat = read_r_csv(MR / dataset / "input_harmonised.csv")
     got = steiger_filtering(dat)
-    ref = _read(folder / "tsmr_steiger_filtering.csv")
+    ref = read_r_csv(folder / "tsmr_steiger_filtering.csv")
     _compare(got, ref)
 
 
@@ -149,11 +129,11 @@ def test_directionality_test_with_fixed_r_equals_twosamplemr(dataset):
     r^2 sums 1e-13, Steiger p 1e-10; the previous n - 2 quantile was 2e-4..1.3e-3 off).
     sensitivity.directionality_test itself still uses its own get_r_from_pn until the lead
     switches it to this one."""
-    dat = _read(MR / dataset / "input_harmonised.csv")
+    dat = read_r_csv(MR / dataset / "input_harmonised.csv")
     for side in ("exposure", "outcome"):
         dat[f"r.{side}"] = get_r_from_pn(dat[f"pval.{side}"], dat[f"samplesize.{side}"])
     got = directionality_test(dat)
-    ref = _read(MR / dataset / "tsmr_directionality_test.csv")
+    ref = read_r_csv(MR / dataset / "tsmr_directionality_test.csv")
     for c in ("snp_r2.exposure", "snp_r2.outcome"):
         np.testing.assert_allclose(got[c], ref[c], rtol=1e-6)
     assert list(got["correct_causal_direction"]) == list(ref["correct_causal_direction"])
@@ -233,7 +213,7 @@ def test_instrument_f_against_individual_level_first_stage():
 
 
 def test_instrument_f_reports_unusable_snps_and_uses_mr_keep():
-    dat = _read(MR / "real_tsmr_bmi_chd" / "input_harmonised.csv")
+    dat = read_r_csv(MR / "real_tsmr_bmi_chd" / "input_harmonised.csv")
     dat.loc[0, "se.exposure"] = 0.0
     s = instrument_f(dat).iloc[0]
     assert s["nsnp"] == int(dat["mr_keep"].sum()) - 1

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _rframes import compare_frames, r_text, read_r_csv
 from radiogenomics._checks import InputError
 from radiogenomics.mr.harmonise import harmonise
 from radiogenomics.mr.io import (check_builds, check_eaf_concordance, check_pvalues, format_data,
@@ -23,31 +24,12 @@ MR = Path(__file__).parent / "data" / "mr"
 IO = MR / "io"
 
 
-def _norm(v):
-    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-        return "NA"
-    if isinstance(v, (bool, np.bool_)):
-        return str(bool(v)).upper()
-    if isinstance(v, (int, float, np.integer, np.floating)):
-        return repr(float(v))
-    return str(v)
-
-
 def _compare(got, ref, skip_ids=False, rtol=1e-12):
-    assert list(got.columns) == list(ref.columns)
-    assert len(got) == len(ref)
-    for c in ref.columns:
-        if skip_ids and c.startswith("id."):
-            continue
-        g, e = got[c].to_numpy(), ref[c].to_numpy()
-        if e.dtype.kind == "f" and g.dtype.kind in "fi":
-            np.testing.assert_allclose(g.astype(float), e, rtol=rtol, equal_nan=True, err_msg=c)
-        else:
-            assert [_norm(x) for x in g] == [_norm(x) for x in e], c
+    compare_frames(got, ref, rtol=rtol, skip_ids=skip_ids)
 
 
 def _read_ref(path):
-    return pd.read_csv(path, keep_default_na=False, na_values=["NA"], float_precision="round_trip")
+    return read_r_csv(path)
 
 
 def _same_partition(a, b):
@@ -203,7 +185,7 @@ def test_write_read_round_trip_gives_same_harmonised_frame(tmp_path, fmt):
         if e.dtype.kind == "f":
             np.testing.assert_allclose(g.astype(float), e, rtol=1e-12, err_msg=c)
         else:
-            assert [_norm(x) for x in g] == [_norm(x) for x in e], c
+            assert [r_text(x) for x in g] == [r_text(x) for x in e], c
     tsmr = _read_ref(MR / "real_tsmr_bmi_chd" / "input_harmonised.csv")
     np.testing.assert_allclose(got_h["beta.outcome"], tsmr["beta.outcome"], rtol=1e-12)
     assert list(got_h["mr_keep"]) == list(tsmr["mr_keep"])

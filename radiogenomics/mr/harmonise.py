@@ -284,6 +284,9 @@ def _h21(A1, A2, B1, bA, bB, fA, fB, tolerance, action):
 
 
 def _h12(A1, B1, B2, bA, bB, fA, fB, tolerance, action):
+    # Mirror of _h21 with the exposure side holding one allele, except the last swap, which
+    # (as TwoSampleMR's harmonise_12) swaps the outcome's alleles and beta, not the exposure's;
+    # kept as a separate function so that each reads as the R function it reproduces.
     n = A1.size
     A2 = np.full(n, None, dtype=object)
     ambiguous = np.zeros(n, bool)
