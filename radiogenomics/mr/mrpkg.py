@@ -57,6 +57,7 @@ import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 import pandas as pd
 from scipy import stats
 
@@ -626,7 +627,16 @@ def mr_lasso(bx, bxse=None, by=None, byse=None, distribution: str = "normal",
 
 # -------------------------------------------------------------------------------- cML
 def _cml_fit(bx, by, sx, sy, K, theta0, mu0, maxit):
+    """cML's alternating updates for one K from ``(theta0, mu0)`` (compiled: called
+    ``(n - 1) x (1 + random_start) x (1 + num_pert)`` times)."""
+    return _cml_fit_nb(bx, by, sx, sy, int(K), float(theta0), np.asarray(mu0, dtype=np.float64),
+                       int(maxit))
+
+
+@njit(cache=True)
+def _cml_fit_nb(bx, by, sx, sy, K, theta0, mu0, maxit):
     p = bx.size
+    sx2, sy2 = sx * sx, sy * sy
     theta, theta_old = theta0, theta0 - 1
     mu = mu0.copy()
     v = np.zeros(p)
@@ -636,16 +646,19 @@ def _cml_fit(bx, by, sx, sy, K, theta0, mu0, maxit):
         it += 1
         v = np.zeros(p)
         if K > 0:
-            imp = (by - theta * mu) ** 2 / sy**2
-            idx = np.argsort(-imp, kind="stable")[:K]
-            v[idx] = (by - theta * mu)[idx]
-        mu = (bx / sx**2 + theta * (by - v) / sy**2) / (1 / sx**2 + theta**2 / sy**2)
-        theta = float(np.sum((by - v) * mu / sy**2) / np.sum(mu**2 / sy**2))
+            res = by - theta * mu
+            imp = res * res / sy2
+            idx = np.argsort(-imp, kind="mergesort")[:K]     # stable: first of ties wins
+            for i in idx:
+                v[i] = res[i]
+        mu = (bx / sx2 + theta * (by - v) / sy2) / (1 / sx2 + theta * theta / sy2)
+        theta = np.sum((by - v) * mu / sy2) / np.sum(mu * mu / sy2)
     conv = abs(theta_old - theta) <= 1e-7
     if K > 0:
-        nz = v != 0
-        mu[nz] = bx[nz]
-        v[nz] = (by - theta * mu)[nz]
+        for i in range(p):
+            if v[i] != 0:
+                mu[i] = bx[i]
+                v[i] = by[i] - theta * mu[i]
     return theta, mu, v, conv
 
 
