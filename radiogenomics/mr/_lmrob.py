@@ -10,10 +10,11 @@ Koller & Stahel 2011, CSDA 55:2504).
   ``max rho = 1`` (``tuning.chi = 1.54764``).  R's "fast-S" draws 500 random elemental
   subsets, refines each by one IRWLS step, keeps the two best and refines them until the
   coefficients change by less than ``refine.tol = 1e-7`` (relative).  Here the candidates are
-  *all* elemental subsets when there are at most ``max_subsets`` of them (always for a single
-  regressor, and for the Egger design up to ~200 SNPs), otherwise ``max_subsets`` subsets drawn
-  with ``rng``; each gets one refinement step, the best five are refined to convergence
-  (``1e-13``) and the smallest scale wins.  The S-estimate is a well-defined minimiser, so the
+  *all* elemental subsets when there are at most ``max_subsets`` (20,000) of them (always for
+  a single regressor, and for the Egger design up to 200 SNPs), otherwise 2,000 subsets (R: 500) drawn
+  with ``rng``; each gets one refinement step (its M-scale solved to 1e-10), the best two are
+  refined as R refines them (``refine.tol = 1e-7``, at most ``k.max = 500`` steps) and the
+  smaller scale wins.  The S-estimate is a well-defined minimiser, so the
   result does not depend on which subsets R happened to draw whenever the global minimum is
   reached (the usual case for one or two coefficients); R itself stops at ``refine.tol`` so its
   S-scale and coefficients carry errors of order 1e-7 relative.  Two R runs of MendelianRandomization
@@ -115,14 +116,27 @@ def _wls(X, y, w):
     return np.linalg.solve(A, b[..., None])[..., 0]
 
 
-def _s_estimate(X, y, rng, max_subsets, refine_tol=1e-7, k_max=500, best_r=2):
+def _draw_subsets(rng, n, p, m):
+    """``m`` elemental subsets (sorted index rows) of size ``p`` from ``range(n)``, drawn
+    uniformly without replacement within a row (vectorised for the IVW / Egger designs)."""
+    if p == 1:
+        return rng.integers(0, n, size=(m, 1))
+    if p == 2:
+        i = rng.integers(0, n, size=m)
+        j = rng.integers(0, n - 1, size=m)
+        j = j + (j >= i)
+        return np.sort(np.column_stack([i, j]), axis=1)
+    return np.array([np.sort(rng.choice(n, size=p, replace=False)) for _ in range(m)])
+
+
+def _s_estimate(X, y, rng, max_subsets, refine_tol=1e-7, k_max=500, best_r=2, n_resample=2000):
     n, p = X.shape
     combos = None
     from math import comb
     if comb(n, p) <= max_subsets:
         combos = np.array(list(combinations(range(n), p)), dtype=np.int64)
     else:
-        combos = np.array([np.sort(rng.choice(n, size=p, replace=False)) for _ in range(max_subsets)])
+        combos = _draw_subsets(rng, n, p, n_resample)
     Xs = X[combos]                                   # m x p x p
     ys = y[combos]
     ok = np.abs(np.linalg.det(Xs)) > 1e-12 * np.max(np.abs(X)) ** p

@@ -291,13 +291,15 @@ def _egger_bound(kind, dist, theta, se, df, rse, alpha):
 
 
 def _egger_p(z, dist, rse, df):
-    # the package's 2 * (1 - pnorm(|z|)) form (loses precision below ~1e-15, as in R)
-    pn = 2 * (1 - stats.norm.cdf(abs(z)))
+    # the package computes 2 * (1 - pnorm(|z|)), which is 0 below ~1e-16 and carries an
+    # absolute error of ~1e-16; the tail functions are used here (equal to R's to 1e-6
+    # relative or 1e-15 absolute, and never 0 for a finite z)
+    pn = 2 * stats.norm.sf(abs(z))
     if dist == "normal":
         return float(pn)
     if rse < 1:
-        return float(max(pn, 2 * (1 - stats.t.cdf(abs(z / rse), df))))
-    return float(2 * (1 - stats.t.cdf(abs(z), df)))
+        return float(max(pn, 2 * stats.t.sf(abs(z / rse), df)))
+    return float(2 * stats.t.sf(abs(z), df))
 
 
 def mr_egger(bx, bxse=None, by=None, byse=None, robust: bool = False, penalized: bool = False,
