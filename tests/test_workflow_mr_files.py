@@ -203,8 +203,8 @@ def test_generic_table_goes_through_format_data(cohort, summ, tmp_path):
     _same(_two(res), _two(ref))
     inp = res.result["gwas_inputs"].set_index("side")
     assert inp.at["exposure", "format"] == "GWAS table (format_data)"
-    assert "rsid -> SNP" in inp.at["exposure", "columns_used"]
-    assert "A1 -> effect_allele.exposure" in inp.at["exposure", "columns_used"]
+    assert "rsid -> SNP" in inp.at["exposure", "columns_renamed"]
+    assert "A1 -> effect_allele.exposure" in inp.at["exposure", "columns_renamed"]
     assert inp.at["exposure", "genome_build"] == "GRCh38"
     assert "assumed" in inp.at["exposure", "build_source"]
     text = _texts(res)

@@ -621,7 +621,7 @@ def _read_sentence(side: str, path, rep: dict) -> str:
     return (f"The {side} GWAS {Path(path).name} was read as {rep.get('format')} "
             f"({rep.get('reader')}){mapping}: genome build "
             + (f"{build} ({rep.get('build_source')})" if build else
-               f"unknown ({rep.get('build_source')})")
+               "not stated in the file (set gwas_build to record the one assumed)")
             + f"; {plural(int(rep.get('n_input_rows', 0)), 'row')} read, {fmt_count(n_drop)} "
               f"dropped and {fmt_count(n_flag)} flagged by the reader (listed with their reasons "
               "in mr_snps_dropped).")
@@ -923,12 +923,18 @@ def _report(frag: Fragment, ctx, opts, out, designs, texts) -> None:
         _two_sample_finding(frag, two)
 
 
+def _renamed(used) -> str:
+    """The reader's column mapping, only the columns it renamed ("as named" if none)."""
+    pairs = [f"{k} -> {v}" for k, v in (used or {}).items() if str(k) != str(v)]
+    return "; ".join(pairs) if pairs else "as named"
+
+
 def _two_sample_report(frag: Fragment, two: dict) -> None:
     if two["inputs"] is not None:
         frag.table(two["inputs"], "mr_gwas_inputs",
                    "The two GWAS files: format and the reader used, genome build and where it "
                    "came from (the file's header, or assumed from gwas_build), rows read, rows "
-                   "dropped and flagged by the reader, and the column mapping used.",
+                   "dropped and flagged by the reader, and the columns it renamed.",
                    index=False)
     frag.table(two["snp_flow"], "mr_snp_flow",
                "What happened to the SNPs between the files and the two-sample MR estimate, "
@@ -1069,8 +1075,7 @@ def _two_sample_tables(prep: dict, reads, opts: Options) -> dict:
             "rows_read": int(r.get("n_input_rows", 0)),
             "dropped_by_reader": len(r.get("dropped", [])),
             "flagged_by_reader": len(r.get("flagged", [])),
-            "columns_used": "; ".join(f"{k} -> {v}" for k, v in
-                                      (r.get("columns_used") or {}).items())}
+            "columns_renamed": _renamed(r.get("columns_used"))}
             for side, r in reads.items()])
     return {"inputs": inputs,
             "snp_flow": pd.DataFrame(prep["flow"], columns=["stage", "what", "n_snps"]),
