@@ -514,16 +514,11 @@ def _numeric(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _prepare_two_sample(exp: pd.DataFrame, out: pd.DataFrame, reads, opts: Options) -> dict:
-    """Instruments and their outcome rows, each SNP's fate recorded: reader drops and flags,
-    unusable exposure rows, p-value selection, clumping, outcome extraction (direct / proxy /
-    missing).  Returns ``exposure``, ``outcome`` (for :func:`harmonise`), ``dropped`` (rows),
-    ``flow`` (rows of stage, what, n_snps), ``proxies``, ``clumped``, ``clump``, ``warnings``."""
-    from scipy import stats
-
+def _reader_accounting(exp, out, reads):
+    """(dropped rows, flow rows) of the two readers' reports."""
     from .. import mr as M
 
-    dropped, flow, warn = [], [], []
+    dropped, flow = [], []
     if reads is not None:
         for side, rep in reads.items():
             frame = exp if side == "exposure" else out
@@ -538,7 +533,14 @@ def _prepare_two_sample(exp: pd.DataFrame, out: pd.DataFrame, reads, opts: Optio
                      (f"read {side} file", "flagged by the reader (kept, see reason)",
                       int((tab["action"] == "flagged").sum())),
                      (f"read {side} file", "SNPs in the table", len(frame))]
-    e = exp.reset_index(drop=True)
+    return dropped, flow
+
+
+def _select_instruments(e: pd.DataFrame, opts: Options, dropped: list, flow: list) -> pd.DataFrame:
+    """Exposure rows usable for MR and (``pval_threshold``) below the threshold; appends the
+    SNPs removed to ``dropped`` and the counts to ``flow``."""
+    from scipy import stats
+
     if "mr_keep.exposure" in e.columns:
         bad = ~e["mr_keep.exposure"].astype(bool)
         dropped += _rows("instruments", "exposure", e.loc[bad, "SNP"], "dropped",
@@ -566,6 +568,19 @@ def _prepare_two_sample(exp: pd.DataFrame, out: pd.DataFrame, reads, opts: Optio
             raise InputError(f"no exposure SNP has p <= pval_threshold = {opts.pval_threshold:g}; "
                              "raise pval_threshold (e.g. 5e-6) or leave it out to use every SNP")
     flow.append(("instruments", "candidate instruments", len(e)))
+    return e
+
+
+def _prepare_two_sample(exp: pd.DataFrame, out: pd.DataFrame, reads, opts: Options) -> dict:
+    """Instruments and their outcome rows, each SNP's fate recorded: reader drops and flags,
+    unusable exposure rows, p-value selection, clumping, outcome extraction (direct / proxy /
+    missing).  Returns ``exposure``, ``outcome`` (for :func:`harmonise`), ``dropped`` (rows),
+    ``flow`` (rows of stage, what, n_snps), ``proxies``, ``clumped``, ``clump``, ``warnings``."""
+    from .. import mr as M
+
+    dropped, flow = _reader_accounting(exp, out, reads)
+    warn: list = []
+    e = _select_instruments(exp.reset_index(drop=True), opts, dropped, flow)
     clump, clumped, pan = None, None, None
     if opts.ld_panel is not None:
         pan = M.load_panel(opts.ld_panel)
