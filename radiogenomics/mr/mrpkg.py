@@ -704,7 +704,12 @@ def mr_cml(bx, bxse=None, by=None, byse=None, n: int = None, ma: bool = True, dp
     ``bx + N(0, bxse^2)``, ``by + N(0, byse^2)`` (random, uses ``rng``), theta/SE per ``K`` =
     mean/SD over perturbations, and the goodness-of-fit p-values ``GOF1_p``/``GOF2_p``.
     ``n`` is the (smallest) GWAS sample size (required).  ``dp=False`` with
-    ``random_start=0`` is deterministic."""
+    ``random_start=0`` is deterministic.
+    ``converged`` is False (with a warning naming the K) when a fit with BIC weight >= 1e-8 on
+    the original data stopped at ``maxit``; fits of large K (most SNPs declared invalid) often
+    stop there with negligible weight and are listed only in ``extras["converged_K"]`` (with
+    ``extras["bic_weight_K"]``).  R's package does not check convergence at all.
+    """
     bx, bxse, by, byse, snps, excluded = _inputs(bx, bxse, by, byse)
     if n is None or not np.isfinite(n) or n <= 0:
         raise InputError("mr_cml needs n, the (smallest) GWAS sample size, e.g. n=17723")
@@ -717,12 +722,18 @@ def mr_cml(bx, bxse=None, by=None, byse=None, n: int = None, ma: bool = True, dp
     theta_v = np.array([f[0] for f in fits])
     sd_v = np.array([f[1] for f in fits])
     l_v = np.array([f[2] for f in fits])
-    conv = all(f[4] for f in fits)
+    conv_K = np.array([bool(f[4]) for f in fits])
+    # a K whose fit stopped at maxit matters only if the BIC gives it weight: large K (most
+    # SNPs declared invalid) often stop there with a negligible weight (< 1e-8)
+    bic0 = np.log(n) * K_vec + 2 * l_v
+    w0 = np.exp(-(bic0 - bic0.min()) / 2)
+    w0 = w0 / w0.sum()
+    conv = bool(np.all(conv_K | (w0 < 1e-8)))
     if np.isnan(sd_v).any():
         warnings.warn("cML: some Fisher informations are not positive (no SE for those K); "
                       "try more iterations (maxit) or random starts", RuntimeWarning, stacklevel=2)
     extras = dict(K_vec=K_vec.tolist(), theta_K=theta_v, se_K=sd_v, negloglik_K=l_v,
-                  random_start=random_start, dp=dp, ma=ma)
+                  converged_K=conv_K, bic_weight_K=w0, random_start=random_start, dp=dp, ma=ma)
 
     def summarise(theta, sd, ll):
         bic = np.log(n) * K_vec + 2 * ll
@@ -763,8 +774,10 @@ def mr_cml(bx, bxse=None, by=None, byse=None, n: int = None, ma: bool = True, dp
         est, se, _ = summarise(th.mean(axis=1), sd_pt, ll.mean(axis=1))
         method = "cML-MA-BIC-DP" if ma else "cML-BIC-DP"
     if not conv:
-        warnings.warn("cML: the coordinate descent did not converge within maxit for some K; "
-                      "result.converged is False", RuntimeWarning, stacklevel=2)
+        bad = K_vec[~conv_K & (w0 >= 1e-8)]
+        warnings.warn(f"cML: the coordinate descent did not converge within maxit for K = "
+                      f"{bad.tolist()[:10]} (BIC weight >= 1e-8; raise maxit); result.converged "
+                      "is False (per-K flags in extras['converged_K'])", RuntimeWarning, stacklevel=2)
     z = _zcrit(alpha)
     return MRPkgResult(method=method, estimate=est, se=se, ci_low=est - z * se, ci_high=est + z * se,
                        pval=_norm_p(est / se), n_snps=p, alpha=alpha, converged=conv,
