@@ -179,6 +179,17 @@ class RegressionFit:
     intercept_se: float = np.nan
 
 
+def weighted_lm(X, y, w):
+    """``lm(y ~ 0 + X, weights = w)`` by the normal equations: ``(coef, cov_unscaled, q)`` with
+    ``cov_unscaled = (X'WX)^-1`` (lm's covariance is ``q / (n - p)`` times it) and the weighted
+    residual sum of squares ``q`` (Cochran's Q / Rucker's Q' when ``w = 1/sy^2``)."""
+    XtW = X.T * w
+    XtWX = XtW @ X
+    coef = np.linalg.solve(XtWX, XtW @ y)
+    resid = y - X @ coef
+    return coef, np.linalg.inv(XtWX), float(np.sum(w * resid**2))
+
+
 def ivw_fit(bx, by, sy) -> RegressionFit:
     """Inverse-variance weighted estimate (first-order weights); see the module docstring."""
     bx, by, sy = (np.asarray(v, dtype=np.float64) for v in (bx, by, sy))
@@ -204,14 +215,8 @@ def egger_fit(bx, by, sy) -> RegressionFit:
     s[s == 0] = 1.0
     bx, by = bx * s, by * s
     w = 1.0 / sy**2
-    X = np.column_stack([np.ones(n), bx])
-    XtW = X.T * w
-    XtWX = XtW @ X
-    coef = np.linalg.solve(XtWX, XtW @ by)
-    resid = by - X @ coef
-    q = float(np.sum(w * resid**2))
-    sigma = np.sqrt(q / (n - 2))
-    cov_fixed = np.linalg.inv(XtWX)          # lm's covariance is sigma^2 * this
+    coef, cov_fixed, q = weighted_lm(np.column_stack([np.ones(n), bx]), by, w)
+    sigma = np.sqrt(q / (n - 2))             # lm's covariance is sigma^2 * cov_fixed
     se_lm = np.sqrt(np.diag(cov_fixed)) * sigma
     se = se_lm / min(1.0, sigma)
     return RegressionFit(b=float(coef[1]), se=float(se[1]), se_fixed=float(np.sqrt(cov_fixed[1, 1])),

@@ -62,7 +62,7 @@ import pandas as pd
 from scipy import stats
 
 from .._checks import InputError, check_rng
-from ._core import invalid_reasons, prepare_harmonised
+from ._core import invalid_reasons, prepare_harmonised, weighted_lm
 from ._lmrob import lmrob
 from .estimators import _r_density_mode, weighted_median
 
@@ -178,13 +178,9 @@ def _check_choice(name, value, allowed):
 
 
 def _lm(X, y, w):
-    """Weighted lm: coefficients, unscaled covariance (X'WX)^-1, sigma."""
-    XtW = X.T * w
-    XtWX_inv = np.linalg.inv(XtW @ X)
-    coef = XtWX_inv @ (XtW @ y)
-    res = y - X @ coef
-    sigma = float(np.sqrt(np.sum(w * res**2) / (len(y) - X.shape[1])))
-    return coef, XtWX_inv, sigma
+    """Weighted lm: coefficients, unscaled covariance (X'WX)^-1, residual SE sigma."""
+    coef, cov, q = weighted_lm(X, y, w)
+    return coef, cov, float(np.sqrt(q / (len(y) - X.shape[1])))
 
 
 def _delta_w(bx, bxse, by, byse, psi):

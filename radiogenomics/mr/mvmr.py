@@ -33,8 +33,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._checks import InputError, as_matrix, as_vector, listing
 from scipy import stats
+
+from .._checks import InputError, as_matrix, as_vector, listing
+from ._core import weighted_lm
 
 __all__ = ["mr_mvivw", "mr_mvegger", "mv_multiple", "mv_ivw", "mv_basic"]
 
@@ -57,15 +59,6 @@ def _inputs(bx, by, sy, exposures):
     if len(exposures) != K:
         raise InputError(f"{len(exposures)} exposure names for {K} exposures")
     return Bx, by, sy, list(exposures)
-
-
-def _wls(X, by, w):
-    XtW = X.T * w
-    XtWX = XtW @ X
-    coef = np.linalg.solve(XtWX, XtW @ by)
-    resid = by - X @ coef
-    q = float(np.sum(w * resid**2))
-    return coef, q, np.linalg.inv(XtWX)
 
 
 def _table(names, b, se, nsnp):
@@ -97,7 +90,7 @@ def mr_mvivw(bx, by, sy, exposures=None, model: str = "random") -> pd.DataFrame:
     if n <= K:
         raise InputError(f"multivariable IVW needs more SNPs ({n}) than exposures ({K})")
     w = 1.0 / sy**2
-    coef, q, cov = _wls(Bx, by, w)
+    coef, cov, q = weighted_lm(Bx, by, w)
     rse = np.sqrt(q / (n - K))
     se = np.sqrt(np.diag(cov))          # = lm SE / RSE
     if model == "random":
@@ -124,7 +117,7 @@ def mr_mvegger(bx, by, sy, exposures=None, orientate: int = 1) -> pd.DataFrame:
     Bx, by = Bx * s[:, None], by * s
     w = 1.0 / sy**2
     X = np.column_stack([np.ones(n), Bx])
-    coef, q, cov = _wls(X, by, w)
+    coef, cov, q = weighted_lm(X, by, w)
     rse = np.sqrt(q / (n - K - 1))
     se = np.sqrt(np.diag(cov)) * rse / min(1.0, rse)
     out = _table(names + ["(intercept)"], np.r_[coef[1:], coef[0]], np.r_[se[1:], se[0]], n)
@@ -161,7 +154,7 @@ def _lm(X, y, w=None):
     w = np.ones(n) if w is None else w
     if n <= p:
         return np.full(p, np.nan), np.full(p, np.nan)
-    coef, q, cov = _wls(X, y, w)
+    coef, cov, q = weighted_lm(X, y, w)
     return coef, np.sqrt(np.diag(cov) * q / (n - p))
 
 
