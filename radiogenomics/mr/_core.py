@@ -179,6 +179,16 @@ class RegressionFit:
     intercept_se: float = np.nan
 
 
+def chrom_order(chrom) -> np.ndarray:
+    """Sort codes of chromosome names in PLINK's order: 1..22 numerically, then X, Y, XY, MT,
+    then any others by name (a ``chr`` prefix, any case, is ignored)."""
+    special = {"X": 23, "Y": 24, "XY": 25, "MT": 26, "M": 26}
+    names = [str(c).upper().removeprefix("CHR") for c in chrom]
+    others = sorted({c for c in names if not c.isdigit() and c not in special})
+    return np.array([int(c) if c.isdigit() else special.get(c, 100 + others.index(c) if c in others else 0)
+                     for c in names])
+
+
 def weighted_lm(X, y, w):
     """``lm(y ~ 0 + X, weights = w)`` by the normal equations: ``(coef, cov_unscaled, q)`` with
     ``cov_unscaled = (X'WX)^-1`` (lm's covariance is ``q / (n - p)`` times it) and the weighted

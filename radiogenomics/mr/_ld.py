@@ -74,6 +74,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 
 from .._checks import InputError, listing
+from ._core import chrom_order
 
 __all__ = ["LDPanel", "load_panel", "pair_r", "SMALL_EPSILON"]
 
@@ -196,7 +197,7 @@ def load_panel(panel, snp_info: pd.DataFrame | None = None, genotypes: str = "ge
     info = info.set_index(info["SNP"].astype(str))
     info = info[info.index.isin(cols)]
     # (chromosome, position), SNPs at one position in snp_info's row order (PLINK's .bim order)
-    order = np.lexsort((info["pos"].to_numpy(), _chrom_key(info["chr"].to_numpy())))
+    order = np.lexsort((info["pos"].to_numpy(), chrom_order(info["chr"].to_numpy())))
     info = info.iloc[order]
     order = cols.get_indexer(info.index)
     codes = _codes_from_dosage(panel.to_numpy(dtype=np.float64)[:, order], "panel", info.index)
@@ -204,15 +205,6 @@ def load_panel(panel, snp_info: pd.DataFrame | None = None, genotypes: str = "ge
     a2 = info["a2"].astype(str).to_numpy() if "a2" in info else np.full(len(info), "", object)
     return LDPanel(info.index.to_numpy(dtype=object), info["chr"].astype(str).to_numpy(),
                    info["pos"].to_numpy(dtype=np.int64), a1, a2, codes, 0, "dosage DataFrame")
-
-
-def _chrom_key(chrom: np.ndarray) -> np.ndarray:
-    """PLINK's chromosome order: 1..22 numerically, then X, Y, XY, MT, then others by name."""
-    special = {"X": 23, "Y": 24, "XY": 25, "MT": 26, "M": 26}
-    names = [str(c).upper().removeprefix("CHR") for c in chrom]
-    others = sorted({c for c in names if not c.isdigit() and c not in special})
-    return np.array([int(c) if c.isdigit() else special.get(c, 100 + others.index(c) if c in others else 0)
-                     for c in names])
 
 
 def _check_unique(ids: pd.Series, what: str) -> None:

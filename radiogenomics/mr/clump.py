@@ -47,11 +47,10 @@ import pandas as pd
 from .._checks import InputError, listing
 from ._core import normalise_columns
 from ._ld import SMALL_EPSILON, LDPanel, load_panel, pair_r
+from .harmonise import _COMPLEMENT, _palindromic   # alleles are upper-cased before use
 
 __all__ = ["ld_clump", "ClumpResult", "find_proxies", "extract_with_proxies", "ProxyResult",
            "clump_mvmr", "MVClumpResult", "plink_bp_radius", "load_panel", "LDPanel"]
-
-_COMPLEMENT = str.maketrans("ACGTacgt", "TGCAtgca")
 
 
 def plink_bp_radius(clump_kb: float) -> int:
@@ -376,10 +375,6 @@ class ProxyResult:
     def __repr__(self) -> str:
         counts = self.report["status"].value_counts().to_dict()
         return f"ProxyResult(rows={len(self.data)}, {', '.join(f'{k}={v}' for k, v in counts.items())})"
-
-
-def _palindromic(a: str, b: str) -> bool:
-    return {a, b} in ({"A", "T"}, {"C", "G"})
 
 
 def extract_with_proxies(outcome: pd.DataFrame, exposure_snps, panel, min_r2: float = 0.8,

@@ -46,7 +46,7 @@ import pandas as pd
 from scipy import stats
 
 from .._checks import InputError, listing
-from ._core import NA_TEXT
+from ._core import NA_TEXT, chrom_order
 
 __all__ = ["format_data", "read_gwas_vcf", "read_gwas_ssf", "write_gwas_vcf", "write_gwas_ssf",
            "report_table", "check_builds", "check_pvalues", "check_eaf_concordance",
@@ -672,8 +672,8 @@ def write_gwas_vcf(frame: pd.DataFrame, path, type: str | None = None, study: st
     with np.errstate(divide="ignore"):
         lp = -np.log10(pval)
     have_nc = f"ncase.{t}" in frame.columns
-    order = sorted(range(len(frame)), key=lambda i: (_chrom_key(str(chrom.iloc[i])), int(pos.iloc[i])))
-    contigs = sorted({str(c) for c in chrom}, key=_chrom_key)
+    order = np.lexsort((pd.to_numeric(pos).to_numpy(np.int64), chrom_order(chrom.astype(str))))
+    contigs = list(dict.fromkeys(chrom.astype(str).to_numpy()[order]))
     lines = ["##fileformat=VCFv4.2", '##FILTER=<ID=PASS,Description="All filters passed">',
              '##INFO=<ID=AF,Number=A,Type=Float,Description="Allele Frequency">',
              '##FORMAT=<ID=ES,Number=A,Type=Float,Description="Effect size estimate relative to the '
@@ -708,11 +708,6 @@ def write_gwas_vcf(frame: pd.DataFrame, path, type: str | None = None, study: st
     else:
         path.write_text(text)
     return path
-
-
-def _chrom_key(c: str):
-    c = c.removeprefix("chr")
-    return (0, int(c), "") if c.isdigit() else (1, 0, c)
 
 
 # --------------------------------------------------------------------------- GWAS-SSF
