@@ -64,7 +64,8 @@ from scipy import stats
 from .._checks import InputError, check_rng
 from ._core import invalid_reasons, prepare_harmonised, weighted_lm
 from ._lmrob import lmrob
-from .estimators import _r_density_mode, weighted_median
+from .estimators import _normal_p as _norm_p
+from .estimators import mode_estimate, weighted_median
 
 __all__ = ["MRPkgResult", "mr_ivw", "mr_egger", "mr_median", "mr_mbe", "mr_divw", "mr_conmix",
            "mr_cml", "mr_lasso", "mr_allmethods"]
@@ -157,10 +158,6 @@ def _inputs(bx, bxse, by, byse):
 
 def _zcrit(alpha):
     return stats.norm.ppf(1 - alpha / 2)
-
-
-def _norm_p(z):
-    return float(2 * stats.norm.cdf(-abs(z)))
 
 
 def _t_p(z, df):
@@ -404,16 +401,6 @@ def mr_median(bx, bxse=None, by=None, byse=None, weighting: str = "weighted",
 
 
 # ---------------------------------------------------------------------------------- MBE
-def _mbe_est(r, se, phi):
-    r = np.atleast_2d(r)
-    n = r.shape[1]
-    mad = 1.4826 * np.median(np.abs(r - np.median(r, axis=1, keepdims=True)), axis=1)
-    h = 0.9 * np.minimum(np.std(r, axis=1, ddof=1), mad) / n ** 0.2 * phi
-    w = se**-2.0
-    w = np.broadcast_to(w / w.sum(), r.shape)
-    return _r_density_mode(r, w, h)
-
-
 def mr_mbe(bx, bxse=None, by=None, byse=None, weighting: str = "weighted",
            stderror: str = "delta", phi: float = 1.0, iterations: int = 10000,
            distribution: str = "normal", alpha: float = 0.05, rng=None) -> MRPkgResult:
@@ -421,7 +408,10 @@ def mr_mbe(bx, bxse=None, by=None, byse=None, weighting: str = "weighted",
 
     Bandwidth ``h = phi * 0.9 min(sd(r), mad(r)) / n^(1/5)``, weights ``se_r^-2`` normalised
     (``weighting="unweighted"``: equal); the estimate is the maximiser of R's ``density()`` on
-    its 512-point grid (deterministic); SE = ``mad`` of ``iterations`` bootstrap modes."""
+    its 512-point grid (deterministic); SE = ``mad`` of ``iterations`` bootstrap modes.
+    Computed by :func:`radiogenomics.mr.estimators.mode_estimate`, the same estimator as
+    TwoSampleMR's modes, whose bandwidth floor of 1e-8 only acts when the ratio estimates are
+    all (nearly) equal."""
     bx, bxse, by, byse, snps, excluded = _inputs(bx, bxse, by, byse)
     _check_choice("weighting", weighting, ("weighted", "unweighted"))
     _check_choice("stderror", stderror, ("delta", "simple"))
@@ -433,11 +423,11 @@ def mr_mbe(bx, bxse=None, by=None, byse=None, weighting: str = "weighted",
     r = by / bx
     se_r = byse / np.abs(bx) if stderror == "simple" else np.sqrt(byse**2 / bx**2 + by**2 * bxse**2 / bx**4)
     wse = se_r if weighting == "weighted" else np.ones(n)
-    est = float(_mbe_est(r, wse, phi)[0])
+    est = float(mode_estimate(r, wse, phi)[0])
     boot = np.empty(iterations)
     for start in range(0, iterations, 2000):
         m = min(2000, iterations - start)
-        boot[start:start + m] = _mbe_est(gen.normal(r, se_r, size=(m, n)), wse, phi)
+        boot[start:start + m] = mode_estimate(gen.normal(r, se_r, size=(m, n)), wse, phi)
     se = float(1.4826 * np.median(np.abs(boot - np.median(boot))))
     lo, hi = _ci(est, se, alpha, distribution, n - 1)
     p = _norm_p(est / se) if distribution == "normal" else _t_p(est / se, n - 1)
