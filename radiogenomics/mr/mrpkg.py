@@ -65,7 +65,7 @@ from .._checks import InputError, check_rng
 from ._core import invalid_reasons, prepare_harmonised, weighted_lm
 from ._lmrob import lmrob
 from .estimators import _normal_p as _norm_p
-from .estimators import mode_estimate, weighted_median
+from .estimators import _mad, mode_estimate, weighted_median
 
 __all__ = ["MRPkgResult", "mr_ivw", "mr_egger", "mr_median", "mr_mbe", "mr_divw", "mr_conmix",
            "mr_cml", "mr_lasso", "mr_allmethods"]
@@ -428,7 +428,7 @@ def mr_mbe(bx, bxse=None, by=None, byse=None, weighting: str = "weighted",
     for start in range(0, iterations, 2000):
         m = min(2000, iterations - start)
         boot[start:start + m] = mode_estimate(gen.normal(r, se_r, size=(m, n)), wse, phi)
-    se = float(1.4826 * np.median(np.abs(boot - np.median(boot))))
+    se = float(_mad(boot))
     lo, hi = _ci(est, se, alpha, distribution, n - 1)
     p = _norm_p(est / se) if distribution == "normal" else _t_p(est / se, n - 1)
     return MRPkgResult(method="MBE", estimate=est, se=se, ci_low=float(lo), ci_high=float(hi),
