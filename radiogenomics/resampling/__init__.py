@@ -15,6 +15,7 @@ from .engine import (
     maxt_pvalues,
     maxt_threshold,
     permutation_pvalue,
+    surrogate_correlation_null,
 )
 from .indices import (
     BootstrapScheme,
@@ -30,7 +31,7 @@ from .indices import (
 
 __all__ = [
     "BACKENDS", "cupy_available", "resolve_backend", "PermutationNull",
-    "correlation_permutation_null", "maxt_pvalues", "maxt_threshold", "permutation_pvalue", "BootstrapScheme",
+    "correlation_permutation_null", "maxt_pvalues", "maxt_threshold", "permutation_pvalue", "surrogate_correlation_null", "BootstrapScheme",
     "PermutationScheme", "SignFlipScheme", "bootstrap_indices", "check_rng",
     "inverse_permutations", "iter_batches", "permutation_indices", "sign_flips",
 ]

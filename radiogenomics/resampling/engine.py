@@ -12,7 +12,8 @@ from .backend import array_namespace, resolve_backend, to_numpy
 from .indices import (GivenPermutations, PermutationScheme, check_rng, inverse_permutations,
                       iter_batches)
 
-__all__ = ["PermutationNull", "correlation_permutation_null", "exceedance_threshold",
+__all__ = ["PermutationNull", "correlation_permutation_null", "surrogate_correlation_null",
+           "exceedance_threshold",
            "permutation_pvalue", "maxt_pvalues", "maxt_threshold"]
 
 #: relative tolerance when comparing a resampled statistic with the observed one
@@ -275,6 +276,106 @@ def correlation_permutation_null(
     return PermutationNull(counts=np.asarray(to_numpy(counts), dtype=np.int64), null_max=null_max,
                            n_resamples=n_resamples, scheme=scheme.kind, backend=be, batch=batch,
                            exhaustive=exhaustive)
+
+
+def surrogate_correlation_null(
+    surrogates: np.ndarray,
+    U: np.ndarray,
+    observed: np.ndarray,
+    *,
+    kind: str = "surrogate",
+    backend: str = "auto",
+    batch: int | None = None,
+    chunk_bytes: float | None = None,
+    progress: bool | None = None,
+) -> PermutationNull:
+    """Max-T null and exceedance counts of correlations with given surrogate x maps.
+
+    The permutation engine's kernels with the resampled x supplied instead of gathered:
+    spatially constrained nulls (Moran spectral randomisation, variogram-matched surrogates,
+    spin rotations, toroidal shifts; :mod:`radiogenomics.spatial`) produce new x maps that
+    are not permutations of the data, so the caller draws them (seeded, on the CPU) and this
+    function reduces ``|S_b' U|`` chunk by chunk (max over all pairs per surrogate, and per
+    pair the number of surrogates reaching the observed |r|) on NumPy, Numba or CuPy, as
+    :func:`correlation_permutation_null` does.
+
+    Parameters
+    ----------
+    surrogates : (B, p, n) or (B, n) array
+        The B surrogate versions of the p x maps, each already residualised on what ``U`` was
+        residualised on (e.g. centred within sections) and scaled to unit norm, so that
+        ``S_b' u_k`` is the correlation.
+    U : (n, q) array
+        y residuals, unit-norm columns (not resampled).
+    observed : (p, q) array
+        Observed correlations.
+    kind : str
+        Name of the null, recorded as the result's ``scheme``.
+    backend, batch, chunk_bytes, progress
+        As for :func:`correlation_permutation_null`; the result does not depend on them (up
+        to the last bit of the maxima between BLAS blockings; counts use the comparison
+        tolerance of :func:`exceedance_threshold`).
+
+    Returns
+    -------
+    PermutationNull
+        ``n_resamples`` = B; p-values ``(1 + #exceed) / (1 + B)``.
+    """
+    be = resolve_backend(backend)
+    xp = array_namespace(be)
+    S = np.asarray(surrogates, dtype=np.float64)
+    if S.ndim == 2:
+        S = S[:, None, :]
+    if S.ndim != 3:
+        raise ValueError(f"surrogates must be (B, p, n) or (B, n), got shape {S.shape}")
+    n_resamples, p, n = S.shape
+    if U.shape[0] != n:
+        raise ValueError(f"the surrogates have {n} samples but U has {U.shape[0]} rows")
+    q = U.shape[1]
+    if observed.shape != (p, q):
+        raise ValueError(f"observed must be ({p}, {q}), got {observed.shape}")
+    if n_resamples < 1:
+        raise ValueError("need at least one surrogate")
+    if batch is None:
+        batch = _default_batch(be, n, p, q, n_resamples, chunk_bytes)
+    batch = int(max(1, min(batch, n_resamples)))
+    U_d = xp.asarray(np.ascontiguousarray(U))
+    thr_np = np.ascontiguousarray(exceedance_threshold(np.abs(observed)))
+    thr_d = xp.asarray(thr_np)
+    counts = xp.zeros((p, q), dtype=xp.int64)
+    null_max = np.empty(n_resamples)
+    if be == "numba":
+        from .kernels_numba import TiledCorrelationReducer
+
+        tiled = TiledCorrelationReducer(U, thr_np, p, batch)
+    bar = _progress_bar(progress, n_resamples, 2.0 * n * p * q * n_resamples,
+                        f"{kind} surrogates ({be})")
+    blas_ctx = tiled.single_threaded_blas() if be == "numba" else contextlib.nullcontext()
+    try:
+        with blas_ctx:
+            for s in range(0, n_resamples, batch):
+                W = np.ascontiguousarray(S[s:s + batch])
+                c = W.shape[0]
+                if be == "numba":
+                    mx = tiled.run(W)
+                else:
+                    W_d = xp.asarray(W)
+                    G = (W_d.reshape(c * p, n) @ U_d).reshape(c, p, q)
+                    invD = xp.ones((c, q))
+                    if be == "cupy":
+                        from .kernels_cuda import fused_reduce
+
+                        mx = to_numpy(fused_reduce(G, p, invD, thr_d, counts))
+                    else:
+                        mx = to_numpy(kernels_xp.reduce_chunk(xp, G, p, invD, thr_d, counts))
+                null_max[s:s + c] = mx
+                bar.update(c)
+    finally:
+        bar.close()
+    if be == "numba":
+        counts = tiled.counts()
+    return PermutationNull(counts=np.asarray(to_numpy(counts), dtype=np.int64), null_max=null_max,
+                           n_resamples=n_resamples, scheme=kind, backend=be, batch=batch)
 
 
 # ------------------------------------------------------------------------ distributed (Dask)
