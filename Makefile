@@ -28,6 +28,9 @@ test-min:
 bench:
 	EXTRAS=bench bash scripts/dev.sh install
 	test -x .venv-adelie/bin/python || (python3 -m venv .venv-adelie && .venv-adelie/bin/pip install -q adelie==1.1.52)
+	test -x .venv-spatial/bin/python || (PY=$$(for c in python3.12 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.12*/bin/python3.12; do "$$c" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && echo "$$c" && break; done); \
+	  test -n "$$PY" || { echo "make bench: squidpy 1.8 / esda 2.10 need Python 3.12; put python3.12 on PATH or run 'pyenv install 3.12'"; exit 1; }; \
+	  "$$PY" -m venv .venv-spatial && .venv-spatial/bin/pip install -q squidpy==1.8.3 esda==2.10.0 libpysal==4.15.1)
 	.venv/bin/python benchmarks/run_all.py
 clean:
-	rm -rf .venv .venv-min .venv-adelie demo_report tour_output examples/example_report .pytest_cache
+	rm -rf .venv .venv-min .venv-adelie .venv-spatial demo_report tour_output examples/example_report .pytest_cache
