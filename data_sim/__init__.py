@@ -14,6 +14,12 @@ make_phantoms, make_imaging_cohort
     Write synthetic cardiac short-axis phantoms (image, label map, AHA regions) whose
     myocardial texture follows a latent fibrosis factor, with centre-specific gain and noise;
     ``make_imaging_cohort`` drives them by a shared factor of a simulated cohort.
+make_spatial_study, gaussian_random_field, visium_layout
+    Spatial transcriptomics sections (Visium-type hexagonal spot lattices, AnnData in
+    scanpy / squidpy conventions) with an imaging map per section in its own pixel grid,
+    registration landmarks and the true transform; smooth molecular fields are Gaussian
+    random fields of set length scales (circulant embedding), some shared with the imaging
+    map (planted co-localisation), others independent (the hard null), plus noise genes.
 make_survival_cohort, simulate_survival
     A time-to-event outcome (Weibull proportional hazards from the shared factors, age and
     sex; centre-specific baseline hazards; administrative and random censoring) with its
@@ -37,10 +43,19 @@ from .counts import CARDIAC_CELL_TYPES, BulkCountsStudy, make_bulk_counts, make_
 from .cohort import DEFAULT_VIEWS, SimulatedFrames, log_cpm, make_cohort, module_scores
 from .phantoms import PHANTOM_LABELS, PHANTOM_PARAMS, PhantomSet, make_imaging_cohort, make_phantoms
 from .genetics import MRSummary, draw_instruments, make_mr_summary, simulate_dosages
+from .spatial import (GRF_KERNELS, SpatialStudy, SpatialTruth, gaussian_random_field,
+                      grf_covariance, make_spatial_study, visium_layout)
 from .survival import SurvivalOutcome, make_survival_cohort, simulate_survival
 from .truth import GroundTruth, RadiomicTransform, population_canonical_correlations
 
 __all__ = [
+    "GRF_KERNELS",
+    "SpatialStudy",
+    "SpatialTruth",
+    "gaussian_random_field",
+    "grf_covariance",
+    "make_spatial_study",
+    "visium_layout",
     "BulkCountsStudy",
     "CARDIAC_CELL_TYPES",
     "make_bulk_counts",
