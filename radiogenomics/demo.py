@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 __all__ = ["run_demo", "demo_plan", "DEMO_COHORT", "DEMO_TITLE"]
 
 #: The default cohort of the demo: 150 patients in 3 centres of unequal size, RNA-seq missing
@@ -69,9 +71,32 @@ def _write_gene_sets(truth, out_dir: Path) -> Path:
     return path
 
 
+def _write_spatial(out_dir: Path, seed: int) -> dict:
+    """A simulated spatial study (:func:`data_sim.make_spatial_study`) written as a user's
+    files: spots as ``.h5ad``, one imaging map per section as ``.mha`` (spacing and origin in
+    mm), the landmark pairs as CSV; returns the ``spatial`` step's file options."""
+    import SimpleITK as sitk
+
+    from data_sim import make_spatial_study
+
+    d = out_dir / "inputs" / "spatial"
+    d.mkdir(parents=True, exist_ok=True)
+    study = make_spatial_study(rng=seed)
+    study.adata.write_h5ad(d / "spots.h5ad")
+    images = {}
+    for sec in study.sections:
+        images[sec] = d / f"ecv_{sec}.mha"
+        sitk.WriteImage(study.sitk_image(sec), str(images[sec]))
+    lm = pd.concat([study.landmarks[s].assign(section=s) for s in study.sections])
+    lm[["section", "x_image", "y_image", "x_spot", "y_spot"]].to_csv(d / "landmarks.csv",
+                                                                     index=False)
+    return {"adata": d / "spots.h5ad", "images": images, "landmarks": d / "landmarks.csv",
+            "map_name": "ECV"}
+
+
 def demo_plan(truth, out_dir: Path, n_permutations: int = 1000, images: bool = True,
               mofa: bool = True, prediction: bool = True, mr: bool = True,
-              survival: bool = True) -> list:
+              survival: bool = True, spatial: bool = True, seed: int = 0) -> list:
     """The standard plan of the demo: ``[(step, options), ...]`` in report order."""
     plan: list = [("cohort", None),
                   ("centre_effects", {"views": ["radiomics", "expression"]}),
@@ -105,6 +130,9 @@ def demo_plan(truth, out_dir: Path, n_permutations: int = 1000, images: bool = T
         plan.append(("mr", {"exposure": truth.instrumented_module,
                             "outcome": truth.causal_trait, "split": True,
                             "exposure_gwas": exp, "outcome_gwas": out}))
+    if spatial:
+        plan.append(("spatial", {**_write_spatial(out_dir, seed),
+                                 "permutations": min(n_permutations, 999) or 99}))
     plan.append(("truth", None))
     return plan
 
@@ -112,7 +140,7 @@ def demo_plan(truth, out_dir: Path, n_permutations: int = 1000, images: bool = T
 def run_demo(out_dir: str | Path, rng=0, alpha: float = 0.05, n_permutations: int = 1000,
              images: bool = True, n_jobs: int = 2, mofa: bool = True, prediction: bool = True,
              mr: bool = True, progress: bool | None = None, survival: bool = True,
-             **cohort_kwargs):
+             spatial: bool = True, **cohort_kwargs):
     """Simulate the default cohort, run the standard workflow, write the report to ``out_dir``.
 
     Parameters
@@ -126,8 +154,10 @@ def run_demo(out_dir: str | Path, rng=0, alpha: float = 0.05, n_permutations: in
     n_permutations : int
         Permutations (within centres) of the screens and the CCA test; 0: parametric only
         (the CCA step is then skipped, with the reason in the report).
-    images, mofa, prediction, mr, survival : bool
-        Include those steps (``survival``: also simulate the time-to-event outcome).
+    images, mofa, prediction, mr, survival, spatial : bool
+        Include those steps (``survival``: also simulate the time-to-event outcome;
+        ``spatial``: also simulate a spatial transcriptomics study with imaging maps, written
+        to ``out_dir/inputs/spatial`` and read back as a user's files).
     n_jobs : int
         Worker processes of the radiomic extraction.
     **cohort_kwargs
@@ -158,7 +188,8 @@ def run_demo(out_dir: str | Path, rng=0, alpha: float = 0.05, n_permutations: in
         cohort, truth = make_survival_cohort(rng=gen, survival=DEMO_SURVIVAL, **kw)
     else:
         cohort, truth = data_sim.make_cohort(rng=gen, **kw)
-    plan = demo_plan(truth, out_dir, n_permutations, images, mofa, prediction, mr, survival)
+    plan = demo_plan(truth, out_dir, n_permutations, images, mofa, prediction, mr, survival,
+                     spatial, seed=rng if isinstance(rng, int) else 0)
     meta = {"seed": rng if isinstance(rng, int) else None,
             "data": "simulated by data_sim.make_cohort "
                     f"({', '.join(f'{k}={v}' for k, v in kw.items())})"

@@ -4,7 +4,8 @@ Functions accept an optional ``ax`` to draw into an existing Axes; they never ca
 ``plt.show()``, so they work in notebooks and in the headless report alike.  The plots of
 time-to-event outcomes (Kaplan-Meier with numbers at risk, risk groups with the log-rank test,
 calibration at a horizon, ``cox.zph`` residuals, AUC(t), decision curves) live in
-:mod:`radiogenomics.plotting.survival` and are re-exported here.
+:mod:`radiogenomics.plotting.survival` and are re-exported here, as are the plots of spot data
+(:mod:`radiogenomics.plotting.spatial`: maps at spots, registration, spatial nulls).
 """
 
 from __future__ import annotations
@@ -47,6 +48,11 @@ __all__ = [
     "plot_survival_decision_curve",
     "logrank_test",
     "LogRankResult",
+    # spot data and imaging maps (radiogenomics.plotting.spatial)
+    "plot_spot_values",
+    "plot_registration",
+    "plot_colocalisation",
+    "plot_spatial_nulls",
 ]
 
 
@@ -722,3 +728,5 @@ def plot_power_heatmap(result, x: str, y: str, value: str = "rate", ax=None, whe
 from .survival import (LogRankResult, logrank_test, plot_km, plot_km_by_risk_group,  # noqa: E402
                        plot_survival_calibration, plot_survival_decision_curve, plot_time_auc,
                        plot_zph)
+from .spatial import (plot_colocalisation, plot_registration, plot_spatial_nulls,  # noqa: E402
+                      plot_spot_values)

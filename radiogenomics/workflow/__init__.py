@@ -19,6 +19,8 @@ survival       :mod:`radiogenomics.workflow.survival`   time-to-event outcome: s
                penalised Cox risk score (leave-one-centre-out and k-fold) beside a
                clinical Cox model, risk groups, calibration, cox.zph
 mr             :mod:`radiogenomics.workflow.mr`         one- and two-sample MR
+spatial        :mod:`radiogenomics.workflow.spatial`    imaging map registered to spatial
+               transcriptomics sections; genes co-localised under spatial nulls (max-T)
 truth          :mod:`radiogenomics.workflow.truth`      estimates beside the simulation's truth
 ============== ======================================== =====================================
 
@@ -66,6 +68,7 @@ STEPS = {
     "prediction": "prediction",
     "survival": "survival",
     "mr": "mr",
+    "spatial": "spatial",
     "truth": "truth",
 }
 
