@@ -42,7 +42,7 @@ def demo(tmp_path_factory):
 STEPS = ["cohort", "centre_effects", "association:radiomics~expression",
          "association:traits~modules", "transcriptomics", "cca:traits~modules",
          "cca:traits~gene_set_scores", "images", "mofa", "prediction", "survival", "mr",
-         "truth"]
+         "spatial", "truth"]
 
 
 def test_demo_runs_every_step_and_writes_report_json_tables(demo):
@@ -135,6 +135,13 @@ def test_demo_finds_the_planted_signal(demo):
     assert set(surv.result["table"]["cv"]) == {"leave-one-centre-out", "5-fold"}
     assert set(surv.result["table"]["model"]) == {"radiogenomic score", "clinical"}
     assert surv.record.numbers["n_events"] == int(res.cohort.outcomes["event"].sum())
+    # spatial: the files written by the demo read back; under the MSR null (max-T) most of the
+    # planted co-localised genes are found with at most one false positive, while the naive
+    # t-test (spots as independent) declares many smooth but unrelated genes
+    sp = res["spatial"].record.numbers
+    assert sp["true_found"]["msr null, max-T"] >= 0.8 * sp["n_true"], sp
+    assert sp["false_positives"]["msr null, max-T"] <= 1, sp
+    assert sp["false_positives"]["naive t-test, BH q"] >= 10, sp
     # the truth step compares every other step with the truth
     rows = pd.DataFrame(res["truth"].record.numbers["rows"])
     assert set(rows["analysis"]) >= {"MOFA+", "MR", "from images", "survival"}

@@ -269,6 +269,16 @@ def _methods(opts: Options, main) -> str:
             f"{package_versions('radiogenomics').get('radiogenomics', '')}.")
 
 
+def _numbers(main, comp: pd.DataFrame, alpha: float) -> dict:
+    out = {"n_fwer": int((main.table["p_fwer"] <= alpha).sum()),
+           "declared": {k: int(v) for k, v in comp["genes declared"].items()}}
+    if "truly co-localised" in comp:
+        out["n_true"] = comp.attrs["n_true"]
+        out["true_found"] = {k: int(v) for k, v in comp["truly co-localised"].items()}
+        out["false_positives"] = {k: int(v) for k, v in comp["false positives"].items()}
+    return out
+
+
 def _dropped(main, spots) -> dict:
     out = {}
     for kind, part in main.dropped.groupby("kind"):
@@ -300,9 +310,7 @@ def run(ctx: StepContext, opts: Options) -> StepResult:
                      samples_used={"spots": int(main.n_spots)},
                      features_used={"genes": int(main.table["gene"].nunique())},
                      samples_dropped=_dropped(main, data["spots"]),
-                     numbers={"n_fwer": int((main.table["p_fwer"] <= ctx.alpha).sum()),
-                              **{f"declared[{k}]": int(v) for k, v in
-                                 comp["genes declared"].items()}})
+                     numbers=_numbers(main, comp, ctx.alpha))
     frag = Fragment(TITLE, citations=list(CITATIONS))
     frag.methods = _methods(opts, main)
     for para in _prose(data, res, comp, opts, ctx.alpha):
