@@ -40,7 +40,7 @@ class ConfigError(RadiogenomicsError):
 #: analyses a configuration may ask for, in the order they run (and appear in the report);
 #: ``images`` and ``truth`` need a simulation's ground truth and run only in the demo
 CONFIG_STEPS = ("cohort", "centre_effects", "association", "transcriptomics", "cca", "mofa",
-                "prediction", "survival", "mr")
+                "prediction", "survival", "mr", "spatial")
 DEMO_ONLY = ("images", "truth")
 #: the screens of an ``association`` block without ``pairs`` (absent views are skipped)
 DEFAULT_PAIRS = (("radiomics", "expression"), ("traits", "modules"))
@@ -315,7 +315,11 @@ def _options(src: _Source, step: str, block: dict, key, loc_map=None):
     block = dict(block)
     for name, field in cls.model_fields.items():
         if block.get(name) is not None and _is_path_field(field.annotation):
-            block[name] = _resolve(src, block[name], key + (name,))
+            if isinstance(block[name], dict):      # e.g. spatial: images: {section: file}
+                block[name] = {k: _resolve(src, v, key + (name, k))
+                               for k, v in block[name].items()}
+            else:
+                block[name] = _resolve(src, block[name], key + (name,))
     try:
         return cls.model_validate(block)
     except ValidationError as exc:
@@ -480,6 +484,7 @@ def _build_plan(src: _Source, raw, data: DataConfig) -> tuple[list, list]:
         if data.outcomes is None or set(_headers(data)["outcomes"]) <= set(surv):
             blocks["prediction"] = False
         blocks["mr"] = False  # needs an exposure and an outcome named
+        blocks["spatial"] = False  # needs spot data, imaging maps and landmarks
         blocks["transcriptomics"] = False  # needs a counts view named
     elif isinstance(raw, dict):
         for k in raw:

@@ -17,6 +17,7 @@ checked against it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -66,7 +67,7 @@ class Options(StepOptions):
         Normalise counts (``layer: counts``) to log1p(counts / library size x 1e4).
     map_name : str
         Name of the imaging map in tables.
-    null : {"msr", "spin", "torus", "variogram"}
+    null_model : {"msr", "spin", "torus", "variogram"}
         The null of the screen.
     compare_nulls : list
         Nulls shown beside it (same surrogate count; ``permutation`` is the naive null).
@@ -84,8 +85,9 @@ class Options(StepOptions):
     layer: str | None = None
     normalise: str | None = None
     map_name: str = "imaging"
-    null: str = Field("msr", pattern="^(msr|spin|torus|variogram)$")
-    compare_nulls: list[str] = ["permutation", "spin", "variogram"]
+    null_model: str = Field("msr", pattern="^(msr|spin|torus|variogram)$")
+    compare_nulls: list[Literal["permutation", "msr", "spin", "torus", "variogram"]] = [
+        "permutation", "spin", "variogram"]
     permutations: int | None = Field(None, ge=19)
     top: int = Field(15, ge=1)
 
@@ -142,10 +144,10 @@ def _analyses(ctx: StepContext, opts: Options, data: dict, seed: int) -> dict:
     from ..spatial import pseudobulk_association, spatial_association
 
     B = int(opts.permutations or max(ctx.n_permutations, 99))
-    out = {"main": spatial_association(data["spots"], data["values"], null=opts.null,
+    out = {"main": spatial_association(data["spots"], data["values"], null=opts.null_model,
                                        n_resamples=B, rng=seed, alpha=ctx.alpha,
                                        progress=ctx.progress)}
-    for k, null in enumerate(n for n in opts.compare_nulls if n != opts.null):
+    for k, null in enumerate(n for n in opts.compare_nulls if n != opts.null_model):
         try:
             out[null] = spatial_association(data["spots"], data["values"], null=null,
                                             n_resamples=B, rng=seed + k + 1, alpha=ctx.alpha,
