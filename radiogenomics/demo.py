@@ -72,9 +72,8 @@ def _write_gene_sets(truth, out_dir: Path) -> Path:
 
 
 def _write_spatial(out_dir: Path, seed: int) -> dict:
-    """A simulated spatial study (:func:`data_sim.make_spatial_study`) written as a user's
-    files: spots as ``.h5ad``, one imaging map per section as ``.mha`` (spacing and origin in
-    mm), the landmark pairs as CSV; returns the ``spatial`` step's file options."""
+    """A simulated spatial study (:func:`data_sim.make_spatial_study`) as a user's files (.h5ad,
+    one .mha map per section, landmarks CSV); returns the ``spatial`` step's file options."""
     import SimpleITK as sitk
 
     from data_sim import make_spatial_study
@@ -87,9 +86,9 @@ def _write_spatial(out_dir: Path, seed: int) -> dict:
     for sec in study.sections:
         images[sec] = d / f"ecv_{sec}.mha"
         sitk.WriteImage(study.sitk_image(sec), str(images[sec]))
-    lm = pd.concat([study.landmarks[s].assign(section=s) for s in study.sections])
-    lm[["section", "x_image", "y_image", "x_spot", "y_spot"]].to_csv(d / "landmarks.csv",
-                                                                     index=False)
+    pd.concat([study.landmarks[s].assign(section=s) for s in study.sections])[
+        ["section", "x_image", "y_image", "x_spot", "y_spot"]].to_csv(d / "landmarks.csv",
+                                                                      index=False)
     return {"adata": d / "spots.h5ad", "images": images, "landmarks": d / "landmarks.csv",
             "map_name": "ECV"}
 
