@@ -6,6 +6,7 @@ spdep 1.2-7; see its README).  Parity tolerance 1e-8 relative (issue 20).
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -136,6 +137,73 @@ def test_moran_geary_lee_equal_spdep(ds, wn):
         lee = lees_l(X["smooth1"], X, w).to_frame()["L"]
         q = LEE[(LEE.dataset == ds) & (LEE.weights == wn) & (LEE["style"] == style)]
         assert _rel(lee, q.set_index("y").loc[lee.index, "L"]) < TOL
+
+
+LEE_TEST = _csv("lee_test.csv")
+
+
+@pytest.mark.parametrize("ds,wn", sorted(set(zip(LEE_TEST.dataset, LEE_TEST.weights))))
+def test_lee_test_equal_spdep(ds, wn):
+    """lee.test (x = smooth1 and noise2, every y, styles W/B/C, 3 alternatives; islands in
+    irregular d0_0.6): L, expectation, variance, z and p to 1e-8 relative."""
+    xy, X = _data(ds)
+    for style in ("W", "B", "C"):
+        w = _weights(xy, wn, style)
+        ref = LEE_TEST[(LEE_TEST.dataset == ds) & (LEE_TEST.weights == wn)
+                       & (LEE_TEST["style"] == style)]
+        for (xv, alt), q in ref.groupby(["x", "alternative"]):
+            res = lees_l(X[xv], X, w, alternative=alt).to_frame()
+            q = q.set_index("y").loc[res.index]
+            for col in ("L", "expectation", "variance", "z", "p"):
+                assert _rel(res[col], q[col]) < TOL, (style, xv, alt, col)
+
+
+def test_lee_moments_equal_full_enumeration():
+    """E[L] and the exact variance equal the moments over all n! permutations; spdep's
+    variance (its symmetric-Q formula) is larger."""
+    rng = np.random.default_rng(0)
+    for n, k, style in ((6, 2, "W"), (7, 3, "B"), (7, 2, "C")):
+        xy = rng.uniform(0, 1, (n, 2))
+        w = knn_weights(xy, k, style)
+        x = rng.normal(size=n)
+        Y = np.column_stack([0.6 * x + rng.normal(size=n), rng.exponential(size=n)])
+        perms = np.array(list(itertools.permutations(range(n))))
+        # L of every permuted pair from its definition (Lee 2001), all permutations at once
+        Wd = w.matrix.toarray()
+        zx, Z = x - x.mean(), Y - Y.mean(axis=0)
+        lzx = zx[perms] @ Wd.T  # (n!, n)
+        Ls = np.stack([n / (Wd.sum(axis=1) ** 2).sum() * np.sum(lzx * (Z[perms, g] @ Wd.T), axis=1)
+                       / np.sqrt((zx @ zx) * (Z[:, g] @ Z[:, g])) for g in range(2)], axis=1)
+        for i in (0, 1, len(perms) - 1):
+            np.testing.assert_allclose(lees_l(x[perms[i]], Y[perms[i]], w).values, Ls[i],
+                                       rtol=1e-12)
+        t = lees_l(x, Y, w).to_frame()
+        np.testing.assert_allclose(t.expectation, Ls.mean(axis=0), rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(t.variance_exact, Ls.var(axis=0), rtol=1e-10)
+        assert np.all(t.variance > 1.2 * t.variance_exact)
+
+
+def test_lee_analytic_vectorised_and_type_one_error():
+    """Columns are independent of each other and of ``batch``; under independent iid x and
+    y, p_exact holds its level and spdep's p is conservative."""
+    xy, X = _data("hex")
+    w = _weights(xy, "knn6")
+    a = lees_l(X["noise2"], X, w, alternative="two.sided", batch=2).to_frame()
+    for j, v in enumerate(X.columns):
+        b = lees_l(X["noise2"], X[[v]], w, alternative="two.sided").to_frame()
+        pd.testing.assert_frame_equal(a.iloc[[j]], b, rtol=1e-12)
+    rng = np.random.default_rng(7)
+    n_x, G = 60, 50  # 60 independent x maps, 50 y each: 3000 tests
+    p = {"p": [], "p_exact": []}
+    for _ in range(n_x):
+        t = lees_l(rng.standard_t(5, len(xy)), rng.standard_t(5, (len(xy), G)), w,
+                   alternative="two.sided").to_frame()
+        for c in p:
+            p[c].append(t[c].to_numpy())
+    rate = {c: np.mean(np.concatenate(v) <= 0.05) for c, v in p.items()}
+    lo, hi = stats.binom.ppf([0.0005, 0.9995], n_x * G, 0.05) / (n_x * G)
+    assert lo <= rate["p_exact"] <= hi, rate
+    assert rate["p"] < lo, rate  # spdep lee.test: conservative (its variance is too large)
 
 
 MC = _csv("mc_tests.csv")
