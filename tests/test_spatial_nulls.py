@@ -142,7 +142,7 @@ def test_variogram_matches_brainsmash(tag):
 def test_torus_shifts_are_lattice_automorphisms(lattice):
     grid, W = _rook(8, 12, periodic=True) if lattice == "square" else _hex(8, 12)
     n = len(grid)
-    res = torus_shifts(grid + 3, n_surrogates=20, rng=1)  # offsets are normalised away
+    res = torus_shifts(grid + 3, n_surrogates=20, rng=1, wrap="periodic")  # offsets normalised
     assert isinstance(res, SpatialSurrogates) and res.indices.shape == (20, n)
     assert np.array_equal(np.sort(res.indices, axis=1), np.tile(np.arange(n), (20, 1)))
     x = np.random.default_rng(0).standard_normal(n) + grid[:, 0] / 3
@@ -161,11 +161,11 @@ def test_torus_shifts_are_lattice_automorphisms(lattice):
 @pytest.mark.parametrize("lattice,count", [("square", 8 * 12 - 1), ("hex", 8 * 12 // 2 - 1)])
 def test_torus_shifts_exhaustive(lattice, count):
     grid = _rook(8, 12)[0] if lattice == "square" else _hex(8, 12)[0]
-    res = torus_shifts(grid, n_surrogates=5000, rng=3)
+    res = torus_shifts(grid, n_surrogates=5000, rng=3, wrap="periodic")
     assert res.exhaustive and res.n_surrogates == count and res.n_requested == 5000
     assert not res.to_frame().duplicated().any()
     assert res.params["n_distinct_shifts"] == count
-    fixed = torus_shifts(grid, n_surrogates=300, rng=3, exhaustive=False)  # fixed shape
+    fixed = torus_shifts(grid, n_surrogates=300, rng=3, exhaustive=False, wrap="periodic")
     assert fixed.indices.shape == (300, len(grid)) and not fixed.exhaustive and fixed.notes
     assert fixed.to_frame().drop_duplicates().shape[0] <= count
 
@@ -174,9 +174,12 @@ def test_torus_shifts_refuses_incomplete_lattices():
     grid = _rook(8, 12)[0]
     with pytest.raises(InputError, match="spin_permutations.*msr.*variogram"):
         torus_shifts(grid[1:], 10, rng=0)  # one spot missing
+    odd = np.array([(r, c) for r in range(7) for c in range(12) if (r + c) % 2 == 0])
     with pytest.raises(InputError, match="even number"):
-        torus_shifts(np.array([(r, c) for r in range(7) for c in range(12) if (r + c) % 2 == 0]),
-                     10, rng=0)  # a full hexagonal lattice with 7 rows
+        torus_shifts(odd, 10, rng=0, wrap="periodic")  # a full hexagonal lattice with 7 rows
+    assert torus_shifts(odd, 10, rng=0).indices.min() >= 0   # reflect: any side
+    with pytest.raises(InputError, match="wrap"):
+        torus_shifts(grid, 10, rng=0, wrap="mirror")
     with pytest.raises(InputError, match="integer"):
         torus_shifts(grid + 0.5, 10, rng=0)
     with pytest.raises(InputError, match="repeated"):
@@ -194,7 +197,7 @@ def test_torus_type_one_error_is_nominal():
     def field():
         return np.real(np.fft.ifft2(np.fft.fft2(rng.standard_normal((R, C))) * kernel)).ravel()
 
-    idx = torus_shifts(grid, 10_000, rng=1).indices  # all 255 shifts
+    idx = torus_shifts(grid, 10_000, rng=1, wrap="periodic").indices  # all 255 shifts
     n_rep, rej_torus, rej_perm = 300, 0, 0
     for _ in range(n_rep):
         x, y = field(), field()
@@ -207,6 +210,40 @@ def test_torus_type_one_error_is_nominal():
     print("torus rejection rate", rej_torus / n_rep, "free permutation", rej_perm / n_rep)
     assert 0.019 <= rej_torus / n_rep <= 0.097
     assert rej_perm / n_rep > 0.2
+
+
+@pytest.mark.parametrize("lattice", ["square", "hex"])
+def test_torus_reflect_shifts_keep_the_lattice_and_the_smoothness(lattice):
+    """wrap="reflect": each surrogate value comes from the position the mirrored, periodic
+    extension puts there (checked by building that extension explicitly), shifts are all
+    distinct and non-identity (2(R-1) x 2(C-1), halved on the hex lattice), and for a
+    non-periodic smooth map the surrogates keep its Moran's I far better than the periodic
+    wrap, whose seam roughens them."""
+    R, C = 8, 12
+    grid, W = _rook(R, C) if lattice == "square" else _hex(R, C)
+    if lattice == "hex":  # open (non-periodic) neighbours: the window's own smoothness
+        dr, dc = np.abs(grid[:, None, 0] - grid[:, 0]), np.abs(grid[:, None, 1] - grid[:, 1])
+        W = (((dr == 0) & (dc == 2)) | ((dr == 1) & (dc == 1))).astype(float)
+    res = torus_shifts(grid, n_surrogates=10_000, rng=0)
+    count = 4 * (R - 1) * (C - 1) // (2 if lattice == "hex" else 1) - 1
+    assert res.exhaustive and res.n_surrogates == count and res.params["wrap"] == "reflect"
+    sh = res.to_frame()
+    assert not sh.duplicated().any() and not ((sh.shift_row == 0) & (sh.shift_col == 0)).any()
+    # explicit mirrored extension: value at (r, c) -> ext[r + dr, c + dc]
+    pos = {tuple(g): i for i, g in enumerate(grid)}
+    rr = np.r_[np.arange(R), np.arange(R - 2, 0, -1)]
+    cc = np.r_[np.arange(C), np.arange(C - 2, 0, -1)]
+    for b in range(0, count, 37):
+        dr, dc = sh.shift_row.iat[b], sh.shift_col.iat[b]
+        want = [pos[(rr[(r + dr) % len(rr)], cc[(c + dc) % len(cc)])] for r, c in grid]
+        assert np.array_equal(res.indices[b], want)
+    # a smooth, non-periodic map (a ramp plus a bump): Moran's I kept by reflect, not periodic
+    x = grid[:, 0] / R + np.exp(-((grid[:, 1] - C / 3) ** 2) / 8.0)
+    i0 = _moran(x, W)
+    i_ref = np.mean([_moran(x[i], W) for i in res.indices])
+    per = torus_shifts(grid, n_surrogates=10_000, rng=0, wrap="periodic").indices
+    i_per = np.mean([_moran(x[i], W) for i in per])
+    assert abs(i_ref - i0) < 0.1 * i0 and i_per < i_ref - 0.01, (i0, i_ref, i_per)
 
 
 # ----------------------------------------------------------------------------------- spin
