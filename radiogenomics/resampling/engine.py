@@ -337,43 +337,38 @@ def surrogate_correlation_null(
     if n_resamples < 1:
         raise ValueError("need at least one surrogate")
     if batch is None:
-        batch = _default_batch(be, n, p, q, n_resamples, chunk_bytes)
+        # per surrogate: its p x q products and its p x n rows (one BLAS call per chunk)
+        budget = DEFAULT_CHUNK_BYTES[be] if chunk_bytes is None else chunk_bytes
+        batch = int(budget // (8 * p * (q + n) * (1.0 if be != "numpy" else 2.0)))
     batch = int(max(1, min(batch, n_resamples)))
     U_d = xp.asarray(np.ascontiguousarray(U))
     thr_np = np.ascontiguousarray(exceedance_threshold(np.abs(observed)))
     thr_d = xp.asarray(thr_np)
     counts = xp.zeros((p, q), dtype=xp.int64)
     null_max = np.empty(n_resamples)
-    if be == "numba":
-        from .kernels_numba import TiledCorrelationReducer
-
-        tiled = TiledCorrelationReducer(U, thr_np, p, batch)
     bar = _progress_bar(progress, n_resamples, 2.0 * n * p * q * n_resamples,
                         f"{kind} surrogates ({be})")
-    blas_ctx = tiled.single_threaded_blas() if be == "numba" else contextlib.nullcontext()
     try:
-        with blas_ctx:
-            for s in range(0, n_resamples, batch):
-                W = np.ascontiguousarray(S[s:s + batch])
-                c = W.shape[0]
-                if be == "numba":
-                    mx = tiled.run(W)
-                else:
-                    W_d = xp.asarray(W)
-                    G = (W_d.reshape(c * p, n) @ U_d).reshape(c, p, q)
-                    invD = xp.ones((c, q))
-                    if be == "cupy":
-                        from .kernels_cuda import fused_reduce
+        for s in range(0, n_resamples, batch):
+            W_d = xp.asarray(np.ascontiguousarray(S[s:s + batch]))
+            c = W_d.shape[0]
+            G = (W_d.reshape(c * p, n) @ U_d).reshape(c, p, q)
+            if be == "numba":
+                from .kernels_numba import reduce_products
 
-                        mx = to_numpy(fused_reduce(G, p, invD, thr_d, counts))
-                    else:
-                        mx = to_numpy(kernels_xp.reduce_chunk(xp, G, p, invD, thr_d, counts))
-                null_max[s:s + c] = mx
-                bar.update(c)
+                mx = reduce_products(G, thr_np, counts)
+            elif be == "cupy":
+                from .kernels_cuda import fused_reduce
+
+                mx = to_numpy(fused_reduce(G, p, xp.ones((c, q)), thr_d, counts))
+            else:
+                xp.abs(G, out=G)
+                counts += (G >= thr_d).sum(axis=0)
+                mx = to_numpy(G.max(axis=(1, 2)))
+            null_max[s:s + c] = mx
+            bar.update(c)
     finally:
         bar.close()
-    if be == "numba":
-        counts = tiled.counts()
     return PermutationNull(counts=np.asarray(to_numpy(counts), dtype=np.int64), null_max=null_max,
                            n_resamples=n_resamples, scheme=kind, backend=be, batch=batch)
 

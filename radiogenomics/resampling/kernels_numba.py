@@ -56,7 +56,7 @@ try:
 except ImportError:  # pragma: no cover - numba is a hard dependency, kept optional here
     numba = None
 
-__all__ = ["TiledCorrelationReducer", "block_shape"]
+__all__ = ["TiledCorrelationReducer", "block_shape", "reduce_products"]
 
 #: ``M N K`` at or below which OpenBLAS's AVX-512 kernels multiply without packing
 SMALL_GEMM_MNK = 100**3
@@ -205,6 +205,45 @@ if numba is not None:
                             cn[k] += v0 >= th[k]
                             x0 = max(x0, _bits(v0))
                     tilemax[t, i0 + b // m] = _float(x0)
+
+
+    @njit(parallel=True, cache=True)
+    def _reduce_products(G, thr, counts, blockmax):  # pragma: no cover - compiled
+        """|G| against the thresholds: counts per pair, max per row, genes cut in blocks."""
+        c, p, q = G.shape
+        nblk = blockmax.shape[0]
+        step = (q + nblk - 1) // nblk
+        for t in prange(nblk):
+            lo = t * step
+            hi = min(q, lo + step)
+            for b in range(c):
+                x = np.int64(0)
+                for j in range(p):
+                    g = G[b, j]
+                    th = thr[j]
+                    cn = counts[j]
+                    for k in range(lo, hi):
+                        v = abs(g[k])
+                        cn[k] += v >= th[k]
+                        x = max(x, _bits(v))
+                blockmax[t, b] = _float(x)
+
+
+def reduce_products(G: np.ndarray, thr: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """One pass over a chunk of products ``G`` (c, p, q): add ``|G| >= thr`` to ``counts``
+    (p, q, int64, in place) and return ``max |G|`` per row (c,).
+
+    For the surrogate nulls (:func:`~radiogenomics.resampling.engine.surrogate_correlation_null`),
+    whose products are one large BLAS call per chunk (the surrogates are given, not gathered,
+    and few x maps make the tiled kernel's blocks too thin).  Threads own disjoint blocks of
+    the q columns (no races); the maxima are exact whatever the number of blocks.
+    """
+    if numba is None:  # pragma: no cover
+        raise RuntimeError("backend='numba' needs Numba (pip install numba)")
+    nblk = max(1, min(G.shape[2], 4 * numba.get_num_threads()))
+    blockmax = np.zeros((nblk, G.shape[0]))
+    _reduce_products(np.ascontiguousarray(G), np.ascontiguousarray(thr), counts, blockmax)
+    return blockmax.max(axis=0)
 
 
 def _aligned_zeros(shape, dtype=np.float64, align: int = ALIGN) -> np.ndarray:

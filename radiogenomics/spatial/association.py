@@ -105,25 +105,30 @@ def _maps_frame(image_values, spot_index: pd.Index) -> pd.DataFrame:
 
 
 def _centre_unit(M: np.ndarray, codes: np.ndarray, n_sections: int, axis_last: bool = False):
-    """Centre the columns (rows if ``axis_last``) within sections and scale to unit norm.
+    """Centre the columns (the last axis's series if ``axis_last``) within sections and scale
+    them to unit norm, in one copy of ``M`` (section by section: no n x q temporaries).
 
     Returns the scaled array and the norms before scaling (0 for a constant column)."""
     X = np.array(M, dtype=np.float64, copy=True)
-    if axis_last:
-        X = np.moveaxis(X, -1, 0)
-    shape = X.shape
-    X2 = X.reshape(shape[0], -1)
-    sums = np.zeros((n_sections, X2.shape[1]))
-    np.add.at(sums, codes, X2)
-    counts = np.bincount(codes, minlength=n_sections).astype(np.float64)
-    X2 -= (sums / counts[:, None])[codes]
-    norms = np.sqrt((X2 ** 2).sum(axis=0))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    if not axis_last:
+        X2 = X.reshape(X.shape[0], -1)
+        for s in range(n_sections):
+            rows = np.flatnonzero(codes == s)
+            block = X2[rows]
+            block -= block.mean(axis=0)
+            X2[rows] = block
+        norms = np.sqrt(np.einsum("ij,ij->j", X2, X2))
         X2 /= np.where(norms > 0, norms, 1.0)
-    X = X2.reshape(shape)
-    if axis_last:
-        X = np.moveaxis(X, 0, -1)
-    return X, norms.reshape(shape[1:])
+        return X, norms.reshape(X.shape[1:])
+    X2 = X.reshape(-1, X.shape[-1])
+    for s in range(n_sections):
+        cols = np.flatnonzero(codes == s)
+        block = X2[:, cols]
+        block -= block.mean(axis=1, keepdims=True)
+        X2[:, cols] = block
+    norms = np.sqrt(np.einsum("ij,ij->i", X2, X2))
+    X2 /= np.where(norms > 0, norms, 1.0)[:, None]
+    return X, norms.reshape(X.shape[:-1])
 
 
 # --------------------------------------------------------------------------- surrogates
