@@ -104,16 +104,29 @@ def _maps_frame(image_values, spot_index: pd.Index) -> pd.DataFrame:
     return frame.reindex(spot_index).astype(np.float64)
 
 
+def _section_rows(codes: np.ndarray, n_sections: int):
+    """Each section's rows: a slice when they are contiguous (spots stored section by section,
+    as concatenated AnnData objects are), else their indices."""
+    for s in range(n_sections):
+        rows = np.flatnonzero(codes == s)
+        if rows.size and rows[-1] - rows[0] + 1 == rows.size:
+            yield slice(int(rows[0]), int(rows[-1]) + 1)
+        else:
+            yield rows
+
+
 def _centre_unit(M: np.ndarray, codes: np.ndarray, n_sections: int, axis_last: bool = False):
     """Centre the columns (the last axis's series if ``axis_last``) within sections and scale
     them to unit norm, in one copy of ``M`` (section by section: no n x q temporaries).
 
     Returns the scaled array and the norms before scaling (0 for a constant column)."""
-    X = np.array(M, dtype=np.float64, copy=True)
+    X = np.array(M, dtype=np.float64, order="C", copy=True)
     if not axis_last:
         X2 = X.reshape(X.shape[0], -1)
-        for s in range(n_sections):
-            rows = np.flatnonzero(codes == s)
+        for rows in _section_rows(codes, n_sections):
+            if isinstance(rows, slice):          # contiguous: centred in place
+                X2[rows] -= X2[rows].mean(axis=0)
+                continue
             block = X2[rows]
             block -= block.mean(axis=0)
             X2[rows] = block
@@ -121,8 +134,10 @@ def _centre_unit(M: np.ndarray, codes: np.ndarray, n_sections: int, axis_last: b
         X2 /= np.where(norms > 0, norms, 1.0)
         return X, norms.reshape(X.shape[1:])
     X2 = X.reshape(-1, X.shape[-1])
-    for s in range(n_sections):
-        cols = np.flatnonzero(codes == s)
+    for cols in _section_rows(codes, n_sections):
+        if isinstance(cols, slice):
+            X2[:, cols] -= X2[:, cols].mean(axis=1, keepdims=True)
+            continue
         block = X2[:, cols]
         block -= block.mean(axis=1, keepdims=True)
         X2[:, cols] = block
@@ -314,11 +329,13 @@ def _observed(maps, expr, codes, n_sections, dropped):
         bad = list(maps.columns[a_norm == 0])
         raise InputError(f"imaging map(s) {bad} are constant within every section; a constant "
                          "map has no correlation - check the registration and the sampling")
-    U, u_norm = _centre_unit(expr.to_numpy(), codes, n_sections)
-    const = u_norm <= 1e-12 * max(1.0, float(np.abs(expr.to_numpy()).max()))
+    values = expr.to_numpy()
+    U, u_norm = _centre_unit(values, codes, n_sections)
+    const = u_norm <= 1e-12 * max(1.0, abs(float(values.max())), abs(float(values.min())))
     for g in expr.columns[const]:
         dropped.append(("gene", g, "constant within every section"))
-    U = U[:, ~const]
+    if const.any():
+        U = U[:, ~const]
     genes = expr.columns[~const]
     return A, np.ascontiguousarray(U), A.T @ U, genes
 
