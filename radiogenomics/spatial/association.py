@@ -24,12 +24,13 @@ null            the surrogate map                                               
 
 Validity (``benchmarks/validity_spatial.py``: independent smooth Gaussian fields of 1.5, 3
 and 6 spot spacings, 200 null studies each, max-T over 12 genes at 0.05): free permutation
-and the t-test reach a family-wise error of 0.59-0.88; spin and variogram stay within their
-binomial intervals at every length scale; ``msr`` is slightly liberal at the intermediate
-scale (0.09, 95% CI 0.054-0.139; per test 0.075), as Markello & Misic (2021, NeuroImage
-236:118052) found for MSR with strong autocorrelation (its ``procedure="pair"`` is far
-worse: 0.27); ``torus`` (lattice closed by reflection, :func:`~.nulls.torus_shifts`) is
-valid up to 3 spacings and liberal (0.105) when the length scale reaches half the section.
+and the t-test reach a family-wise error of 0.59-0.88; ``spin`` stays within its binomial
+interval at every length scale; ``variogram`` and ``torus`` (lattice closed by reflection,
+:func:`~.nulls.torus_shifts`) up to 3 spacings, and are liberal (0.105, 95% CI 0.066-0.156)
+when the length scale reaches half the section; ``msr`` is slightly liberal at the
+intermediate scale (0.09, 95% CI 0.054-0.139; per test 0.075), as Markello & Misic (2021,
+NeuroImage 236:118052) found for MSR with strong autocorrelation (its ``procedure="pair"``
+is far worse: 0.27, ``validity_spatial.py --msr-variants``).
 Prefer ``spin`` for roughly circular sections (short-axis slices), ``variogram`` or ``msr``
 otherwise, and report more than one.
 
