@@ -111,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-mr", action="store_true", help="skip the Mendelian randomisation section")
     p.add_argument("--no-survival", action="store_true",
                    help="skip the time-to-event outcome and its section")
+    p.add_argument("--no-spatial", action="store_true",
+                   help="skip the spatial transcriptomics x imaging map section")
 
     _add_run_init(sub)
 
@@ -198,7 +200,8 @@ def _cmd_demo(args) -> int:
     result = run_demo(args.out, rng=args.seed, alpha=args.alpha, n_permutations=args.permutations,
                       images=not args.no_images, n_jobs=args.jobs, mofa=not args.no_mofa,
                       prediction=not args.no_prediction, mr=not args.no_mr,
-                      survival=not args.no_survival, **_sim_kwargs(args))
+                      survival=not args.no_survival, spatial=not args.no_spatial,
+                      **_sim_kwargs(args))
     print(result.summary())
     print(f"\nReport written to {result.report_path.resolve()}")
     return 0
