@@ -1,4 +1,4 @@
-"""Dutilleul's modified t-test (radiogenomics.spatial.modified_ttest).
+"""Dutilleul's modified t-test (radiogenomics.spatial.dutilleul).
 
 References: SpatialPack 0.4-1 ``modified.ttest`` outputs stored in tests/data/spatial/modttest/
 (script and versions there); an independent dense implementation of the trace formula
@@ -15,7 +15,7 @@ import pytest
 from scipy import stats
 
 from radiogenomics._checks import InputError
-from radiogenomics.spatial.modified_ttest import ModifiedTTestResult, modified_ttest
+from radiogenomics.spatial.dutilleul import ModifiedTTestResult, modified_ttest
 
 DATA = Path(__file__).parent / "data" / "spatial" / "modttest"
 CASES = ["random150", "grid63_ties", "hex120_default", "clustered90_smooth"]
@@ -182,7 +182,7 @@ def test_excluded_genes_and_result_object():
 def test_low_ess_excluded_with_reason(monkeypatch):
     # ESS <= 2 leaves no degrees of freedom; real data rarely reach it (ESS -> 2 for two tight
     # clusters carrying the whole signal), so the estimator is replaced to exercise the rule
-    import radiogenomics.spatial.modified_ttest as mt
+    import radiogenomics.spatial.dutilleul as mt
     inp, _, _, _ = _case("random150")
     monkeypatch.setattr(mt, "_ess", lambda *a, **k: np.array([1.5, 30.0]))
     out = modified_ttest(inp["x"], inp[["g_related", "g_noise"]], inp[["xpos", "ypos"]])

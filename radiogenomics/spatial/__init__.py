@@ -13,7 +13,7 @@
   rotations, Moran spectral randomisation, variogram-matched surrogates).
 * :mod:`~radiogenomics.spatial.association`: imaging map(s) x genes across spots with those
   nulls and max-T over genes on the resampling engine; section-level (pseudo-bulk) analysis.
-* :mod:`~radiogenomics.spatial.modified_ttest`: Dutilleul's modified t-test (effective sample
+* :mod:`~radiogenomics.spatial.dutilleul`: Dutilleul's modified t-test (effective sample
   size under spatial autocorrelation).
 """
 
@@ -21,7 +21,7 @@ from .association import (NULLS, PseudobulkResult, SpatialAssociationResult,
                           pseudobulk_association, spatial_association, spatial_surrogates)
 from .autocorr import AutocorrResult, gearys_c, lees_l, mc_pvalue, morans_i
 from .data import SpotData
-from .modified_ttest import ModifiedTTestResult, modified_ttest
+from .dutilleul import ModifiedTTestResult, modified_ttest
 from .registration import Registration, SpotImageSample, register_landmarks, sample_image_at_spots
 from .weights import SpatialWeights, distance_weights, knn_weights
 

@@ -42,7 +42,7 @@ resampling engine (:func:`radiogenomics.resampling.surrogate_correlation_null`: 
 or CuPy; chunked; max over genes inside the chunk) for per-gene p-values
 ``(1 + #{|r*| >= |r|}) / (1 + B)`` and family-wise (max-T) p-values over all genes (Westfall &
 Young 1993).  :func:`pseudobulk_association` is the conservative alternative at the section
-level, and Dutilleul's modified t-test (:mod:`radiogenomics.spatial.modified_ttest`) a fast
+level, and Dutilleul's modified t-test (:mod:`radiogenomics.spatial.dutilleul`) a fast
 parametric check.
 """
 
@@ -437,7 +437,7 @@ def spatial_association(spots, image_values, *, null: str = "msr", n_resamples: 
 
 
 def _add_modified_ttest(table, maps, expr, coords, sections) -> None:
-    from .modified_ttest import modified_ttest
+    from .dutilleul import modified_ttest
 
     p_cols, e_cols = [], []
     for m in maps.columns:
