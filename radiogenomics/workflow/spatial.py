@@ -207,7 +207,7 @@ def _figures(frag: Fragment, data: dict, res: dict, opts: Options) -> None:
                 f"Section {sec}: the imaging map drawn in spot coordinates through the "
                 f"{opts.transform} transform fitted to the landmarks (crosses: landmark in "
                 "spot space; circles: the image landmark mapped; lines: residuals); white "
-                "rings are the spots.")
+                "dots are the spot centres.")
     top = main.table.sort_values(["p_fwer", "p_spatial"])["gene"].head(3).tolist()
     frag.figure(plot_colocalisation(spots.coords, data["values"].to_numpy(), spots.expression,
                                     top, sections=spots.sections, section=sec,
