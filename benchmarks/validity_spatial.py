@@ -100,6 +100,17 @@ def _gene_p(st, spots, v, B, rep, methods):
     return out
 
 
+def _replicate(length, null, seed, rep, B, reps_vario):
+    """One replicate: the disc-section study with every method but torus (variogram only in
+    the first ``reps_vario`` replicates), and a full-lattice study for torus."""
+    st, spots, v = _study(length, null, seed + rep)
+    methods = [m for m in ORDER if m != "torus" and (m != "variogram" or rep < reps_vario)]
+    res = _gene_p(st, spots, v, B, rep, methods)
+    st_f, spots_f, v_f = _study(length, null, seed + 50_000 + rep, full=True)
+    res.update(_gene_p(st_f, spots_f, v_f, B, rep, ["torus"]))
+    return st, st_f, res
+
+
 def _decisions(p_gene, p_fam, m):
     """Per-gene (level 0.05) and family-wise (max-T or Bonferroni) rejections."""
     fam = p_fam <= ALPHA if p_fam is not None else p_gene <= ALPHA / m
@@ -112,12 +123,7 @@ def null_study(reps, B, B_vario, reps_vario, seed=20_000):
         rec = {m: {"fwer": 0, "reps": 0, "k": 0, "n": 0} for m in ORDER}
         t0 = time.time()
         for rep in range(reps):
-            st, spots, v = _study(L, True, seed + rep)
-            methods = [m for m in ORDER if m != "torus"
-                       and (m != "variogram" or rep < reps_vario)]
-            res = _gene_p(st, spots, v, B, rep, methods)
-            st_f, spots_f, v_f = _study(L, True, seed + 50_000 + rep, full=True)
-            res.update(_gene_p(st_f, spots_f, v_f, B, rep, ["torus"]))
+            st, _, res = _replicate(L, True, seed, rep, B, reps_vario)
             g = st.truth.genes
             pick = [g.index[g["field"] == f][0] for f in ("shared", "gene_1", "gene_2")]
             for m, (pg, pf) in res.items():
@@ -146,12 +152,7 @@ def power_study(reps, B, B_vario, reps_vario, seed=90_000):
     for label, L in SCALES.items():
         rec = {m: {"power": [], "fp": [], "anyfp": []} for m in ORDER}
         for rep in range(reps):
-            st, spots, v = _study(L, False, seed + rep)
-            methods = [m for m in ORDER if m != "torus"
-                       and (m != "variogram" or rep < reps_vario)]
-            res = _gene_p(st, spots, v, B, rep, methods)
-            st_f, spots_f, v_f = _study(L, False, seed + 50_000 + rep, full=True)
-            res.update(_gene_p(st_f, spots_f, v_f, B, rep, ["torus"]))
+            st, st_f, res = _replicate(L, False, seed, rep, B, reps_vario)
             for m, (pg, pf) in res.items():
                 truth = (st_f if m == "torus" else st).truth.genes["colocalised"]
                 _, fam = _decisions(pg, pf, len(pg))

@@ -22,7 +22,7 @@ from data_sim import make_spatial_study
 from radiogenomics._checks import InputError
 from radiogenomics.spatial import SpotData
 from radiogenomics.spatial.association import (
-    _centre_unit, pseudobulk_association, spatial_association, spatial_surrogates)
+    pseudobulk_association, spatial_association, spatial_surrogates)
 
 ALPHA = 0.05
 
