@@ -400,3 +400,21 @@ def test_surrogate_engine_equals_brute_force_for_several_maps_and_batches():
             assert np.array_equal(res.counts, (R >= obs - 1e-12).sum(axis=0))
             np.testing.assert_allclose(res.null_max, R.max(axis=(1, 2)), rtol=0, atol=1e-14)
             assert res.n_resamples == B and res.scheme == "surrogate"
+
+
+def test_variogram_sampled_option_caps_knn_per_section():
+    """null_options={"method": "sampled"} (brainsmash Sampled) runs on sections smaller than
+    its default 1,000 neighbours (knn and ns capped per section), and each section's
+    surrogate values stay centred versions of its own map (de-meaned as brainsmash)."""
+    st = make_spatial_study(n_sections=2, n_genes=12, counts=False, he_image=False, rng=4)
+    spots = SpotData.from_anndata(st.adata)
+    v = pd.concat([st.image_at_spots(s) for s in st.sections]).reindex(spots.spot_ids)
+    S = spatial_surrogates(v.to_numpy(), spots.coords, null="variogram", n_surrogates=5,
+                           sections=spots.sections, rng=0, null_options={"method": "sampled"})
+    assert S.shape == (5, 1, len(v)) and np.isfinite(S).all()
+    for sec in np.unique(spots.sections):
+        rows = np.asarray(spots.sections) == sec
+        np.testing.assert_allclose(S[:, 0, rows].mean(axis=1), 0.0, atol=1e-10)
+    res = spatial_association(spots, v, null="variogram", n_resamples=19, rng=0,
+                              null_options={"method": "sampled"}, modified_ttest=False)
+    assert (res.table["p_spatial"] >= 1 / 20).all() and res.n_resamples == 19

@@ -1,4 +1,4 @@
-"""Variogram-matched surrogate maps (Burt et al. 2020; brainsmash 0.11 ``Base``).
+"""Variogram-matched surrogate maps (Burt et al. 2020; brainsmash 0.11 ``Base``, ``Sampled``).
 
 Split from :mod:`radiogenomics.spatial.nulls`, which re-exports the public names.
 """
@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
 from .._checks import InputError, as_matrix, as_vector, check_rng
@@ -153,8 +155,9 @@ def smoothed_variogram(x, coords_or_distances, *, pv=25, nh: int = 25, b=None):
 
 
 def variogram_surrogates(x, coords_or_distances, n_surrogates: int = 1000, rng=None, *,
-                         deltas=None, kernel: str = "exp", pv=25, nh: int = 25,
-                         resample: bool = False, b=None) -> SpatialSurrogates:
+                         deltas=None, kernel: str = "exp", pv=None, nh: int = 25,
+                         resample: bool = False, b=None, method: str = "base", ns: int = 500,
+                         knn: int = 1000) -> SpatialSurrogates:
     """Variogram-matching surrogate maps (Burt et al. 2020), as brainsmash 0.11 ``Base``.
 
     Each surrogate randomly permutes ``x``; for every ``delta`` in ``deltas`` it smooths the
@@ -166,19 +169,37 @@ def variogram_surrogates(x, coords_or_distances, n_surrogates: int = 1000, rng=N
     spot, de-meaned as brainsmash does (so the surrogates have mean 0, not ``mean(x)``), or,
     with ``resample=True``, carrying the sorted values of ``x`` in the surrogate's rank order.
 
-    Dense n x n distances (n = 4,000: 128 MB, ~1.2 GB peak); about 30 s per 100 surrogates at
-    n = 4,000 on two cores.  With few spots, deltas below 0.1 may fit short lags better.
+    ``method="base"`` (brainsmash ``Base``) uses dense n x n distances (n = 4,000: 128 MB,
+    ~1.2 GB peak), about 30 s per 100 surrogates at n = 4,000 on two cores.  With few spots,
+    deltas below 0.1 may fit short lags better.  ``method="sampled"`` (brainsmash ``Sampled``,
+    for large sections) needs coordinates: it keeps each spot's ``knn`` nearest other spots
+    (scipy ``cKDTree``, no n x n matrix), smooths over ``int(delta knn)`` of them, and fits
+    each surrogate's variogram on the pairs (spot, neighbour) of a fresh random subsample of
+    ``ns`` spots whose distance is below the ``pv``-th percentile of all kept neighbour
+    distances (lags from the smallest of them to that percentile).
 
     Parameters
     ----------
     x : array (n,); coords_or_distances : spot centres (n, 2) or distances (n, n)
     n_surrogates : int; rng : int or numpy.random.Generator
     deltas : proportions of neighbours in (0, 1]; default ``np.linspace(0.1, 0.9, 9)``
+        ("base") or ``[0.3, 0.5, 0.7, 0.9]`` ("sampled"), the brainsmash defaults
     kernel : {"exp", "gaussian", "invdist", "uniform"}
-    pv, nh, b : variogram pair-distance percentile, number of lags, bandwidth (default 3 lag
-        spacings), see :func:`smoothed_variogram`
+    pv, nh, b : variogram pair-distance percentile (default 25 "base", 70 "sampled"), number
+        of lags, bandwidth (default 3 lag spacings), see :func:`smoothed_variogram`
     resample : bool
+    method : {"base", "sampled"}
+    ns, knn : ("sampled" only) spots subsampled per surrogate for its variogram, nearest
+        neighbours kept per spot; need ``ns <= n`` and ``knn < n``
     """
+    if method not in ("base", "sampled"):
+        raise InputError(f"method must be 'base' (dense distances) or 'sampled' (k nearest "
+                         f"neighbours, for large sections), got {method!r}")
+    if method == "sampled":
+        return _sampled_surrogates(x, coords_or_distances, n_surrogates, rng, deltas=deltas,
+                                   kernel=kernel, pv=70 if pv is None else pv, nh=nh,
+                                   resample=resample, b=b, ns=ns, knn=knn)
+    pv = 25 if pv is None else pv
     B = _n_surrogates(n_surrogates)
     xv, _ = as_vector(x, "x")
     n = xv.size
@@ -202,4 +223,159 @@ def variogram_surrogates(x, coords_or_distances, n_surrogates: int = 1000, rng=N
                                                    pv=pv, nh=int(nh), resample=resample, b=b)
     params = {"kernel": kernel, "pv": pv, "nh": int(nh), "resample": resample, "b": vg.b,
               "deltas": tuple(d), "lags": vg.h, "target_variogram": target}
+    return SpatialSurrogates("variogram", None, vals, B, False, diag, params)
+
+
+# ---------------------------------------------------------------- brainsmash ``Sampled``
+def _knn_table(coords: np.ndarray, knn: int):
+    """Distances and indices (n, knn) of each spot's knn nearest other spots, sorted.
+
+    scipy ``cKDTree.query`` with ``knn + 1`` neighbours; the spot itself is removed wherever
+    it appears (a duplicate position may come first), else the farthest is dropped.
+    """
+    d, j = cKDTree(coords).query(coords, k=knn + 1)
+    keep = np.argsort(j == np.arange(j.shape[0])[:, None], axis=1, kind="stable")[:, :knn]
+    return np.take_along_axis(d, keep, axis=1), np.take_along_axis(j, keep, axis=1)
+
+
+class _SampledVariogram:
+    """brainsmash ``Sampled``: lags, bandwidth and subsample variograms for a kNN table."""
+
+    def __init__(self, Dk: np.ndarray, Ik: np.ndarray, pv, nh: int, b):
+        self.D, self.I = Dk, Ik
+        self.dmax = float(np.percentile(Dk, pv))
+        self.h = np.linspace(Dk.min(), self.dmax, nh)
+        if b is None and not self.h[1] > self.h[0]:
+            raise InputError("all kept neighbour distances below the pv-th percentile are "
+                             "equal, so the variogram has no lag spacing; raise pv or knn")
+        self.b = 3.0 * (self.h[1] - self.h[0]) if b is None else float(b)
+
+    def pairs(self, idx: np.ndarray):
+        """Pairs (spot ``idx[r]``, its neighbour) closer than ``dmax`` and their lag weights."""
+        u = self.D[idx]
+        r, c = np.nonzero(u < self.dmax)
+        if r.size == 0:
+            raise InputError("no sampled neighbour pair lies below the pv-th distance "
+                             "percentile; raise pv")
+        w = self.weights(u[r, c])
+        return idx[r], self.I[idx[r], c], w, w.sum(axis=1)
+
+    def weights(self, u: np.ndarray) -> np.ndarray:
+        """Lag weights ``exp(-(2.68 |u - h_m| / b)^2 / 2)`` (nh, len(u)).
+
+        With ``t = u - h_0``, ``c = (2.68 / b)^2 / 2`` and lag spacing ``s``, they factor as
+        ``exp(-c t^2) exp(2 c s t)^m exp(-c (m s)^2)``: two exponentials instead of nh, used
+        while every factor stays far from float64 overflow (else the direct formula).
+        """
+        c, t = 0.5 * (2.68 / self.b) ** 2, u - self.h[0]
+        step, m = self.h[1] - self.h[0], np.arange(self.h.size)
+        span = max(float(t.max(initial=0.0)), step * m[-1])
+        if t.size == 0 or t.min() < 0 or c * span * span > 600:
+            return np.exp(-np.square(2.68 * np.abs(u - self.h[:, None]) / self.b) / 2)
+        w = np.empty((self.h.size, t.size))
+        w[0] = np.exp(-c * t * t)
+        ratio = np.exp(2 * c * step * t)
+        for k in m[1:]:
+            np.multiply(w[k - 1], ratio, out=w[k])
+        w *= np.exp(-c * np.square(m * step))[:, None]
+        return w
+
+    @staticmethod
+    def __call__(Y: np.ndarray, pairs) -> np.ndarray:
+        """Smoothed variograms (nh, m) of the maps in the columns of Y (n, m) over ``pairs``."""
+        i, j, w, wsum = pairs
+        return (w @ (0.5 * np.square(Y[j] - Y[i]))) / wsum[:, None]
+
+
+def _knn_smoother(Dk: np.ndarray, Ik: np.ndarray, k: int, kernel: str) -> sparse.csr_matrix:
+    """Sparse row-normalised kernel smoother over each spot's k nearest (``smooth_map``)."""
+    n = Dk.shape[0]
+    w = _KERNELS[kernel](Dk[:, :k])
+    w = w / w.sum(axis=1, keepdims=True)
+    return sparse.csr_matrix((w.ravel(), Ik[:, :k].ravel(), np.arange(0, n * k + 1, k)),
+                             shape=(n, n))
+
+
+def _sampled_from_draws(x, Dk, Ik, perms, samples, noise, *, deltas, knn=None, kernel="exp",
+                        pv=70, nh=25, resample=False, b=None):
+    """brainsmash ``Sampled._call_method`` for given draws: permutations (B, n), subsamples
+    (B, ns) and N(0,1) noise (B, n); ``Dk``, ``Ik`` (n, knn): sorted neighbour distances,
+    indices without the spot itself.
+
+    Per surrogate: smooth ``x[perm]`` over ``k = int(delta knn)`` neighbours for each delta,
+    regress the subsample variogram of the smoothed map on that of ``x``, keep the delta of
+    least SSE (first on ties), ``surr = sqrt|beta| smooth + sqrt|alpha| noise``, de-mean
+    (or rank-resample the values of ``x``).  Returns surrogates (B, n), diagnostics, the
+    variogram helper and the per-surrogate target variograms (B, nh).
+    """
+    knn = Dk.shape[1] if knn is None else int(knn)
+    vg = _SampledVariogram(Dk, Ik, pv, nh, b)
+    Ss = [_knn_smoother(Dk, Ik, int(d * knn), kernel) for d in deltas]
+    B, n = perms.shape
+    out, targets = np.empty((B, n)), np.empty((B, int(nh)))
+    best_a, best_b, best_d, best_r = (np.empty(B) for _ in range(4))
+    block = max(1, int(4e6 // (n * len(Ss))))
+    for s0 in range(0, B, block):
+        xperm = x[perms[s0:s0 + block]].T  # (n, m)
+        Ys = np.stack([S @ xperm for S in Ss], axis=-1)  # (n, m, n_deltas)
+        for t in range(xperm.shape[1]):
+            pr = vg.pairs(samples[s0 + t])
+            gam = vg(np.column_stack([x, Ys[:, t, :]]), pr)
+            alpha, beta, res = _regress(gam[:, 1:], gam[:, 0])
+            k = int(np.argmin(res))
+            q = s0 + t
+            targets[q], best_a[q], best_b[q], best_r[q] = gam[:, 0], alpha[k], beta[k], res[k]
+            best_d[q] = deltas[k]
+            out[q] = np.sqrt(abs(beta[k])) * Ys[:, t, k] + np.sqrt(abs(alpha[k])) * noise[q]
+    if resample:
+        np.put_along_axis(out, np.argsort(out, axis=1), np.sort(x)[None, :], axis=1)
+    else:
+        out -= out.mean(axis=1, keepdims=True)
+    diag = pd.DataFrame({"delta": best_d, "alpha": best_a, "beta": best_b, "sse": best_r})
+    return out, diag, vg, targets
+
+
+def _sampled_surrogates(x, coords, n_surrogates, rng, *, deltas, kernel, pv, nh, resample, b,
+                        ns, knn) -> SpatialSurrogates:
+    """``variogram_surrogates(method="sampled")``: checks, draws, :func:`_sampled_from_draws`."""
+    B = _n_surrogates(n_surrogates)
+    xv, _ = as_vector(x, "x")
+    n = xv.size
+    P, _, _ = as_matrix(coords, "coords_or_distances")
+    if P.shape != (n, 2):
+        raise InputError(f"method='sampled' needs spot coordinates (n, 2) with n = {n}, got "
+                         f"shape {P.shape}; for a distance matrix use method='base'")
+    for name, val in (("ns", ns), ("knn", knn)):
+        if isinstance(val, (bool, np.bool_)) or not isinstance(val, (int, np.integer)) \
+                or val < 2:
+            raise InputError(f"{name} must be an integer >= 2, got {val!r}")
+    if knn >= n:
+        raise InputError(f"knn = {knn} neighbours need more than {knn} spots, got {n}; pass "
+                         f"knn < n (e.g. knn={min(1000, n - 1)}) or use method='base'")
+    if ns > n:
+        raise InputError(f"ns = {ns} subsampled spots exceed the {n} spots; pass ns <= n "
+                         f"(e.g. ns={min(500, n)}) or use method='base'")
+    if kernel not in _KERNELS:
+        raise InputError(f"kernel must be one of {sorted(_KERNELS)}, got {kernel!r}")
+    if not 0 < float(pv) <= 100:
+        raise InputError(f"pv must be a percentile in (0, 100], got {pv!r}; e.g. pv=70")
+    if int(nh) < 2:
+        raise InputError(f"nh must be at least 2 lags, got {nh!r}; e.g. nh=25")
+    if b is not None and not float(b) > 0:
+        raise InputError(f"b must be a positive bandwidth or None (3 lag spacings), got {b!r}")
+    d = _check_deltas(np.arange(0.3, 1.0, 0.2) if deltas is None else deltas, int(knn))
+    Dk, Ik = _knn_table(P, int(knn))
+    if kernel == "invdist" and np.any(Dk == 0):
+        raise InputError("two spots share a position (distance 0), which the 'invdist' kernel "
+                         "cannot weight; merge them or use kernel='exp'")
+    rng = check_rng(rng)
+    perms = np.argsort(rng.random((B, n)), axis=1)
+    samples = np.argsort(rng.random((B, n)), axis=1)[:, :ns]
+    noise = rng.standard_normal((B, n))
+    vals, diag, vg, targets = _sampled_from_draws(xv, Dk, Ik, perms, samples, noise, deltas=d,
+                                                  kernel=kernel, pv=pv, nh=int(nh),
+                                                  resample=resample, b=b)
+    params = {"method": "sampled", "kernel": kernel, "pv": pv, "nh": int(nh), "ns": int(ns),
+              "knn": int(knn), "resample": resample, "b": vg.b, "dmax": vg.dmax,
+              "deltas": tuple(d), "lags": vg.h, "target_variogram": targets.mean(axis=0)}
     return SpatialSurrogates("variogram", None, vals, B, False, diag, params)

@@ -193,6 +193,8 @@ def _section_surrogates(null: str, X: np.ndarray, coords: np.ndarray, grid, B: i
             S = S[:, :, None]
         return np.transpose(S, (0, 2, 1))
     if null == "variogram":
+        if opts.get("method") == "sampled":   # brainsmash Sampled: defaults capped per section
+            opts = {"knn": min(1000, n_s - 1), "ns": min(500, n_s), **opts}
         out = np.empty((B, p, n_s))
         for j in range(p):
             out[:, j, :] = nulls.variogram_surrogates(X[:, j], coords, B, rng=gen, **opts).values
@@ -221,7 +223,9 @@ def spatial_surrogates(values, coords, *, null: str = "msr", n_surrogates: int =
     rng : int or numpy.random.Generator (SPEC 7)
     null_options : dict
         Passed to the section's generator (e.g. ``{"k": 6}`` or ``{"weights": W}`` for
-        ``msr``; ``{"method": "hungarian"}`` for ``spin``).
+        ``msr``; ``{"method": "hungarian"}`` for ``spin``; ``{"method": "sampled"}`` for
+        ``variogram``: brainsmash's ``Sampled`` on k nearest neighbours, for large sections,
+        with ``knn`` and ``ns`` capped at each section's size unless given).
 
     Returns
     -------
