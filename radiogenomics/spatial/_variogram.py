@@ -127,6 +127,24 @@ def _variogram_from_draws(x, D, perms, noise, *, deltas, kernel="exp", pv=25, nh
     return surr.T, diag, vg, target
 
 
+def _check_smoothing(kernel: str, pv, nh, pv_default: int) -> None:
+    """The kernel, distance percentile and lag count shared by ``Base`` and ``Sampled``."""
+    if kernel not in _KERNELS:
+        raise InputError(f"kernel must be one of {sorted(_KERNELS)}, got {kernel!r}")
+    if not 0 < float(pv) <= 100:
+        raise InputError(f"pv must be a percentile in (0, 100], got {pv!r}; e.g. "
+                         f"pv={pv_default}")
+    if int(nh) < 2:
+        raise InputError(f"nh must be at least 2 lags, got {nh!r}; e.g. nh=25")
+
+
+def _check_invdist(kernel: str, distances: np.ndarray) -> None:
+    """``invdist`` weights 1/d: refuse the zero distances of two spots at one position."""
+    if kernel == "invdist" and np.any(distances == 0):
+        raise InputError("two spots share a position (distance 0), which the 'invdist' kernel "
+                         "cannot weight; merge them or use kernel='exp'")
+
+
 def _check_deltas(deltas, n: int) -> np.ndarray:
     d = np.atleast_1d(np.asarray(deltas, dtype=np.float64))
     if d.size == 0 or np.any(~(d > 0)) or np.any(d > 1):
@@ -205,16 +223,9 @@ def variogram_surrogates(x, coords_or_distances, n_surrogates: int = 1000, rng=N
     n = xv.size
     if n < 4:
         raise InputError(f"variogram surrogates need at least 4 spots, got {n}")
-    if kernel not in _KERNELS:
-        raise InputError(f"kernel must be one of {sorted(_KERNELS)}, got {kernel!r}")
-    if not 0 < float(pv) <= 100:
-        raise InputError(f"pv must be a percentile in (0, 100], got {pv!r}; e.g. pv=25")
-    if int(nh) < 2:
-        raise InputError(f"nh must be at least 2 lags, got {nh!r}; e.g. nh=25")
+    _check_smoothing(kernel, pv, nh, 25)
     D = _distances(coords_or_distances, n)
-    if kernel == "invdist" and np.any(D[~np.eye(n, dtype=bool)] == 0):
-        raise InputError("two spots share a position (distance 0), which the 'invdist' kernel "
-                         "cannot weight; merge them or use kernel='exp'")
+    _check_invdist(kernel, D[~np.eye(n, dtype=bool)])
     d = _check_deltas(np.linspace(0.1, 0.9, 9) if deltas is None else deltas, n)
     rng = check_rng(rng)
     perms = np.argsort(rng.random((B, n)), axis=1)
@@ -355,19 +366,12 @@ def _sampled_surrogates(x, coords, n_surrogates, rng, *, deltas, kernel, pv, nh,
     if ns > n:
         raise InputError(f"ns = {ns} subsampled spots exceed the {n} spots; pass ns <= n "
                          f"(e.g. ns={min(500, n)}) or use method='base'")
-    if kernel not in _KERNELS:
-        raise InputError(f"kernel must be one of {sorted(_KERNELS)}, got {kernel!r}")
-    if not 0 < float(pv) <= 100:
-        raise InputError(f"pv must be a percentile in (0, 100], got {pv!r}; e.g. pv=70")
-    if int(nh) < 2:
-        raise InputError(f"nh must be at least 2 lags, got {nh!r}; e.g. nh=25")
+    _check_smoothing(kernel, pv, nh, 70)
     if b is not None and not float(b) > 0:
         raise InputError(f"b must be a positive bandwidth or None (3 lag spacings), got {b!r}")
     d = _check_deltas(np.arange(0.3, 1.0, 0.2) if deltas is None else deltas, int(knn))
     Dk, Ik = _knn_table(P, int(knn))
-    if kernel == "invdist" and np.any(Dk == 0):
-        raise InputError("two spots share a position (distance 0), which the 'invdist' kernel "
-                         "cannot weight; merge them or use kernel='exp'")
+    _check_invdist(kernel, Dk)
     rng = check_rng(rng)
     perms = np.argsort(rng.random((B, n)), axis=1)
     samples = np.argsort(rng.random((B, n)), axis=1)[:, :ns]
