@@ -418,3 +418,14 @@ def test_variogram_sampled_option_caps_knn_per_section():
     res = spatial_association(spots, v, null="variogram", n_resamples=19, rng=0,
                               null_options={"method": "sampled"}, modified_ttest=False)
     assert (res.table["p_spatial"] >= 1 / 20).all() and res.n_resamples == 19
+
+
+def test_missing_section_label_is_refused():
+    """A spot without a section label is refused (it used to become a section named 'nan')."""
+    g = np.random.default_rng(0)
+    coords = g.random((40, 2)) * 10
+    sections = np.array(["A"] * 20 + ["B"] * 20, dtype=object)
+    sections[3] = None
+    with pytest.raises(ValueError, match="sections has missing labels at position"):
+        spatial_surrogates(g.standard_normal(40), coords, null="permutation", n_surrogates=3,
+                           sections=sections, rng=0)

@@ -52,11 +52,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from .._checks import InputError, check_rng, listing
-from ..association import adjust_pvalues
+from ..association import _t_pvalues, adjust_pvalues
 from ..resampling import PermutationScheme, maxt_pvalues, surrogate_correlation_null
+from ..resampling.indices import _block_codes
 
 __all__ = ["NULLS", "SpatialAssociationResult", "spatial_association", "spatial_surrogates",
            "PseudobulkResult", "pseudobulk_association"]
@@ -76,13 +76,15 @@ _NULL_WORDS = {
 # ------------------------------------------------------------------------------ inputs
 
 def _section_codes(sections, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Section names (sorted as text) and each spot's code, through the resampling engine's
+    block coding (which refuses missing labels)."""
     if sections is None:
         return np.array(["section"]), np.zeros(n, dtype=np.intp)
-    labels = np.asarray(sections).astype(str)
+    labels = np.asarray(sections, dtype=object)
     if labels.shape != (n,):
         raise InputError(f"sections has {labels.size} labels for {n} spots; give one per spot")
-    names, codes = np.unique(labels, return_inverse=True)
-    return names, codes.astype(np.intp)
+    codes, names = _block_codes(pd.array(labels, dtype="string"), n, "sections")
+    return names.astype(str), codes
 
 
 def _maps_frame(image_values, spot_index: pd.Index) -> pd.DataFrame:
@@ -351,11 +353,15 @@ def _observed(maps, expr, codes, n_sections, dropped):
     return A, np.ascontiguousarray(U), A.T @ U, genes
 
 
-def _table(maps, genes, R, n, n_sections, null_res, alpha):
-    dof = n - n_sections - 1
+def _correlation_pvalues(R: np.ndarray, dof: int) -> np.ndarray:
+    """Two-sided t-test p-values of correlations ``R`` with ``dof`` degrees of freedom."""
     with np.errstate(divide="ignore", invalid="ignore"):
         t = R * np.sqrt(dof / np.maximum(1.0 - R ** 2, 1e-300))
-    p_naive = 2.0 * stats.t.sf(np.abs(t), dof)
+    return _t_pvalues(t, dof)
+
+
+def _table(maps, genes, R, n, n_sections, null_res, alpha):
+    p_naive = _correlation_pvalues(R, n - n_sections - 1)
     frame = pd.DataFrame({
         "map": np.repeat(maps.columns.astype(str), len(genes)),
         "gene": np.tile(genes.astype(str), len(maps.columns)),
@@ -493,7 +499,8 @@ def pseudobulk_association(spots, image_values, *, n_resamples: int = 9999, rng=
     """
     expr, _, sections, _ = _expression_of(spots)
     maps = _maps_frame(image_values, expr.index)
-    keep = np.isfinite(maps.to_numpy()).all(axis=1)
+    dropped: list = []
+    keep = _drop_spots(maps, dropped)
     if sections is None:
         raise InputError("pseudobulk_association needs sections (several tissue sections, one "
                          "value per section); with one section use spatial_association")
@@ -504,8 +511,6 @@ def pseudobulk_association(spots, image_values, *, n_resamples: int = 9999, rng=
     if S < 4:
         raise InputError(f"pseudobulk_association needs at least 4 sections, got {S}; use "
                          "spatial_association (spot level with a spatial null) instead")
-    dropped = [("spot", sid, "imaging value missing (outside the image or masked)")
-               for sid in expr.index[~keep]]
     flat = ym.std(ddof=0) <= 0
     dropped += [("gene", g, "section means constant") for g in ym.columns[flat]]
     ym = ym.loc[:, ~flat]
@@ -513,13 +518,11 @@ def pseudobulk_association(spots, image_values, *, n_resamples: int = 9999, rng=
         raise InputError(f"imaging map(s) {list(xm.columns[xm.std(ddof=0) <= 0])} have the same "
                          "mean in every section; a section-level correlation needs them to "
                          "differ - use spatial_association (within-section, spot level)")
-    Yc = ym.to_numpy() - ym.to_numpy().mean(axis=0)
-    Yc /= np.linalg.norm(Yc, axis=0)
-    Xc = xm.to_numpy() - xm.to_numpy().mean(axis=0)
-    Xc /= np.linalg.norm(Xc, axis=0)
+    one = np.zeros(S, dtype=np.intp)           # the sections are the units: one block
+    Yc, _ = _centre_unit(ym.to_numpy(), one, 1)
+    Xc, _ = _centre_unit(xm.to_numpy(), one, 1)
     R = Xc.T @ Yc
-    t = R * np.sqrt((S - 2) / np.maximum(1 - R ** 2, 1e-300))
-    p = 2 * stats.t.sf(np.abs(t), S - 2)
+    p = _correlation_pvalues(R, S - 2)
     import math
 
     if math.factorial(S) - 1 <= n_resamples:

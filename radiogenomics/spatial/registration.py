@@ -36,7 +36,7 @@ import pandas as pd
 
 from .._checks import InputError
 
-__all__ = ["Registration", "register_landmarks", "TRANSFORMS", "SpotImageSample",
+__all__ = ["Registration", "register_landmarks", "TRANSFORMS", "SpotImageSample", "read_image",
            "sample_image_at_spots"]
 
 TRANSFORMS = ("affine", "similarity", "rigid")
@@ -362,18 +362,23 @@ class SpotImageSample:
                 f"{counts}; median pixels per spot {med}; {len(self.dropped)} without value)")
 
 
+def read_image(path):
+    """A SimpleITK image from a file, or an InputError naming the file and the fix."""
+    import SimpleITK as sitk
+
+    try:
+        return sitk.ReadImage(str(path))
+    except RuntimeError as exc:
+        raise InputError(f"cannot read image {str(path)!r} with SimpleITK.ReadImage "
+                         f"({str(exc).strip().splitlines()[-1] if str(exc).strip() else exc})"
+                         "; check the path and format (NIfTI, NRRD, TIFF, PNG, MHA ...)"
+                         ) from None
+
+
 def _image_array(image, spacing, origin):
     """(values (rows, cols) float, 3x3 matrix pixel index (col, row, 1) -> physical)."""
     if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__"):
-        import SimpleITK as sitk
-
-        try:
-            image = sitk.ReadImage(str(image))
-        except RuntimeError as exc:
-            raise InputError(f"cannot read image {str(image)!r} with SimpleITK.ReadImage "
-                             f"({str(exc).strip().splitlines()[-1] if str(exc).strip() else exc})"
-                             "; check the path and format (NIfTI, NRRD, TIFF, PNG, MHA ...)"
-                             ) from None
+        image = read_image(image)
     if type(image).__module__.startswith("SimpleITK"):
         return _sitk_array(image, spacing, origin)
     arr = np.asarray(image)

@@ -103,6 +103,7 @@ def load_inputs(opts: Options) -> dict:
 
     from .._checks import InputError
     from ..spatial import SpotData, register_landmarks, sample_image_at_spots
+    from ..spatial.registration import read_image
 
     adata = anndata.read_h5ad(opts.adata)
     spots = SpotData.from_anndata(adata, section_key=opts.section_key, layer=opts.layer,
@@ -114,7 +115,7 @@ def load_inputs(opts: Options) -> dict:
         raise InputError(f"the landmarks file {opts.landmarks} lacks column(s) {missing}; it "
                          f"needs {need}")
     lm["section"] = lm["section"].astype(str)
-    regs, samples, values = {}, {}, []
+    regs, samples, values, images = {}, {}, [], {}
     for sec in spots.section_labels:
         if sec not in opts.images:
             raise InputError(f"no imaging map for section {sec!r}; add it under `images:` "
@@ -123,12 +124,12 @@ def load_inputs(opts: Options) -> dict:
         regs[sec] = register_landmarks(pts[["x_image", "y_image"]].to_numpy(),
                                        pts[["x_spot", "y_spot"]].to_numpy(),
                                        transform=opts.transform)
-        samples[sec] = sample_image_at_spots(str(opts.images[sec]), spots.section(sec),
-                                             regs[sec])
+        images[sec] = read_image(opts.images[sec])
+        samples[sec] = sample_image_at_spots(images[sec], spots.section(sec), regs[sec])
         values.append(samples[sec].table["value"])
     vals = pd.concat(values).reindex(spots.spot_ids).rename(opts.map_name)
     return {"spots": spots, "values": vals, "registrations": regs, "samples": samples,
-            "truth": adata.var.get("colocalised")}
+            "images": images, "truth": adata.var.get("colocalised")}
 
 
 def _registration_table(regs: dict) -> pd.DataFrame:
@@ -198,10 +199,7 @@ def _figures(frag: Fragment, data: dict, res: dict, opts: Options) -> None:
 
     spots, main = data["spots"], res["main"]
     sec = spots.section_labels[0]
-    import SimpleITK as sitk
-
-    img = sitk.ReadImage(str(opts.images[sec]))
-    frag.figure(plot_registration(img, data["registrations"][sec],
+    frag.figure(plot_registration(data["images"][sec], data["registrations"][sec],
                                   spots.section(sec).coords),
                 f"spatial_registration_{sec}",
                 f"Section {sec}: the imaging map drawn in spot coordinates through the "
